@@ -1,0 +1,64 @@
+"""Sessions: parity (the main job), tests, lint.
+
+parity and tests share one virtual environment, .nox/stack (about 8 GB: torch,
+TensorFlow, keras-hub, transformers...), created on first use and reinstalled only
+when pyproject.toml changes. nox itself has no shared-environment option, so these
+two sessions run without a nox-managed venv and drive .nox/stack directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+import nox
+
+nox.options.sessions = ["parity"]
+ROOT = Path(__file__).parent
+STACK = ROOT / ".nox" / "stack"
+STAMP = STACK / "installed-from.sha256"
+BIN = STACK / ("Scripts" if sys.platform == "win32" else "bin")
+
+
+def _stack(session: nox.Session) -> None:
+    """Create or refresh the shared environment with the package and all its extras."""
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.is_file() and STAMP.read_text().strip() == wanted and (BIN / "python").exists():
+        session.log(f"reusing {STACK} (pyproject.toml unchanged)")
+        return
+    session.run(sys.executable, "-m", "venv", str(STACK), external=True)
+    session.run(
+        str(BIN / "python"), "-m", "pip", "install", "-e", f"{ROOT}[all,test]", external=True
+    )
+    STAMP.write_text(wanted + "\n")
+
+
+def _env() -> dict[str, str]:
+    # TensorFlow's C++ INFO/WARNING lines drown the progress output; errors still show.
+    return {"TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
+
+
+@nox.session(venv_backend="none")
+def parity(session: nox.Session) -> None:
+    """Run the default suite and publish reports/results.json and reports/report.md."""
+    _stack(session)
+    args = session.posargs or ["--suite", "default", "--out", str(ROOT / "reports")]
+    session.run(str(BIN / "parity"), "run", *args, external=True, env=_env())
+
+
+@nox.session(venv_backend="none")
+def tests(session: nox.Session) -> None:
+    """The test suite, including the real-weights pair on both frameworks."""
+    _stack(session)
+    session.run(
+        str(BIN / "python"), "-m", "pytest", *(session.posargs or ["-q"]), external=True, env=_env()
+    )
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install("ruff>=0.5")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")

@@ -1,0 +1,174 @@
+"""`parity`: list the catalog, run pairs, publish reports. Thin over runner and catalog."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from parity.profiles import PROFILES, get_profile
+from parity.results import usable_cores
+from zoo.catalog import PAIRS, SIDES, SUITES, get_pair, get_suite
+from zoo.sources import UnknownSourceError, resolve
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    rows = [("pair", "task", "relation", "PyTorch side", "here", "TensorFlow side", "here")]
+    for pair in PAIRS.values():
+        found = {side: resolve(pair.side(side).handle) for side in SIDES}
+        rows.append(
+            (
+                pair.id,
+                pair.task,
+                pair.relation,
+                pair.torch.handle,
+                found["torch"].availability,
+                pair.tensorflow.handle,
+                found["tensorflow"].availability,
+            )
+        )
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print(
+            "  ".join(
+                str(value).ljust(width) for value, width in zip(row, widths, strict=True)
+            ).rstrip()
+        )
+    print(
+        "\nhere: local = a path you gave; shipped = in an installed PyPI package; "
+        "cached = in the hub cache; network = must be downloaded"
+    )
+    print("suites: " + "; ".join(f"{name} = {', '.join(ids)}" for name, ids in SUITES.items()))
+    return 0
+
+
+def _parse_modes(values: list[str] | None) -> dict[str, tuple[str, ...]] | None:
+    if not values:
+        return None
+    modes: dict[str, tuple[str, ...]] = {}
+    for value in values:
+        side, sep, names = value.partition("=")
+        if not sep or side not in SIDES or not names:
+            raise SystemExit(
+                f"parity: --modes {value!r} should be SIDE=MODE[,MODE] with SIDE torch or "
+                "tensorflow, e.g. --modes torch=eager --modes tensorflow=function,xla"
+            )
+        modes[side] = tuple(n.strip() for n in names.split(",") if n.strip())
+    return modes
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from parity.runner import FAILED, RunConfig, run
+
+    if bool(args.pair) == bool(args.suite):
+        raise SystemExit("parity run: name one PAIR or --suite NAME (see `parity list`)")
+    try:
+        pairs = get_suite(args.suite) if args.suite else [get_pair(args.pair)]
+    except KeyError as error:
+        raise SystemExit(f"parity run: {error.args[0]}") from None
+    if args.threads < 1:
+        raise SystemExit("parity run: --threads must be at least 1")
+    batches = tuple(sorted({int(b) for b in args.batch_sizes.split(",")}))
+    if not batches or batches[0] < 1:
+        raise SystemExit("parity run: --batch-sizes needs positive integers, e.g. 1,8")
+    config = RunConfig(
+        out_dir=Path(args.out),
+        threads=args.threads,
+        profile=get_profile(args.profile),
+        seq_len=args.seq_len,
+        latency_batches=batches,
+        eval_batch=max(batches),
+        timeout_s=args.timeout,
+        modes=_parse_modes(args.modes),
+        dataset=args.dataset,
+        limit=args.limit,
+        diagnostics=not args.no_diagnostics,
+        offline=args.offline,
+        keep_work=args.keep_work,
+    )
+    record = run(pairs, config)
+    failed = [
+        c["cell_id"] for p in record["pairs"] for c in p.get("cells", []) if c["status"] == FAILED
+    ]
+    failed += [p["id"] for p in record["pairs"] if not p.get("cells")]
+    print(
+        f"wrote {config.out_dir / 'results.json'} and {config.out_dir / 'report.md'} "
+        f"({record['wall_s']:.0f} s)"
+    )
+    if failed:
+        print(
+            f"{len(failed)} cell(s) failed: {', '.join(failed)} (details in the report)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="parity",
+        description="Compare the PyTorch and TensorFlow versions of pretrained models.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    listing = commands.add_parser("list", help="show the catalog and what can load here")
+    listing.set_defaults(func=_cmd_list)
+
+    run = commands.add_parser("run", help="measure one pair or a suite and write a report")
+    run.add_argument("pair", nargs="?", help="a pair id from `parity list`")
+    run.add_argument("--suite", help=f"run a suite instead: {', '.join(SUITES)}")
+    run.add_argument("--out", default="reports", help="folder for results.json and report.md")
+    run.add_argument(
+        "--threads",
+        type=int,
+        default=usable_cores(),
+        help="intra-op threads on both sides (default: all usable cores)",
+    )
+    run.add_argument(
+        "--profile",
+        choices=list(PROFILES),
+        default="standard",
+        help="how long timed loops run (default: standard)",
+    )
+    run.add_argument("--batch-sizes", default="1,8", help="latency batch sizes (default: 1,8)")
+    run.add_argument("--seq-len", type=int, default=128, help="tokens per sequence (default 128)")
+    run.add_argument(
+        "--modes",
+        action="append",
+        metavar="SIDE=MODE[,MODE]",
+        help="restrict modes, e.g. torch=eager (default: every mode)",
+    )
+    run.add_argument("--dataset", help="sentence pairs: sts-smoke or stsb:/path/to/sts-test.csv")
+    run.add_argument("--limit", type=int, help="use only the first N pairs of the dataset")
+    run.add_argument(
+        "--timeout",
+        type=float,
+        default=900.0,
+        help="seconds before a worker is killed (default 900)",
+    )
+    run.add_argument(
+        "--offline",
+        action="store_true",
+        help="do not try the network: sides not on disk are marked unavailable",
+    )
+    run.add_argument("--no-diagnostics", action="store_true", help="skip diagnostic cells")
+    run.add_argument(
+        "--keep-work",
+        action="store_true",
+        help="keep the workers' files (inputs, outputs, logs) after the run",
+    )
+    run.set_defaults(func=_cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UnknownSourceError as error:
+        print(f"parity: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

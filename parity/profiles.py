@@ -1,0 +1,38 @@
+"""Timing profiles: how long each timed loop runs (DESIGN.md measurement rules 3-4)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    warmup: int  # untimed calls after the first call
+    min_count: int  # the loop stops once it has this many samples...
+    min_time_s: float  # ...and has run at least this long,
+    max_count: int  # or at either cap.
+    max_time_s: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+PROFILES = {
+    p.name: p
+    for p in (
+        Profile("quick", warmup=10, min_count=20, min_time_s=1.0, max_count=2000, max_time_s=15.0),
+        Profile(
+            "standard", warmup=10, min_count=64, min_time_s=5.0, max_count=5000, max_time_s=60.0
+        ),
+        Profile(
+            "thorough", warmup=20, min_count=200, min_time_s=20.0, max_count=20000, max_time_s=300.0
+        ),
+    )
+}
+
+
+def get_profile(name: str) -> Profile:
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
+    return PROFILES[name]

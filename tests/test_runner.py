@@ -1,0 +1,125 @@
+"""The runner end to end on fake models: records, reports, and the three failure kinds."""
+
+import json
+import sys
+
+import pytest
+
+from parity import results
+from parity.runner import FAILED, OK, UNAVAILABLE, run
+
+
+def _cells(record):
+    return {c["cell_id"]: c for p in record["pairs"] for c in p["cells"]}
+
+
+def test_run_writes_results_and_report(fake_pair, quick_config):
+    config = quick_config()
+    record = run([fake_pair()], config)
+    saved = results.load(config.out_dir / "results.json")
+    assert saved["schema_version"] == results.SCHEMA_VERSION
+    assert saved["run_id"] == record["run_id"]
+    assert {"cpu", "cores_usable", "python"} <= set(saved["machine"])
+    assert "numpy" in saved["libraries"] and "sha" in saved["commit"]
+    cells = _cells(saved)
+    assert {c["mode"] for c in cells.values()} == {"eager", "graph"}
+    assert all(c["status"] == OK for c in cells.values())
+    for cell in cells.values():  # raw samples are kept, statistics are derived from them
+        for batch, stats in cell["latency_stats"].items():
+            assert stats["n"] == len(cell["metrics"]["latency"][batch]["samples_ms"])
+    evaluation = saved["pairs"][0]["evaluation"]
+    assert evaluation["agreement"]["max_abs_diff"] == 0.0 and evaluation["agreement"]["passed"]
+    accuracy = list(evaluation["accuracy"].values())
+    assert len(accuracy) == 4 and len({a["spearman"] for a in accuracy}) == 1
+    assert set(evaluation["latency"]) == {"1", "4"}
+    assert evaluation["latency"]["4"]["torch_over_tf"]["verdict"] in (
+        "tie",
+        "PyTorch faster",
+        "TensorFlow faster",
+    )
+    report = (config.out_dir / "report.md").read_text()
+    assert "## Summary" in report and "## fake-ok-ok" in report and "pass: max abs" in report
+
+
+def test_parent_imports_no_framework(fake_pair, quick_config):
+    record = run([fake_pair()], quick_config())
+    assert record["parent_framework_modules"] == []
+    assert not set(results.FRAMEWORK_MODULES) & set(sys.modules)
+
+
+def test_disagreement_fails_the_tolerance(fake_pair, quick_config):
+    record = run(
+        [fake_pair("fake:ok", "fake:noisy")],
+        quick_config(modes={"torch": ("eager",), "tensorflow": ("eager",)}),
+    )
+    agreement = record["pairs"][0]["evaluation"]["agreement"]
+    assert not agreement["passed"] and agreement["max_abs_diff"] > 1e-4
+
+
+@pytest.mark.parametrize(
+    "handle, reason",
+    [
+        ("fake:segfault", "crashed: killed by SIGSEGV"),
+        ("fake:hang", "timed out after 4 s"),
+        ("fake:raise", "RuntimeError: fake model refused to load: corrupt header"),
+    ],
+)
+def test_a_failing_worker_becomes_a_failed_cell_and_the_run_goes_on(
+    fake_pair, quick_config, handle, reason
+):
+    config = quick_config(timeout_s=4.0)
+    record = run([fake_pair("fake:ok", handle), fake_pair("fake:ok", "fake:ok")], config)
+    broken, healthy = record["pairs"]
+    failed = [c for c in broken["cells"] if c["side"] == "tensorflow"]
+    assert len(failed) == 2 and all(c["status"] == FAILED for c in failed)
+    assert all(reason in c["reason"] for c in failed), [c["reason"] for c in failed]
+    assert all("[worker" in c["stderr_tail"] for c in failed)  # the child's own log lines
+    # The other side of the same pair, and the next pair, were measured all the same.
+    assert all(c["status"] == OK for c in broken["cells"] if c["side"] == "torch")
+    assert all(c["status"] == OK for c in healthy["cells"])
+    assert broken["evaluation"]["agreement"] is None
+    saved = json.loads((config.out_dir / "results.json").read_text())
+    assert [
+        reason in c["reason"] for c in saved["pairs"][0]["cells"] if c["side"] == "tensorflow"
+    ] == [True, True]
+    report = (config.out_dir / "report.md").read_text()
+    assert "Cells that did not complete" in report and reason in report
+
+
+def test_an_unavailable_model_is_marked_so(fake_pair, quick_config):
+    record = run([fake_pair("fake:ok", "fake:unavailable")], quick_config())
+    cells = [c for c in record["pairs"][0]["cells"] if c["side"] == "tensorflow"]
+    assert {c["status"] for c in cells} == {UNAVAILABLE}
+    assert "needs the network" in cells[0]["reason"]
+
+
+def test_nan_outputs_are_reported_never_averaged(fake_pair, quick_config):
+    record = run([fake_pair("fake:ok", "fake:nan")], quick_config())
+    evaluation = record["pairs"][0]["evaluation"]
+    assert "NaN/Inf" in evaluation["agreement"]["error"]
+    nan_cells = [k for k in evaluation["accuracy"] if "/tensorflow/" in k]
+    assert all("NaN/Inf" in evaluation["accuracy"][k]["error"] for k in nan_cells)
+    tf_cell = next(c for c in record["pairs"][0]["cells"] if c["side"] == "tensorflow")
+    assert tf_cell["metrics"]["eval"]["nonfinite"] > 0
+
+
+def test_missing_tokenizer_fails_the_pair_with_a_clear_reason(fake_pair, quick_config, tmp_path):
+    from dataclasses import replace
+
+    pair = replace(fake_pair(), tokenizer=f"hf:{tmp_path}/no-tokenizer-here")
+    record = run([pair, fake_pair()], quick_config())
+    assert record["pairs"][0]["status"] == FAILED
+    assert "inputs could not be prepared" in record["pairs"][0]["reason"]
+    assert record["pairs"][1]["status"] == OK
+
+
+def test_results_loader_refuses_newer_and_broken_files(tmp_path):
+    newer = tmp_path / "newer.json"
+    newer.write_text(json.dumps({"schema_version": results.SCHEMA_VERSION + 1}))
+    with pytest.raises(results.ResultsFileError, match="newer than this parity"):
+        results.load(newer)
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"schema_version": 1, ')
+    with pytest.raises(results.ResultsFileError, match="not valid JSON"):
+        results.load(broken)
+    assert broken.read_text() == '{"schema_version": 1, '

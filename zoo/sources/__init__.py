@@ -1,0 +1,157 @@
+"""Sources: where a model comes from and how its own library loads it.
+
+Each module in this package defines one source and registers it with
+`@register_source`. A source has two halves kept apart on purpose:
+
+- `resolve(name)` says where the model is (a local folder, a package that ships it,
+  a hub id) and whether it can load here now. It imports no framework, so the parent
+  process and `parity list` can call it, and tests can check it offline.
+- `load(location, options)` builds the model. It runs only inside a worker child,
+  where exactly one framework is imported.
+
+Extra sources (tests, a user's own) come from modules named in the environment
+variable PARITY_PLUGINS (comma-separated), imported in the parent and in every worker.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import os
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+PLUGINS_ENV = "PARITY_PLUGINS"
+
+# Availability of a resolved model, from most to least local.
+LOCAL = "local"  # a path the user gave
+SHIPPED = "shipped"  # inside an installed PyPI package
+CACHED = "cached"  # in the hub's local cache
+NETWORK = "network"  # must be downloaded first
+MISSING = "missing"  # a local path that does not exist, or a package not installed
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a model is: `path` when it is on disk, else `hub_id` to fetch."""
+
+    handle: str
+    availability: str
+    path: str | None = None
+    hub_id: str | None = None
+    note: str = ""
+
+    @property
+    def loadable_offline(self) -> bool:
+        return self.availability in (LOCAL, SHIPPED, CACHED)
+
+    def to_dict(self) -> dict:
+        return {
+            "handle": self.handle,
+            "availability": self.availability,
+            "path": self.path,
+            "hub_id": self.hub_id,
+            "note": self.note,
+        }
+
+
+@dataclass
+class LoadedModel:
+    """A model ready to run, as a source hands it to the worker's engine.
+
+    forward takes a dict of framework tensors under the task's canonical input names
+    and returns the task's canonical output as a framework tensor.
+    """
+
+    forward: Callable[[dict[str, Any]], Any]
+    parameters: int
+    input_dtypes: dict[str, str] = field(default_factory=dict)
+    weights_bytes: int | None = None
+    dtype: str = "float32"
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Source:
+    """Base class; subclasses set `prefix`, `framework`, and implement both halves."""
+
+    prefix: str = ""
+    framework: str = ""
+    description: str = ""
+
+    def resolve(self, name: str) -> Location:
+        raise NotImplementedError
+
+    def load(self, location: Location, task: str, options: dict[str, Any]) -> LoadedModel:
+        raise NotImplementedError
+
+
+class UnknownSourceError(LookupError):
+    pass
+
+
+class ModelUnavailableError(RuntimeError):
+    """The model needs something this machine lacks (the network, a package)."""
+
+
+_SOURCES: dict[str, Source] = {}
+_discovered = False
+
+
+def register_source(cls: type[Source]) -> type[Source]:
+    if not cls.prefix or not cls.framework:
+        raise ValueError(f"{cls.__name__} must set prefix and framework")
+    if cls.prefix in _SOURCES and type(_SOURCES[cls.prefix]) is not cls:
+        raise ValueError(f"source prefix {cls.prefix!r} is registered twice")
+    _SOURCES[cls.prefix] = cls()
+    return cls
+
+
+def load_plugins() -> None:
+    for module in filter(None, (m.strip() for m in os.environ.get(PLUGINS_ENV, "").split(","))):
+        importlib.import_module(module)
+
+
+def _discover() -> None:
+    global _discovered
+    if _discovered:
+        return
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")
+    load_plugins()
+    _discovered = True
+
+
+def all_sources() -> dict[str, Source]:
+    _discover()
+    return dict(_SOURCES)
+
+
+def split_handle(handle: str) -> tuple[str, str]:
+    """'timm:resnet50' -> ('timm', 'resnet50'); an unknown prefix is an error with suggestions."""
+    sources = all_sources()
+    prefix, sep, name = handle.partition(":")
+    if not sep or not name:
+        raise UnknownSourceError(
+            f"model handle {handle!r} has no source prefix; write PREFIX:NAME with PREFIX one of "
+            f"{', '.join(sorted(sources))}"
+        )
+    if prefix not in sources:
+        close = difflib.get_close_matches(prefix, list(sources), n=3, cutoff=0.4)
+        hint = f" Did you mean {', '.join(repr(c + ':') for c in close)}?" if close else ""
+        raise UnknownSourceError(
+            f"unknown source prefix {prefix + ':'!r} in {handle!r}.{hint} "
+            f"Known prefixes: {', '.join(sorted(sources))}"
+        )
+    return prefix, name
+
+
+def get_source(handle: str) -> tuple[Source, str]:
+    prefix, name = split_handle(handle)
+    return all_sources()[prefix], name
+
+
+def resolve(handle: str) -> Location:
+    source, name = get_source(handle)
+    return source.resolve(name)

