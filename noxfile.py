@@ -42,10 +42,10 @@ def _env() -> dict[str, str]:
 
 @nox.session(venv_backend="none")
 def parity(session: nox.Session) -> None:
-    """Run the default suite and publish reports/results.json and reports/report.md."""
+    """Run the default suite and publish reports/; `nox -s parity -- ARGS` runs `parity ARGS`."""
     _stack(session)
-    args = session.posargs or ["--suite", "default", "--out", str(ROOT / "reports")]
-    session.run(str(BIN / "parity"), "run", *args, external=True, env=_env())
+    args = session.posargs or ["run", "--suite", "default", "--out", str(ROOT / "reports")]
+    session.run(str(BIN / "parity"), *args, external=True, env=_env())
 
 
 @nox.session(venv_backend="none")

@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from parity.engines import MODE_DESCRIPTIONS
 from parity.files import write_atomic
+from parity.worker_engines import MODE_DESCRIPTIONS
 
 SIDE_NAMES = {"torch": "PyTorch", "tensorflow": "TensorFlow"}
 

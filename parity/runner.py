@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from parity import results, text_encoder
-from parity.engines import EAGER, MODES
 from parity.files import write_json
 from parity.measure import median_ratio, summarize
 from parity.profiles import Profile, get_profile
 from parity.worker import PROTOCOL
+from parity.worker_engines import EAGER, MODES
 from zoo.catalog import SIDES, Pair
 from zoo.sources import Location, get_source
 

@@ -79,7 +79,7 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
     memory["peak_reset_supported"] = reset_peak()
 
     t0 = time.perf_counter()
-    from parity.engines import get_engine
+    from parity.worker_engines import get_engine
     from zoo.sources import Location, all_sources, load_plugins
 
     load_plugins()

@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from parity.engines import register_engine
+from parity.worker_engines import register_engine
 from zoo.sources import (
     LOCAL,
     LoadedModel,

@@ -44,7 +44,10 @@ class Engine(Protocol):
     def block(self, value: Any) -> None: ...
 
 
-_MODULES = {"torch": "parity.engines.torch_engine", "tensorflow": "parity.engines.tf_engine"}
+_MODULES = {
+    "torch": "parity.worker_engines.torch_engine",
+    "tensorflow": "parity.worker_engines.tf_engine",
+}
 _EXTRA: dict[str, Engine] = {}
 
 
