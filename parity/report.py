@@ -26,6 +26,11 @@ def _num(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+def _sig(value: float | None) -> str:
+    """Differences and tolerances: three significant digits, whatever their size."""
+    return "–" if value is None else f"{value:.3g}"
+
+
 def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
 
@@ -56,12 +61,12 @@ def _agreement_summary(evaluation: dict) -> str:
     if "error" in found:
         return f"error: {found['error']}"
     verdict = "pass" if found["passed"] else "**fail**"
-    text = f"{verdict}: max abs {_num(found['max_abs_diff'])} (atol {_num(found['atol'])})"
+    text = f"{verdict}: max abs {_sig(found['max_abs_diff'])} (atol {_sig(found['atol'])})"
     for diag in evaluation.get("diagnostics", []):
         checked = diag.get("agreement") or {}
         if "max_abs_diff" in checked:
             text += (
-                f"; diagnostic {diag['name']}: {_num(checked['max_abs_diff'])}"
+                f"; diagnostic {diag['name']}: {_sig(checked['max_abs_diff'])}"
                 f" ({'pass' if checked['passed'] else 'fail'})"
             )
     return text
@@ -185,13 +190,13 @@ def _agreement_block(found: dict | None) -> list[str]:
     return [
         "| measure | value |",
         "|---|---|",
-        f"| max abs difference, masked hidden states | {_num(found['max_abs_diff'])} |",
-        f"| mean abs difference | {_num(found['mean_abs_diff'])} |",
-        f"| max abs difference / largest abs value | {_num(found['max_abs_diff_over_scale'])} |",
+        f"| max abs difference, masked hidden states | {_sig(found['max_abs_diff'])} |",
+        f"| mean abs difference | {_sig(found['mean_abs_diff'])} |",
+        f"| max abs difference / largest abs value | {_sig(found['max_abs_diff_over_scale'])} |",
         f"| min cosine of mean-pooled embeddings | {found['min_embedding_cosine']:.7f} |",
         f"| Spearman of the two sides' pair similarities | {found['similarity_spearman']:.5f} |",
-        f"| max difference of a pair similarity | {_num(found['max_similarity_diff'])} |",
-        f"| tolerance (atol) | {_num(found['atol'])} → {'pass' if found['passed'] else 'fail'} |",
+        f"| max difference of a pair similarity | {_sig(found['max_similarity_diff'])} |",
+        f"| tolerance (atol) | {_sig(found['atol'])} → {'pass' if found['passed'] else 'fail'} |",
         f"| values compared | {found['compared_values']:,} |",
     ]
 
@@ -219,7 +224,7 @@ def _pair_section(pair: dict, record: dict) -> list[str]:
     if evaluation.get("mode_consistency"):
         lines += ["Compiled modes against their own side's eager output:", ""]
         for cell_id, found in evaluation["mode_consistency"].items():
-            value = found.get("error") or _num(found["max_abs_diff"])
+            value = found.get("error") or _sig(found["max_abs_diff"])
             lines.append(f"- `{cell_id}`: max abs difference {value}")
         lines.append("")
     for diag in evaluation.get("diagnostics", []):

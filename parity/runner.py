@@ -149,6 +149,11 @@ def run_worker(
             os.killpg(child.pid, signal.SIGKILL)
             returncode = child.wait()
             timed_out = True
+        except BaseException:
+            # Ctrl-C reaches only the parent (the child has its own session): stop the child too.
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+            raise
     record: dict[str, Any] = {
         "returncode": returncode,
         "wall_s": time.perf_counter() - started,

@@ -123,3 +123,37 @@ def test_results_loader_refuses_newer_and_broken_files(tmp_path):
     with pytest.raises(results.ResultsFileError, match="not valid JSON"):
         results.load(broken)
     assert broken.read_text() == '{"schema_version": 1, '
+
+
+def test_interrupting_the_parent_kills_the_running_worker(fake_pair, quick_config, monkeypatch):
+    import os
+    import subprocess
+
+    started = []
+    real_wait = subprocess.Popen.wait
+
+    def interrupted_wait(self, timeout=None):
+        if "parity.worker" in self.args and timeout is not None:  # simulate Ctrl-C
+            started.append(self.pid)
+            raise KeyboardInterrupt
+        return real_wait(self)
+
+    monkeypatch.setattr(subprocess.Popen, "wait", interrupted_wait)
+    config = quick_config()
+    with pytest.raises(KeyboardInterrupt):
+        run([fake_pair("fake:hang", "fake:ok")], config)
+    assert started
+    with pytest.raises(ProcessLookupError):
+        os.kill(started[0], 0)
+    # What was measured before the interruption is still written.
+    assert results.load(config.out_dir / "results.json")["pairs"] == []
+
+
+def test_published_files_are_readable_by_others(fake_pair, quick_config):
+    import stat
+
+    config = quick_config(modes={"torch": ("eager",), "tensorflow": ("eager",)})
+    run([fake_pair()], config)
+    for name in ("results.json", "report.md"):
+        mode = (config.out_dir / name).stat().st_mode
+        assert mode & stat.S_IROTH, f"{name} is not world-readable: {oct(mode)}"
