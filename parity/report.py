@@ -327,3 +327,11 @@ def render_markdown(record: dict) -> str:
 
 def write_markdown(record: dict, path: str | Path) -> None:
     write_atomic(path, render_markdown(record).encode())
+
+
+def publish(record: dict, out_dir: str | Path) -> list[Path]:
+    """Write every rendering of a results record into out_dir; returns the paths."""
+    out_dir = Path(out_dir)
+    written = [out_dir / "report.md"]
+    write_markdown(record, written[0])
+    return written

@@ -414,7 +414,8 @@ def run(pairs: list[Pair], config: RunConfig) -> dict[str, Any]:
         record["parent_framework_modules"] = results.framework_modules_loaded()
         config.out_dir.mkdir(parents=True, exist_ok=True)
         results.save(config.out_dir / "results.json", record)
-        report.write_markdown(record, config.out_dir / "report.md")
+        for path in report.publish(record, config.out_dir):
+            _progress(f"wrote {path}")
         if config.keep_work:
             _progress(f"worker files kept in {work_dir}")
         else:
