@@ -92,8 +92,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     ]
     failed += [p["id"] for p in record["pairs"] if not p.get("cells")]
     print(
-        f"wrote {config.out_dir / 'results.json'} and {config.out_dir / 'report.md'} "
-        f"({record['wall_s']:.0f} s)"
+        f"run {record['run_id']} finished in {record['wall_s']:.0f} s; reports in {config.out_dir}"
     )
     if failed:
         print(
