@@ -1,17 +1,26 @@
-"""Renderers over a results record. Markdown for now: a summary table per run, then
-one section per pair. Every figure comes from the record; nothing is computed here
-that the record does not hold, apart from formatting.
+"""Renderers over a results record: Markdown (report.md) and HTML (index.html, in
+parity.html). Both draw on the table builders here, which return plain-text cells, so
+the two pages always show the same figures. Nothing is measured or recomputed here
+beyond formatting; verdict evidence comes from parity.verdicts over the same record.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from parity.files import write_atomic
+from parity.verdicts import verdict_rows
 from parity.worker_engines import MODE_DESCRIPTIONS
 
 SIDE_NAMES = {"torch": "PyTorch", "tensorflow": "TensorFlow"}
+
+
+@dataclass
+class Table:
+    head: list[str]
+    rows: list[list[str]]
 
 
 def _num(value: Any, digits: int = 3) -> str:
@@ -39,48 +48,56 @@ def _mib(value: float | None) -> str:
     return "–" if value is None else f"{value:,.0f}"
 
 
-def _cells(pair: dict, diagnostic: bool = False) -> list[dict]:
-    return [c for c in pair.get("cells", []) if bool(c.get("diagnostic")) == diagnostic]
+def batches_of(record: dict) -> list[str]:
+    return [str(b) for b in record["settings"]["latency_batches"]]
 
 
-def _eager(pair: dict, side: str) -> dict | None:
+def main_cells(pair: dict) -> list[dict]:
+    return [c for c in pair.get("cells", []) if not c.get("diagnostic")]
+
+
+def eager_cell(pair: dict, side: str) -> dict | None:
     return next(
         (
             c
-            for c in _cells(pair)
+            for c in main_cells(pair)
             if c["side"] == side and c["mode"] == "eager" and c["status"] == "ok"
         ),
         None,
     )
 
 
-def _agreement_summary(evaluation: dict) -> str:
+def cell_label(cell: dict) -> str:
+    return f"{SIDE_NAMES.get(cell['side'], cell['side'])} {cell['mode']}"
+
+
+def agreement_summary(evaluation: dict) -> str:
     found = evaluation.get("agreement")
     if not found:
         return "not measured"
     if "error" in found:
         return f"error: {found['error']}"
-    verdict = "pass" if found["passed"] else "**fail**"
+    verdict = "pass" if found["passed"] else "FAIL"
     text = f"{verdict}: max abs {_sig(found['max_abs_diff'])} (atol {_sig(found['atol'])})"
     for diag in evaluation.get("diagnostics", []):
         checked = diag.get("agreement") or {}
         if "max_abs_diff" in checked:
             text += (
                 f"; diagnostic {diag['name']}: {_sig(checked['max_abs_diff'])}"
-                f" ({'pass' if checked['passed'] else 'fail'})"
+                f" ({'pass' if checked['passed'] else 'FAIL'})"
             )
     return text
 
 
 def _accuracy_of(pair: dict, side: str) -> str:
-    cell = _eager(pair, side)
+    cell = eager_cell(pair, side)
     if not cell:
         return "–"
     found = pair["evaluation"]["accuracy"].get(cell["cell_id"], {})
     return f"error: {found['error']}" if "error" in found else _num(found.get("spearman"), 4)
 
 
-def _ratio_text(entry: dict) -> str:
+def ratio_text(entry: dict) -> str:
     ratio = entry.get("torch_over_tf")
     if not ratio:
         return "–"
@@ -89,8 +106,8 @@ def _ratio_text(entry: dict) -> str:
     )
 
 
-def _summary(record: dict) -> list[str]:
-    batches = [str(b) for b in record["settings"]["latency_batches"]]
+def summary_table(record: dict) -> Table:
+    batches = batches_of(record)
     head = ["pair", "relation", "agreement (eager vs eager)", "Spearman PyTorch", "Spearman TF"]
     for batch in batches:
         head += [
@@ -99,19 +116,19 @@ def _summary(record: dict) -> list[str]:
             f"b{batch} ratio PT/TF [95% CI]",
         ]
     head += ["peak MiB PyTorch (load / infer)", "peak MiB TF (load / infer)"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    rows = []
     for pair in record["pairs"]:
-        if pair.get("status") == "failed" and not pair.get("cells"):
-            lines.append(
-                f"| {pair['id']} | {pair['relation']} | failed: {pair.get('reason')} |"
-                + " |" * (len(head) - 3)
+        if not pair.get("cells"):
+            rows.append(
+                [pair["id"], pair["relation"], f"not run: {pair.get('reason')}"]
+                + ["–"] * (len(head) - 3)
             )
             continue
         evaluation = pair["evaluation"]
         row = [
             pair["id"],
             pair["relation"],
-            _agreement_summary(evaluation),
+            agreement_summary(evaluation),
             _accuracy_of(pair, "torch"),
             _accuracy_of(pair, "tensorflow"),
         ]
@@ -120,20 +137,28 @@ def _summary(record: dict) -> list[str]:
             for side in ("torch", "tensorflow"):
                 best = entry.get(side)
                 row.append(f"{_ms(best['median_ms'])} ({best['best_mode']})" if best else "–")
-            row.append(_ratio_text(entry))
+            row.append(ratio_text(entry))
         for side in ("torch", "tensorflow"):
-            cell = _eager(pair, side)
+            cell = eager_cell(pair, side)
             memory = cell["metrics"]["memory"] if cell else {}
             row.append(
                 f"{_mib(memory.get('peak_load_mib'))} / {_mib(memory.get('peak_infer_mib'))}"
                 if cell
                 else "–"
             )
-        lines.append("| " + " | ".join(row) + " |")
-    return lines
+        rows.append(row)
+    return Table(head, rows)
 
 
-def _cell_table(pair: dict, batches: list[str]) -> list[str]:
+def verdict_table(record: dict) -> Table:
+    rows = [
+        [r["row"], f"{r['claim']} ({r['source']})", r["pair"], r["evidence"]]
+        for r in verdict_rows(record)
+    ]
+    return Table(["row", "the table's claim", "pair", "this run's evidence"], rows)
+
+
+def cell_table(pair: dict, batches: list[str]) -> Table:
     head = ["side", "mode", "status", "import s", "load s", "first call s"]
     for batch in batches:
         head += [
@@ -145,12 +170,12 @@ def _cell_table(pair: dict, batches: list[str]) -> list[str]:
             f"b{batch} min ms",
         ]
     head += ["RSS after load MiB", "peak load MiB", "peak infer MiB"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for cell in _cells(pair):
+    rows = []
+    for cell in main_cells(pair):
         row = [SIDE_NAMES[cell["side"]], cell["mode"], cell["status"]]
         metrics = cell.get("metrics")
         if not metrics:
-            lines.append("| " + " | ".join(row) + " |" + " – |" * (len(head) - 3))
+            rows.append(row + ["–"] * (len(head) - 3))
             continue
         timings, memory = metrics["timings"], metrics["memory"]
         row += [
@@ -178,53 +203,140 @@ def _cell_table(pair: dict, batches: list[str]) -> list[str]:
             _mib(memory.get("peak_load_mib")),
             _mib(memory.get("peak_infer_mib")),
         ]
-        lines.append("| " + " | ".join(row) + " |")
-    return lines
+        rows.append(row)
+    return Table(head, rows)
 
 
-def _agreement_block(found: dict | None) -> list[str]:
+def agreement_table(found: dict) -> Table:
+    rows = [
+        ["max abs difference, masked hidden states", _sig(found["max_abs_diff"])],
+        ["mean abs difference", _sig(found["mean_abs_diff"])],
+        ["max abs difference / largest abs value", _sig(found["max_abs_diff_over_scale"])],
+        ["min cosine of mean-pooled embeddings", f"{found['min_embedding_cosine']:.7f}"],
+        ["Spearman of the two sides' pair similarities", f"{found['similarity_spearman']:.5f}"],
+        ["max difference of a pair similarity", _sig(found["max_similarity_diff"])],
+        [
+            "tolerance (atol)",
+            f"{_sig(found['atol'])} → {'pass' if found['passed'] else 'FAIL'}",
+        ],
+        ["values compared", f"{found['compared_values']:,}"],
+    ]
+    return Table(["measure", "value"], rows)
+
+
+def agreement_unavailable(found: dict | None) -> str | None:
     if not found:
-        return ["Not measured: a side has no successful eager cell."]
+        return "Not measured: a side has no successful eager cell."
     if "error" in found:
-        return [f"Could not be computed: {found['error']}"]
+        return f"Could not be computed: {found['error']}"
+    return None
+
+
+def latency_sentences(pair: dict) -> list[str]:
     return [
-        "| measure | value |",
-        "|---|---|",
-        f"| max abs difference, masked hidden states | {_sig(found['max_abs_diff'])} |",
-        f"| mean abs difference | {_sig(found['mean_abs_diff'])} |",
-        f"| max abs difference / largest abs value | {_sig(found['max_abs_diff_over_scale'])} |",
-        f"| min cosine of mean-pooled embeddings | {found['min_embedding_cosine']:.7f} |",
-        f"| Spearman of the two sides' pair similarities | {found['similarity_spearman']:.5f} |",
-        f"| max difference of a pair similarity | {_sig(found['max_similarity_diff'])} |",
-        f"| tolerance (atol) | {_sig(found['atol'])} → {'pass' if found['passed'] else 'fail'} |",
-        f"| values compared | {found['compared_values']:,} |",
+        f"batch {batch}: fastest PyTorch mode {entry['torch']['best_mode']}, fastest TensorFlow "
+        f"mode {entry['tensorflow']['best_mode']}; ratio of medians PyTorch/TensorFlow "
+        f"{ratio_text(entry)} (bootstrap 95% interval; above 1 means TensorFlow is faster)"
+        for batch, entry in pair["evaluation"]["latency"].items()
+        if "torch_over_tf" in entry
     ]
 
 
-def _pair_section(pair: dict, record: dict) -> list[str]:
-    batches = [str(b) for b in record["settings"]["latency_batches"]]
+def mode_sentence(pair: dict) -> str:
+    modes = sorted({(c["framework"], c["mode"]) for c in main_cells(pair)})
+    return "Modes: " + "; ".join(
+        f"{SIDE_NAMES.get(fw, fw)} {m} = {MODE_DESCRIPTIONS.get((fw, m), m)}" for fw, m in modes
+    )
+
+
+def model_sentences(pair: dict) -> list[str]:
+    found = []
+    for side in ("torch", "tensorflow"):
+        cell = eager_cell(pair, side)
+        if cell:
+            model = cell["metrics"]["model"]
+            size = (
+                f", weights file {model['weights_bytes'] / 2**20:.1f} MiB"
+                if model.get("weights_bytes")
+                else ""
+            )
+            versions = ", ".join(f"{k} {v}" for k, v in cell["metrics"]["versions"].items())
+            found.append(
+                f"{SIDE_NAMES[side]}: {model['parameters']:,} parameters, {model['dtype']}"
+                f"{size}; {versions}"
+            )
+    return found
+
+
+def dataset_sentence(pair: dict) -> str | None:
+    data = pair.get("dataset")
+    if not data:
+        return None
+    return (
+        f"data: {data['name']}, {data['pairs']} sentence pairs ({data['sentences']} distinct "
+        f"sentences), tokenized once by {data['tokenizer']} to length {data['seq_len']} "
+        f"({data['truncated_sentences']} truncated); both sides get the same ids"
+    )
+
+
+def run_preamble(record: dict) -> list[str]:
+    """The paragraphs that say how the run was made, shared by both renderers."""
+    settings, machine = record["settings"], record["machine"]
+    commit = record.get("commit") or {}
+    profile = settings["profile"]
+    dirty = " (with uncommitted changes)" if commit.get("dirty") else ""
+    return [
+        f"Run {record['run_id']}, {record['started_utc']}, {record.get('wall_s', 0):.0f} s. "
+        f"Machine: {machine['cpu']}, {machine['cores_usable']} usable cores, "
+        f"{machine['memory_gib']} GiB, Python {machine['python']}, no GPU used. "
+        f"Commit {str(commit.get('sha'))[:10]}{dirty}.",
+        f"Each cell is one fresh process with {settings['threads']} intra-op threads and 1 "
+        f"inter-op thread on both sides. Profile {profile['name']}: {profile['warmup']} warm-up "
+        f"calls, then timed calls until at least {profile['min_count']} calls and "
+        f'{profile["min_time_s"]:g} s. Latency is wall time per call in ms; "⚠ unstable" '
+        "marks IQR/median > 0.10. A side is called faster only when the 95% interval of the "
+        'ratio excludes 1 and the ratio differs from 1 by more than 2%. "first call s" is '
+        "the very first call (it includes tracing or compiling for the first shape).",
+        "Libraries: " + ", ".join(f"{k} {v}" for k, v in record["libraries"].items() if v) + ".",
+    ]
+
+
+# ---- Markdown ----
+
+
+def _md_table(table: Table) -> list[str]:
+    def clean(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(clean(h) for h in table.head) + " |"]
+    lines.append("|" + "---|" * len(table.head))
+    lines += ["| " + " | ".join(clean(c) for c in row) + " |" for row in table.rows]
+    return lines
+
+
+def _md_pair(pair: dict, record: dict) -> list[str]:
     lines = [f"## {pair['id']}", "", pair.get("description", ""), ""]
     lines.append(f"- PyTorch: `{pair['sides']['torch']['handle']}`")
     lines.append(f"- TensorFlow: `{pair['sides']['tensorflow']['handle']}`")
     lines.append(f"- relation: {pair['relation']}")
-    if pair.get("dataset"):
-        data = pair["dataset"]
-        lines.append(
-            f"- data: {data['name']}, {data['pairs']} sentence pairs "
-            f"({data['sentences']} distinct sentences), tokenized once by "
-            f"`{data['tokenizer']}` to length {data['seq_len']} "
-            f"({data['truncated_sentences']} truncated); both sides get the same ids"
-        )
+    if dataset_sentence(pair):
+        lines.append(f"- {dataset_sentence(pair)}")
     lines.append("")
     if not pair.get("cells"):
         return lines + [f"**Not run:** {pair.get('reason')}", ""]
     evaluation = pair["evaluation"]
     lines += ["### Agreement (same weights: PyTorch eager vs TensorFlow eager)", ""]
-    lines += _agreement_block(evaluation.get("agreement")) + [""]
+    found = evaluation.get("agreement")
+    lines += (
+        [agreement_unavailable(found)]
+        if agreement_unavailable(found)
+        else _md_table(agreement_table(found))
+    )
+    lines.append("")
     if evaluation.get("mode_consistency"):
         lines += ["Compiled modes against their own side's eager output:", ""]
-        for cell_id, found in evaluation["mode_consistency"].items():
-            value = found.get("error") or _sig(found["max_abs_diff"])
+        for cell_id, consistency in evaluation["mode_consistency"].items():
+            value = consistency.get("error") or _sig(consistency["max_abs_diff"])
             lines.append(f"- `{cell_id}`: max abs difference {value}")
         lines.append("")
     for diag in evaluation.get("diagnostics", []):
@@ -237,50 +349,28 @@ def _pair_section(pair: dict, record: dict) -> list[str]:
             "compared with the other side's eager output:",
             "",
         ]
-        lines += _agreement_block(diag.get("agreement")) + [""]
+        checked = diag.get("agreement")
+        lines += (
+            [agreement_unavailable(checked)]
+            if agreement_unavailable(checked)
+            else (_md_table(agreement_table(checked)))
+        )
+        lines.append("")
     lines += [
         "### Accuracy",
         "",
         "Spearman correlation between each cell's cosine similarities and the gold scores.",
         "",
     ]
-    for cell_id, found in evaluation["accuracy"].items():
-        value = found.get("error") or f"{found['spearman']:.4f} over {found['pairs']} pairs"
+    for cell_id, accuracy in evaluation["accuracy"].items():
+        value = (
+            accuracy.get("error") or f"{accuracy['spearman']:.4f} over {accuracy['pairs']} pairs"
+        )
         lines.append(f"- `{cell_id}`: {value}")
     lines += ["", "### Latency and memory", ""]
-    lines += _cell_table(pair, batches) + [""]
-    for batch, entry in evaluation["latency"].items():
-        if "torch_over_tf" in entry:
-            lines.append(
-                f"- batch {batch}: fastest PyTorch mode `{entry['torch']['best_mode']}`, fastest "
-                f"TensorFlow mode `{entry['tensorflow']['best_mode']}`; ratio of medians PyTorch/"
-                f"TensorFlow {_ratio_text(entry)} (bootstrap 95% interval; above 1 means "
-                "TensorFlow is faster)"
-            )
-    lines.append("")
-    modes = sorted({(c["framework"], c["mode"]) for c in _cells(pair)})
-    lines += [
-        "Modes: "
-        + "; ".join(
-            f"{SIDE_NAMES.get(fw, fw)} {m} = {MODE_DESCRIPTIONS.get((fw, m), m)}" for fw, m in modes
-        ),
-        "",
-    ]
-    model_lines = []
-    for side in ("torch", "tensorflow"):
-        cell = _eager(pair, side)
-        if cell:
-            model = cell["metrics"]["model"]
-            size = (
-                f", weights file {model['weights_bytes'] / 2**20:.1f} MiB"
-                if model.get("weights_bytes")
-                else ""
-            )
-            model_lines.append(
-                f"- {SIDE_NAMES[side]}: {model['parameters']:,} parameters, "
-                f"{model['dtype']}{size}; {cell['metrics']['versions']}"
-            )
-    lines += model_lines + [""]
+    lines += _md_table(cell_table(pair, batches_of(record))) + [""]
+    lines += [f"- {s}" for s in latency_sentences(pair)] + ["", mode_sentence(pair), ""]
+    lines += [f"- {s}" for s in model_sentences(pair)] + [""]
     failures = [c for c in pair["cells"] if c["status"] != "ok"]
     if failures:
         lines += ["### Cells that did not complete", ""]
@@ -295,33 +385,18 @@ def _pair_section(pair: dict, record: dict) -> list[str]:
 
 
 def render_markdown(record: dict) -> str:
-    settings, machine = record["settings"], record["machine"]
-    commit = record.get("commit") or {}
-    lines = [
-        "# Model zoo parity report",
+    lines = ["# Model zoo parity report", ""]
+    for paragraph in run_preamble(record):
+        lines += [paragraph, ""]
+    lines += ["## Summary", "", *_md_table(summary_table(record)), ""]
+    lines += [
+        "## The comparison tables' claims, measured",
         "",
-        f"Run `{record['run_id']}`, {record['started_utc']}, {record.get('wall_s', 0):.0f} s. "
-        f"Machine: {machine['cpu']}, {machine['cores_usable']} usable cores, "
-        f"{machine['memory_gib']} GiB, Python {machine['python']}, no GPU used. "
-        f"Commit {str(commit.get('sha'))[:10]}{' (dirty)' if commit.get('dirty') else ''}.",
-        "",
-        f"Each cell is one fresh process with {settings['threads']} intra-op threads and 1 "
-        f"inter-op thread on both sides. Profile `{settings['profile']['name']}`: "
-        f"{settings['profile']['warmup']} warm-up calls, then timed calls until at least "
-        f"{settings['profile']['min_count']} calls and {settings['profile']['min_time_s']:g} s. "
-        'Latency is wall time per call in ms; "⚠ unstable" marks IQR/median > 0.10. A side is '
-        "called faster only when the 95% interval of the ratio excludes 1 and the ratio differs "
-        "from 1 by more than 2%.",
-        "",
-        "Libraries: " + ", ".join(f"{k} {v}" for k, v in record["libraries"].items() if v) + ".",
-        "",
-        "## Summary",
-        "",
-        *_summary(record),
+        *_md_table(verdict_table(record)),
         "",
     ]
     for pair in record["pairs"]:
-        lines += _pair_section(pair, record)
+        lines += _md_pair(pair, record)
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -331,7 +406,10 @@ def write_markdown(record: dict, path: str | Path) -> None:
 
 def publish(record: dict, out_dir: str | Path) -> list[Path]:
     """Write every rendering of a results record into out_dir; returns the paths."""
+    from parity import html  # the HTML renderer builds on the tables above
+
     out_dir = Path(out_dir)
-    written = [out_dir / "report.md"]
+    written = [out_dir / "report.md", out_dir / "index.html"]
     write_markdown(record, written[0])
+    write_atomic(written[1], html.render_html(record).encode())
     return written

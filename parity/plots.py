@@ -1,0 +1,217 @@
+"""Plots as inline SVG strings: no plotting library, no scripts, nothing fetched.
+
+Each function takes plain numbers and returns one <svg> element, sized by a viewBox so
+it scales with the page. Text is escaped; colours come from one palette per series.
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape
+
+import numpy as np
+
+PALETTE = ("#d1492e", "#f08a5d", "#8c2d19", "#1f6fb4", "#5aa9e6", "#0b3c6e", "#3a9b5c", "#8e6bbf")
+FONT = 'font-family="system-ui, sans-serif" font-size="12"'
+
+
+def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """Round tick values covering [low, high]."""
+    if high <= low:
+        high = low + 1.0
+    raw = (high - low) / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    ticks = [round(math.floor(low / step) * step, 10)]
+    while ticks[-1] < high - step * 1e-9:  # the last tick reaches the top of the range
+        ticks.append(round(ticks[-1] + step, 10))
+    return ticks
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}" if abs(value) < 1e5 else f"{value:.2e}"
+
+
+def _frame(width: int, height: int, body: list[str], title: str) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{escape(title)}" class="plot">'
+        f"<title>{escape(title)}</title>" + "".join(body) + "</svg>"
+    )
+
+
+def _x_axis(ticks, scale, y: float, top: float, label: str, width: int) -> list[str]:
+    parts = [
+        f'<line x1="{scale(ticks[0]):.1f}" x2="{scale(ticks[-1]):.1f}" y1="{y}" y2="{y}" '
+        'stroke="#444"/>'
+    ]
+    for tick in ticks:
+        x = scale(tick)
+        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{y}" stroke="#e3e3e3"/>')
+        parts.append(
+            f'<text x="{x:.1f}" y="{y + 16}" text-anchor="middle" {FONT}>{_fmt(tick)}</text>'
+        )
+    parts.append(
+        f'<text x="{width / 2:.0f}" y="{y + 34}" text-anchor="middle" {FONT}>{escape(label)}</text>'
+    )
+    return parts
+
+
+def distribution(rows: list[tuple[str, list[float]]], title: str, unit: str) -> str:
+    """One row per series: box (quartiles), median, whiskers (min-max) and the samples."""
+    rows = [(label, np.asarray(values, dtype=float)) for label, values in rows if len(values)]
+    if not rows:
+        return ""
+    left, right, row_h, top = 190, 20, 34, 28
+    width = 760
+    height = top + row_h * len(rows) + 46
+    low = min(float(v.min()) for _, v in rows)
+    high = max(float(v.max()) for _, v in rows)
+    ticks = nice_ticks(max(0.0, low - 0.05 * (high - low)), high)
+    span = (ticks[-1] - ticks[0]) or 1.0
+
+    def scale(value: float) -> float:
+        return left + (value - ticks[0]) / span * (width - left - right)
+
+    axis_y = top + row_h * len(rows) + 4
+    body = [f'<text x="{left}" y="16" {FONT} font-weight="600">{escape(title)}</text>']
+    body += _x_axis(ticks, scale, axis_y, top - 6, unit, width)
+    rng = np.random.default_rng(0)
+    for index, (label, values) in enumerate(rows):
+        colour = PALETTE[index % len(PALETTE)]
+        middle = top + row_h * index + row_h / 2
+        q25, median, q75 = np.percentile(values, [25, 50, 75])
+        shown = values if values.size <= 400 else rng.choice(values, 400, replace=False)
+        jitter = rng.uniform(-7, 7, shown.size)
+        body.append(
+            f'<text x="{left - 8}" y="{middle + 4:.1f}" text-anchor="end" {FONT}>'
+            f"{escape(label)}</text>"
+        )
+        body.append(
+            f'<line x1="{scale(values.min()):.1f}" x2="{scale(values.max()):.1f}" '
+            f'y1="{middle:.1f}" y2="{middle:.1f}" stroke="{colour}"/>'
+        )
+        body += [
+            f'<circle cx="{scale(v):.1f}" cy="{middle + j:.1f}" r="1.6" fill="{colour}" '
+            'fill-opacity="0.35"/>'
+            for v, j in zip(shown, jitter, strict=True)
+        ]
+        body.append(
+            f'<rect x="{scale(q25):.1f}" y="{middle - 9:.1f}" '
+            f'width="{max(scale(q75) - scale(q25), 1):.1f}" height="18" fill="none" '
+            f'stroke="{colour}" stroke-width="2"/>'
+        )
+        body.append(
+            f'<line x1="{scale(median):.1f}" x2="{scale(median):.1f}" '
+            f'y1="{middle - 11:.1f}" y2="{middle + 11:.1f}" stroke="#111" stroke-width="2">'
+            f"<title>median {median:.3f} {escape(unit)}</title></line>"
+        )
+    return _frame(width, height, body, title)
+
+
+def lines(
+    series: dict[str, list[tuple[float, float]]], title: str, x_label: str, y_label: str
+) -> str:
+    """Line chart with a log2 x axis (batch sizes) and a linear y axis from zero."""
+    series = {k: sorted(v) for k, v in series.items() if v}
+    if not series:
+        return ""
+    left, right, top, bottom, width, height = 60, 190, 28, 46, 760, 300
+    xs = sorted({x for points in series.values() for x, _ in points})
+    y_ticks = nice_ticks(0.0, max(y for points in series.values() for _, y in points))
+    lo, hi = math.log2(xs[0]), math.log2(xs[-1])
+
+    def sx(x: float) -> float:
+        return left + (0.5 if hi == lo else (math.log2(x) - lo) / (hi - lo)) * (
+            width - left - right
+        )
+
+    def sy(y: float) -> float:
+        return top + (1 - y / y_ticks[-1]) * (height - top - bottom)
+
+    body = [f'<text x="{left}" y="16" {FONT} font-weight="600">{escape(title)}</text>']
+    base = height - bottom
+    for tick in y_ticks:
+        body.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{sy(tick):.1f}" '
+            f'y2="{sy(tick):.1f}" stroke="#e3e3e3"/>'
+        )
+        body.append(
+            f'<text x="{left - 6}" y="{sy(tick) + 4:.1f}" text-anchor="end" {FONT}>'
+            f"{_fmt(tick)}</text>"
+        )
+    for x in xs:
+        body.append(
+            f'<text x="{sx(x):.1f}" y="{base + 16}" text-anchor="middle" {FONT}>{_fmt(x)}</text>'
+        )
+    body.append(f'<line x1="{left}" x2="{width - right}" y1="{base}" y2="{base}" stroke="#444"/>')
+    body.append(
+        f'<text x="{(left + width - right) / 2:.0f}" y="{base + 34}" '
+        f'text-anchor="middle" {FONT}>{escape(x_label)}</text>'
+    )
+    body.append(
+        f'<text x="14" y="{(top + base) / 2:.0f}" text-anchor="middle" {FONT} '
+        f'transform="rotate(-90 14 {(top + base) / 2:.0f})">{escape(y_label)}</text>'
+    )
+    for index, (label, points) in enumerate(series.items()):
+        colour = PALETTE[index % len(PALETTE)]
+        path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in points)
+        body.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        body += [
+            f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3.5" fill="{colour}">'
+            f"<title>{escape(label)}: batch {_fmt(x)}, {y:.1f}</title></circle>"
+            for x, y in points
+        ]
+        legend_y = top + 16 * index + 6
+        body.append(
+            f'<rect x="{width - right + 12}" y="{legend_y - 8}" width="12" height="12" '
+            f'fill="{colour}"/>'
+        )
+        body.append(
+            f'<text x="{width - right + 30}" y="{legend_y + 2}" {FONT}>{escape(label)}</text>'
+        )
+    return _frame(width, height, body, title)
+
+
+def bars(
+    categories: list[str], series: dict[str, list[float | None]], title: str, unit: str
+) -> str:
+    """Horizontal grouped bars: one group per category, one bar per series."""
+    if not categories:
+        return ""
+    left, right, top, bar_h, gap, width = 190, 20, 28, 12, 10, 760
+    group_h = bar_h * len(series) + gap
+    height = top + group_h * len(categories) + 60
+    values = [v for vals in series.values() for v in vals if v is not None]
+    ticks = nice_ticks(0.0, max(values) if values else 1.0)
+
+    def scale(value: float) -> float:
+        return left + value / ticks[-1] * (width - left - right)
+
+    axis_y = top + group_h * len(categories)
+    body = [f'<text x="{left}" y="16" {FONT} font-weight="600">{escape(title)}</text>']
+    body += _x_axis(ticks, scale, axis_y, top - 6, unit, width)
+    for c_index, category in enumerate(categories):
+        group_top = top + group_h * c_index
+        body.append(
+            f'<text x="{left - 8}" y="{group_top + group_h / 2:.1f}" text-anchor="end" '
+            f"{FONT}>{escape(category)}</text>"
+        )
+        for s_index, (name, vals) in enumerate(series.items()):
+            value = vals[c_index]
+            if value is None:
+                continue
+            y = group_top + s_index * bar_h
+            body.append(
+                f'<rect x="{left}" y="{y:.1f}" width="{scale(value) - left:.1f}" '
+                f'height="{bar_h - 2}" fill="{PALETTE[s_index * 3 % len(PALETTE)]}">'
+                f"<title>{escape(category)}, {escape(name)}: {value:,.0f} {escape(unit)}"
+                "</title></rect>"
+            )
+    legend = "".join(
+        f'<rect x="{left + 170 * i}" y="{height - 16}" width="12" height="12" '
+        f'fill="{PALETTE[i * 3 % len(PALETTE)]}"/><text x="{left + 170 * i + 18}" '
+        f'y="{height - 6}" {FONT}>{escape(name)}</text>'
+        for i, name in enumerate(series)
+    )
+    return _frame(width, height, body + [legend], title)

@@ -1,0 +1,200 @@
+"""The seed comparison tables' claims, restated per pair beside this run's evidence.
+
+The claims are quoted from the two PyTorch-vs-TensorFlow tables the project grew from
+("PyTorch vs TensorFlow: Main Differences", which has no verdict column, and "1.2 PyTorch
+VS TensorFlow", which does). The evidence is computed from a results record only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAIN_DIFFERENCES = 'table "PyTorch vs TensorFlow: Main Differences"'
+PT_VS_TF = 'table "1.2 PyTorch VS TensorFlow"'
+
+
+@dataclass(frozen=True)
+class Claim:
+    row: str
+    source: str
+    pytorch: str
+    tensorflow: str
+    verdict: str | None  # the table's own verdict, where it has one
+
+    def text(self) -> str:
+        said = f"PyTorch: {self.pytorch} TensorFlow: {self.tensorflow}"
+        return f"{said} Verdict: {self.verdict}" if self.verdict else said
+
+
+CLAIMS = (
+    Claim(
+        "Model Zoo & Pre-trained Models",
+        PT_VS_TF,
+        "Access via TorchVision, Hugging Face; strong sharing community for models.",
+        "TF Hub offers wide range; extensive community models.",
+        "Tie: Both offer extensive pre-trained models; choose based on specific needs.",
+    ),
+    Claim(
+        "Performance",
+        PT_VS_TF,
+        "Competitive; dynamic graphs may introduce overhead; optimized with TorchScript/JIT.",
+        "Optimized via static graphs, XLA compiler; efficient for large-scale models.",
+        "Tie: Both high-performance; differences negligible in practice.",
+    ),
+    Claim(
+        "Performance Optimization",
+        MAIN_DIFFERENCES,
+        "Manual tuning often needed.",
+        "XLA compiler, Graph optimizations, AutoGraph.",
+        None,
+    ),
+    Claim(
+        "Development Style",
+        MAIN_DIFFERENCES,
+        "Dynamic computation graph (eager execution).",
+        "Static computation graph by default (TF1), eager execution enabled in TF2.",
+        None,
+    ),
+)
+
+SIDE = {"torch": "PyTorch", "tensorflow": "TensorFlow"}
+
+
+def _main_cells(pair: dict) -> list[dict]:
+    return [c for c in pair.get("cells", []) if not c.get("diagnostic") and c["status"] == "ok"]
+
+
+def _median(cell: dict, batch: str) -> float | None:
+    stats = cell.get("latency_stats", {}).get(batch)
+    return stats["median"] if stats else None
+
+
+def model_zoo(pair: dict) -> str:
+    parts = []
+    for side in ("torch", "tensorflow"):
+        cells = [c for c in pair.get("cells", []) if c["side"] == side and not c.get("diagnostic")]
+        if not cells:
+            parts.append(f"{SIDE[side]}: not run")
+            continue
+        where = cells[0]["location"]["availability"]
+        ok = [c for c in cells if c["status"] == "ok"]
+        if ok:
+            params = ok[0]["metrics"]["model"]["parameters"]
+            parts.append(
+                f"{SIDE[side]} {cells[0]['handle']} loaded ({where}, {params:,} parameters)"
+            )
+        else:
+            parts.append(
+                f"{SIDE[side]} {cells[0]['handle']} did not load: {cells[0].get('reason')}"
+            )
+    agreement = (pair.get("evaluation") or {}).get("agreement") or {}
+    if "max_abs_diff" in agreement:
+        outcome = "within" if agreement["passed"] else "outside"
+        parts.append(
+            f"{pair['relation']}: outputs differ by at most {agreement['max_abs_diff']:.3g}, "
+            f"{outcome} atol {agreement['atol']:g}"
+        )
+        for diag in pair["evaluation"].get("diagnostics", []):
+            found = diag.get("agreement") or {}
+            if "max_abs_diff" in found:
+                parts.append(f"with {diag['name']}: {found['max_abs_diff']:.3g}")
+    return "; ".join(parts)
+
+
+def performance(pair: dict) -> str:
+    parts = []
+    for batch, entry in (pair.get("evaluation") or {}).get("latency", {}).items():
+        ratio = entry.get("torch_over_tf")
+        if not ratio:
+            continue
+        pt, tf = entry["torch"], entry["tensorflow"]
+        if ratio["verdict"] == "tie":
+            head = f"batch {batch}: tie (ratio {ratio['ratio']:.2f})"
+        else:
+            faster = ratio["ratio"] if ratio["ratio"] > 1 else 1 / ratio["ratio"]
+            head = f"batch {batch}: {ratio['verdict'].replace(' faster', '')} {faster:.2f}x faster"
+        parts.append(
+            f"{head}, 95% interval of PyTorch/TensorFlow {ratio['ci_low']:.2f}-"
+            f"{ratio['ci_high']:.2f} (PyTorch {pt['best_mode']} {pt['median_ms']:.2f} ms vs "
+            f"TensorFlow {tf['best_mode']} {tf['median_ms']:.2f} ms)"
+        )
+    return "; ".join(parts) or "no latency measured on both sides"
+
+
+def _eager_versus_best(pair: dict, side: str) -> list[tuple[str, float, dict, dict]]:
+    """Per batch: (batch, eager median / best other mode's median, eager cell, best cell)."""
+    cells = [c for c in _main_cells(pair) if c["side"] == side]
+    eager = next((c for c in cells if c["mode"] == "eager"), None)
+    others = [c for c in cells if c["mode"] != "eager"]
+    found = []
+    if not eager or not others:
+        return found
+    for batch in eager.get("latency_stats", {}):
+        timed = [c for c in others if _median(c, batch)]
+        if timed:
+            best = min(timed, key=lambda c: _median(c, batch))
+            found.append((batch, _median(eager, batch) / _median(best, batch), eager, best))
+    return found
+
+
+def _compile_cost_s(cell: dict) -> float | None:
+    """First call at the evaluation batch size minus that size's steady median."""
+    metrics = cell["metrics"]
+    median = _median(cell, str(metrics["eval"]["batch"]))
+    first = metrics["timings"]["eval_first_call_s"]
+    return None if median is None else max(first - median / 1000, 0.0)
+
+
+def optimization(pair: dict) -> str:
+    parts = []
+    for side in ("torch", "tensorflow"):
+        by_mode: dict[str, list[str]] = {}
+        best_cells: dict[str, dict] = {}
+        for batch, speedup, _, best in _eager_versus_best(pair, side):
+            by_mode.setdefault(best["mode"], []).append(f"{speedup:.2f}x at batch {batch}")
+            best_cells[best["mode"]] = best
+        for mode, speeds in by_mode.items():
+            cost = _compile_cost_s(best_cells[mode])
+            cost_text = f"; first-call cost {cost:.1f} s" if cost is not None else ""
+            parts.append(
+                f"{SIDE[side]} {mode}, speed-up over eager: {', '.join(speeds)}{cost_text}"
+            )
+    return "; ".join(parts) or "needs an eager and a compiled mode on a side"
+
+
+def development_style(pair: dict) -> str:
+    parts = []
+    for side in ("torch", "tensorflow"):
+        found = _eager_versus_best(pair, side)
+        if found:
+            costs = ", ".join(f"{ratio:.2f}x at batch {batch}" for batch, ratio, _, _ in found)
+            parts.append(f"{SIDE[side]} eager takes {costs} the time of its fastest graph mode")
+    if parts:
+        parts.append("both run eagerly by default; graph modes are opt-in on both sides")
+    return "; ".join(parts) or "needs an eager and a graph mode on a side"
+
+
+EVIDENCE = {
+    "Model Zoo & Pre-trained Models": model_zoo,
+    "Performance": performance,
+    "Performance Optimization": optimization,
+    "Development Style": development_style,
+}
+
+
+def verdict_rows(record: dict) -> list[dict[str, str]]:
+    rows = []
+    for claim in CLAIMS:
+        for pair in record["pairs"]:
+            rows.append(
+                {
+                    "row": claim.row,
+                    "claim": claim.text(),
+                    "source": claim.source,
+                    "pair": pair["id"],
+                    "evidence": EVIDENCE[claim.row](pair)
+                    if pair.get("cells")
+                    else f"not measured: {pair.get('reason')}",
+                }
+            )
+    return rows
