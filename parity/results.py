@@ -11,6 +11,7 @@ import os
 import platform
 import subprocess
 import sys
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -124,7 +125,31 @@ def save(path: str | Path, record: dict[str, Any]) -> None:
     write_json(path, record)
 
 
+# Upgrades of older results files: MIGRATIONS[n] turns a version-n record into n+1.
+# Add one whenever SCHEMA_VERSION goes up, so every published results.json stays readable.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def migrate(record: dict[str, Any], source: str = "record") -> dict[str, Any]:
+    version = record.get("schema_version") if isinstance(record, dict) else None
+    if not isinstance(version, int):
+        raise ResultsFileError(f"{source} has no schema_version; is it a parity results file?")
+    if version > SCHEMA_VERSION:
+        raise ResultsFileError(
+            f"{source} has schema_version {version}, newer than this parity ({SCHEMA_VERSION}); "
+            "upgrade zoo-parity to read it"
+        )
+    while version < SCHEMA_VERSION:
+        if version not in MIGRATIONS:
+            raise ResultsFileError(f"{source}: no migration from schema_version {version}")
+        record = MIGRATIONS[version](record)
+        version += 1
+        record["schema_version"] = version
+    return record
+
+
 def load(path: str | Path) -> dict[str, Any]:
+    """Read a results file, upgrading an older schema; never writes to it."""
     path = Path(path)
     try:
         record = json.loads(path.read_text())
@@ -132,12 +157,4 @@ def load(path: str | Path) -> dict[str, Any]:
         raise ResultsFileError(
             f"{path} is not valid JSON ({error}); it was left untouched"
         ) from None
-    version = record.get("schema_version") if isinstance(record, dict) else None
-    if not isinstance(version, int):
-        raise ResultsFileError(f"{path} has no schema_version; is it a parity results file?")
-    if version > SCHEMA_VERSION:
-        raise ResultsFileError(
-            f"{path} has schema_version {version}, newer than this parity ({SCHEMA_VERSION}); "
-            "upgrade zoo-parity to read it"
-        )
-    return record
+    return migrate(record, str(path))

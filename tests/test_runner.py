@@ -157,3 +157,18 @@ def test_published_files_are_readable_by_others(fake_pair, quick_config):
     for name in ("results.json", "report.md"):
         mode = (config.out_dir / name).stat().st_mode
         assert mode & stat.S_IROTH, f"{name} is not world-readable: {oct(mode)}"
+
+
+def test_older_results_are_migrated_on_load(tmp_path, monkeypatch):
+    def add_wall_s(record):
+        return {**record, "wall_s": record.get("wall_s", 0.0)}
+
+    monkeypatch.setattr(results, "SCHEMA_VERSION", 2)
+    monkeypatch.setitem(results.MIGRATIONS, 1, add_wall_s)
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"schema_version": 1, "pairs": []}))
+    assert results.load(old) == {"schema_version": 2, "pairs": [], "wall_s": 0.0}
+    assert json.loads(old.read_text())["schema_version"] == 1  # the file itself is untouched
+    monkeypatch.delitem(results.MIGRATIONS, 1)
+    with pytest.raises(results.ResultsFileError, match="no migration from schema_version 1"):
+        results.load(old)
