@@ -1,4 +1,5 @@
-"""`parity`: list the catalog, run pairs, publish reports. Thin over runner and catalog."""
+"""`parity`: list the catalog, run pairs, publish reports, compare runs. Thin over runner,
+catalog and history."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from parity import history
+from parity.history import DEFAULT_DB as DEFAULT_HISTORY
 from parity.profiles import PROFILES, get_profile
 from parity.results import usable_cores
 from zoo.catalog import PAIRS, SIDES, SUITES, get_pair, get_suite
@@ -57,6 +60,13 @@ def _parse_modes(values: list[str] | None) -> dict[str, tuple[str, ...]] | None:
     return modes
 
 
+def _history_path(args: argparse.Namespace) -> Path | None:
+    """Where `parity run` records the run: --history, else <out>/history.sqlite."""
+    if args.no_history:
+        return None
+    return Path(args.history) if args.history else Path(args.out) / "history.sqlite"
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from parity.runner import FAILED, RunConfig, run
 
@@ -85,6 +95,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         diagnostics=not args.no_diagnostics,
         offline=args.offline,
         keep_work=args.keep_work,
+        history=_history_path(args),
     )
     record = run(pairs, config)
     failed = [
@@ -101,6 +112,26 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    try:
+        rules = [
+            history.parse_rule(text) for value in args.fail_on or [] for text in value.split(",")
+        ]
+        a = history.load_run(args.a, args.db)
+        b = history.load_run(args.b, args.db)
+    except history.HistoryError as error:
+        print(f"parity compare: {error}", file=sys.stderr)
+        return 2
+    print(f"A: {history.describe(a)}")
+    print(f"B: {history.describe(b)}")
+    print()
+    print(history.format_rows(history.compare(a, b), all_rows=args.all))
+    found = history.regressions(a, b, rules)
+    print()
+    print(history.format_regressions(found, rules))
+    return 1 if found else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -156,7 +187,43 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="keep the workers' files (inputs, outputs, logs) after the run",
     )
+    recording = run.add_mutually_exclusive_group()
+    recording.add_argument(
+        "--history",
+        metavar="PATH",
+        help="SQLite run history to append this run to (default: OUT/history.sqlite)",
+    )
+    recording.add_argument(
+        "--no-history", action="store_true", help="do not record this run in a history"
+    )
     run.set_defaults(func=_cmd_run)
+
+    compare = commands.add_parser(
+        "compare",
+        help="compare two runs figure by figure; fail on regressions",
+        description="Compare two runs cell by cell. A and B are each a path to a "
+        "results.json, a run id in the history, `latest` or `previous`. Exit status: "
+        "0 no regression, 1 a --fail-on rule found one, 2 bad input.",
+    )
+    compare.add_argument("a", metavar="A", help="the baseline run")
+    compare.add_argument("b", metavar="B", help="the run to check against A")
+    compare.add_argument(
+        "--db",
+        default=str(DEFAULT_HISTORY),
+        help=f"the run history (default: {DEFAULT_HISTORY})",
+    )
+    compare.add_argument(
+        "--fail-on",
+        action="append",
+        metavar="RULE",
+        help="exit 1 when B regressed from A (repeatable, or comma-separated): "
+        "median:+10%%, p90:+N%%, peak_infer_mib:+N%%, peak_load_mib:+N%%, agreement, "
+        "accuracy:-0.01, status",
+    )
+    compare.add_argument(
+        "--all", action="store_true", help="print every figure, not only those that changed"
+    )
+    compare.set_defaults(func=_cmd_compare)
     return parser
 
 

@@ -50,6 +50,7 @@ class RunConfig:
     diagnostics: bool = True
     offline: bool = False
     keep_work: bool = False
+    history: Path | None = None  # SQLite run history to append the record to
 
     def modes_for(self, side: str, framework: str) -> tuple[str, ...]:
         offered = MODES.get(framework, (EAGER,))
@@ -414,6 +415,16 @@ def run(pairs: list[Pair], config: RunConfig) -> dict[str, Any]:
         record["parent_framework_modules"] = results.framework_modules_loaded()
         config.out_dir.mkdir(parents=True, exist_ok=True)
         results.save(config.out_dir / "results.json", record)
+        if config.history is not None:
+            try:
+                from parity import history
+
+                history.append(config.history, record)
+            except Exception as error:  # results.json is saved; the history must not undo that
+                _progress(
+                    f"parity: could not record run {record['run_id']} in {config.history}: "
+                    f"{error} (results.json is saved)"
+                )
         for path in report.publish(record, config.out_dir):
             _progress(f"wrote {path}")
         if config.keep_work:
