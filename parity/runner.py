@@ -26,6 +26,7 @@ from parity import results, text_encoder
 from parity.files import write_json
 from parity.measure import median_ratio, summarize
 from parity.profiles import Profile, get_profile
+from parity.progress import Progress
 from parity.worker import PROTOCOL
 from parity.worker_engines import EAGER, MODES
 from zoo.catalog import SIDES, Pair
@@ -351,27 +352,22 @@ def _pair_header(pair: Pair) -> dict[str, Any]:
     }
 
 
-def run_pair(
-    pair: Pair, config: RunConfig, work_dir: Path, counter: list[int], total: int
-) -> dict[str, Any]:
+def run_pair(pair: Pair, config: RunConfig, work_dir: Path, progress: Progress) -> dict[str, Any]:
     record = _pair_header(pair)
     try:
         inputs = text_encoder.prepare(pair, config.dataset, config.seq_len, work_dir, config.limit)
     except (ValueError, OSError) as error:
         record.update(status=FAILED, reason=f"inputs could not be prepared: {error}", cells=[])
-        counter[0] += len(plan_cells(pair, config))
+        progress.note(f"{pair.id}: {record['reason']}")
+        progress.skip(len(plan_cells(pair, config)))
         return record
     record["dataset"] = inputs.describe()
     cells = []
     for cell in plan_cells(pair, config):
-        counter[0] += 1
-        _progress(f"[{counter[0]}/{total}] {cell.id} ...")
+        progress.start(cell.id)
         found = run_cell(cell, inputs.paths, work_dir, config)
-        detail = "" if found["status"] == OK else f": {found.get('reason', '')}"
-        _progress(
-            f"[{counter[0]}/{total}] {cell.id} {found['status']}"
-            f" ({found.get('wall_s', 0):.1f} s){detail}"
-        )
+        detail = "" if found["status"] == OK else found.get("reason", "")
+        progress.finish(cell.id, found["status"], found.get("wall_s", 0.0), detail)
         cells.append(found)
     record["cells"] = cells
     record["evaluation"] = evaluate_pair(pair, inputs, cells)
@@ -387,7 +383,6 @@ def run(pairs: list[Pair], config: RunConfig) -> dict[str, Any]:
     t0 = time.perf_counter()
     work_dir = Path(tempfile.mkdtemp(prefix="parity-work-"))
     total = sum(len(plan_cells(pair, config)) for pair in pairs)
-    counter = [0]
     record: dict[str, Any] = {
         "schema_version": results.SCHEMA_VERSION,
         "run_id": f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}",
@@ -407,8 +402,9 @@ def run(pairs: list[Pair], config: RunConfig) -> dict[str, Any]:
         "pairs": [],
     }
     try:
-        for pair in pairs:
-            record["pairs"].append(run_pair(pair, config, work_dir, counter, total))
+        with Progress(total) as progress:
+            for pair in pairs:
+                record["pairs"].append(run_pair(pair, config, work_dir, progress))
     finally:
         record["finished_utc"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         record["wall_s"] = time.perf_counter() - t0
