@@ -102,7 +102,7 @@ def ratio_text(entry: dict) -> str:
     if not ratio:
         return "–"
     return (
-        f"{ratio['ratio']:.2f} [{ratio['ci_low']:.2f}, {ratio['ci_high']:.2f}] → {ratio['verdict']}"
+        f"{ratio['ratio']:.3f} [{ratio['ci_low']:.3f}, {ratio['ci_high']:.3f}] → {ratio['verdict']}"
     )
 
 

@@ -112,7 +112,8 @@ def commit_info() -> dict[str, Any]:
         return done.stdout.strip() if done.returncode == 0 else None
 
     sha = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain", "--untracked-files=no")
+    # reports/ is output, not code: regenerating it does not make the measuring code dirty.
+    status = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)reports")
     return {"sha": sha, "dirty": bool(status) if status is not None else None}
 
 

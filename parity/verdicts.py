@@ -114,8 +114,8 @@ def performance(pair: dict) -> str:
             faster = ratio["ratio"] if ratio["ratio"] > 1 else 1 / ratio["ratio"]
             head = f"batch {batch}: {ratio['verdict'].replace(' faster', '')} {faster:.2f}x faster"
         parts.append(
-            f"{head}, 95% interval of PyTorch/TensorFlow {ratio['ci_low']:.2f}-"
-            f"{ratio['ci_high']:.2f} (PyTorch {pt['best_mode']} {pt['median_ms']:.2f} ms vs "
+            f"{head}, 95% interval of PyTorch/TensorFlow {ratio['ci_low']:.3f}-"
+            f"{ratio['ci_high']:.3f} (PyTorch {pt['best_mode']} {pt['median_ms']:.2f} ms vs "
             f"TensorFlow {tf['best_mode']} {tf['median_ms']:.2f} ms)"
         )
     return "; ".join(parts) or "no latency measured on both sides"

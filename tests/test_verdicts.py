@@ -64,7 +64,7 @@ def test_every_claim_is_restated_for_every_pair_with_its_source():
 
 def test_performance_names_the_faster_side_with_its_interval():
     text = _evidence(_record(), "Performance")
-    assert "batch 8: TensorFlow 2.00x faster" in text and "1.90-2.10" in text
+    assert "batch 8: TensorFlow 2.00x faster" in text and "1.900-2.100" in text
     assert "PyTorch compile 40.00 ms vs TensorFlow xla 20.00 ms" in text
     tie = _evidence(_record("tie", 1.01), "Performance")
     assert tie.startswith("batch 8: tie (ratio 1.01)")
