@@ -299,15 +299,11 @@ def _closest(ref: str, run_ids: list[str]) -> list[str]:
 
 
 def _check_record(record: Any, where: str) -> dict[str, Any]:
-    version = record.get("schema_version") if isinstance(record, dict) else None
-    if not isinstance(version, int):
-        raise HistoryError(f"{where} is not a parity results record (no schema_version)")
-    if version > results.SCHEMA_VERSION:
-        raise HistoryError(
-            f"{where} has schema_version {version}, newer than this parity "
-            f"({results.SCHEMA_VERSION}); upgrade zoo-parity to read it"
-        )
-    return record
+    """Upgrade an older stored record; refuse a newer one (results.migrate decides)."""
+    try:
+        return results.migrate(record, where)
+    except results.ResultsFileError as error:
+        raise HistoryError(str(error)) from None
 
 
 def _looks_like_path(ref: str) -> bool:
