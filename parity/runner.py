@@ -107,7 +107,7 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-def child_environment(threads: int, framework: str) -> dict[str, str]:
+def child_environment(threads: int, framework: str, cell_dir: Path | None = None) -> dict[str, str]:
     """Threads set before the child imports anything (DESIGN.md measurement rule 2)."""
     env = dict(os.environ)
     env.update(
@@ -120,6 +120,10 @@ def child_environment(threads: int, framework: str) -> dict[str, str]:
     )
     if framework == "tensorflow":
         env["KERAS_BACKEND"] = "tensorflow"
+    if framework == "torch" and cell_dir is not None and "TORCHINDUCTOR_CACHE_DIR" not in env:
+        # A fresh compile cache per cell: torch.compile's first call then always measures a
+        # cold compile, not whatever an earlier run left in /tmp/torchinductor_$USER.
+        env["TORCHINDUCTOR_CACHE_DIR"] = str(cell_dir / "inductor-cache")
     # The worker must import this checkout's code, installed or not.
     root = str(results.PROJECT_ROOT)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
@@ -140,7 +144,7 @@ def run_worker(
             stdout=out,
             stderr=err,
             stdin=subprocess.DEVNULL,
-            env=child_environment(threads, framework),
+            env=child_environment(threads, framework, cell_dir),
             # Its own process group, so a timeout kills everything it started.
             start_new_session=True,
         )

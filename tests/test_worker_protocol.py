@@ -112,3 +112,14 @@ def test_worker_refuses_another_protocol(tmp_path):
     spec["protocol"] = PROTOCOL + 1
     done = _run(tmp_path, spec)
     assert done.returncode == 1 and "protocol" in done.stderr
+
+
+def test_child_environment_sets_threads_and_a_fresh_compile_cache(tmp_path, monkeypatch):
+    monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)
+    env = child_environment(3, "torch", tmp_path)
+    assert env["OMP_NUM_THREADS"] == env["MKL_NUM_THREADS"] == env["TF_NUM_INTRAOP_THREADS"] == "3"
+    assert env["TF_NUM_INTEROP_THREADS"] == "1"
+    assert env["TORCHINDUCTOR_CACHE_DIR"] == str(tmp_path / "inductor-cache")
+    assert child_environment(3, "tensorflow", tmp_path)["KERAS_BACKEND"] == "tensorflow"
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", "/mine")  # a user's own choice is kept
+    assert child_environment(3, "torch", tmp_path)["TORCHINDUCTOR_CACHE_DIR"] == "/mine"
