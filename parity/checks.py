@@ -110,3 +110,79 @@ def similarity_accuracy(embeddings: np.ndarray, first, second, gold) -> dict:
     """Spearman correlation of cosine similarity with gold scores (the STS metric)."""
     sims = pair_similarities(embeddings, np.asarray(first), np.asarray(second))
     return {"spearman": spearman(sims, gold), "pairs": int(len(gold))}
+
+
+def align_label_space(logits: np.ndarray, classes: int) -> np.ndarray:
+    """TF Hub / TF-slim classifiers have 1001 outputs with background at index 0:
+    drop it so index i means ImageNet class i on both sides."""
+    if logits.ndim != 2:
+        raise ValueError(f"expected (N, classes) logits, got shape {logits.shape}")
+    if logits.shape[1] != classes:
+        raise ValueError(
+            f"model gives {logits.shape[1]} outputs but the catalog says {classes}: "
+            "check the side's label space"
+        )
+    return logits[:, 1:] if classes == 1001 else logits
+
+
+def top_k(logits: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k largest logits per row, best first."""
+    return np.argsort(-logits, axis=1, kind="stable")[:, :k]
+
+
+def logits_agreement(a: np.ndarray, b: np.ndarray, *, atol: float) -> dict:
+    """Same-weights image classifiers: numbers and predictions, side a vs side b."""
+    if a.shape != b.shape:
+        raise ValueError(f"logit shapes differ: torch {a.shape} vs tf {b.shape}")
+    finite_or_raise("torch logits", a)
+    finite_or_raise("tensorflow logits", b)
+    diff = np.abs(a.astype(np.float64) - b.astype(np.float64))
+    top5_a, top5_b = top_k(a, 5), top_k(b, 5)
+    max_abs = float(diff.max())
+    return {
+        "compared_values": int(a.size),
+        "max_abs_diff": max_abs,
+        "mean_abs_diff": float(diff.mean()),
+        "max_abs_diff_over_scale": float(max_abs / max(np.abs(a).max(), 1e-12)),
+        "min_logit_cosine": float(rowwise_cosine(a.astype(np.float64), b.astype(np.float64)).min()),
+        "top1_agreement": float(np.mean(top5_a[:, 0] == top5_b[:, 0])),
+        "top5_agreement": float(
+            np.mean([set(x) == set(y) for x, y in zip(top5_a, top5_b, strict=True)])
+        ),
+        "atol": atol,
+        "passed": bool(max_abs <= atol),
+    }
+
+
+def prediction_agreement(a: np.ndarray, b: np.ndarray) -> dict:
+    """Independently trained classifiers: only their predictions can agree."""
+    finite_or_raise("torch logits", a)
+    finite_or_raise("tensorflow logits", b)
+    top5_a, top5_b = top_k(a, 5), top_k(b, 5)
+    return {
+        "compared_rows": int(len(a)),
+        "top1_agreement": float(np.mean(top5_a[:, 0] == top5_b[:, 0])),
+        "top5_overlap": float(
+            np.mean([len(set(x) & set(y)) / 5 for x, y in zip(top5_a, top5_b, strict=True)])
+        ),
+    }
+
+
+def classification_accuracy(logits: np.ndarray, labels, also=()) -> dict:
+    """top-1 and top-5 against the label; top-1 also against any acceptable class."""
+    finite_or_raise("logits", logits)
+    labels = np.asarray(labels)
+    best = top_k(logits, 5)
+    acceptable = [
+        ({int(label)} | set(extra))
+        for label, extra in zip(labels, also or [()] * len(labels), strict=True)
+    ]
+    return {
+        "top1": float(np.mean(best[:, 0] == labels)),
+        "top5": float(np.mean([label in row for label, row in zip(labels, best, strict=True)])),
+        "top1_acceptable": float(
+            np.mean([row[0] in ok for row, ok in zip(best, acceptable, strict=True)])
+        ),
+        "images": int(len(labels)),
+        "predicted": [int(i) for i in best[:, 0]],
+    }

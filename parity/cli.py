@@ -95,6 +95,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         diagnostics=not args.no_diagnostics,
         offline=args.offline,
         keep_work=args.keep_work,
+        weights=args.weights,
+        seed=args.seed,
         history=_history_path(args),
     )
     record = run(pairs, config)
@@ -182,6 +184,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not try the network: sides not on disk are marked unavailable",
     )
     run.add_argument("--no-diagnostics", action="store_true", help="skip diagnostic cells")
+    run.add_argument(
+        "--weights",
+        choices=("pretrained", "seeded"),
+        default="pretrained",
+        help="seeded: random weights from --seed, for latency and memory rows offline; "
+        "such runs show no accuracy (default: pretrained)",
+    )
+    run.add_argument("--seed", type=int, default=0, help="seed for --weights seeded (default 0)")
     run.add_argument(
         "--keep-work",
         action="store_true",

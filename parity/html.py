@@ -11,16 +11,19 @@ from parity import plots
 from parity.report import (
     SIDE_NAMES,
     Table,
+    accuracy_text,
     agreement_table,
     agreement_unavailable,
     batches_of,
     cell_label,
     cell_table,
+    consistency_text,
     dataset_sentence,
     latency_sentences,
     main_cells,
     mode_sentence,
     model_sentences,
+    published_sentences,
     run_preamble,
     summary_table,
     verdict_table,
@@ -210,8 +213,9 @@ def _pair(pair: dict, record: dict) -> str:
         out.append(f"<p class='fail'>Not run: {escape(str(pair.get('reason')))}</p>")
         return "".join(out)
     evaluation = pair["evaluation"]
+    out.append(_list(published_sentences(pair)))
     out += [
-        "<h3>Agreement (same weights: PyTorch eager vs TensorFlow eager)</h3>",
+        f"<h3>Agreement ({escape(pair['relation'])}: PyTorch eager vs TensorFlow eager)</h3>",
         _agreement(evaluation.get("agreement")),
     ]
     if evaluation.get("mode_consistency"):
@@ -219,8 +223,7 @@ def _pair(pair: dict, record: dict) -> str:
         out.append(
             _list(
                 [
-                    f"{cid}: max abs difference "
-                    + (found.get("error") or f"{found['max_abs_diff']:.3g}")
+                    f"{cid}: max abs difference " + consistency_text(found)
                     for cid, found in evaluation["mode_consistency"].items()
                 ]
             )
@@ -235,14 +238,7 @@ def _pair(pair: dict, record: dict) -> str:
         ]
     out += [
         "<h3>Accuracy</h3>",
-        "<p>Spearman correlation between each cell's cosine similarities and the gold scores.</p>",
-        _list(
-            [
-                f"{cid}: "
-                + (found.get("error") or f"{found['spearman']:.4f} over {found['pairs']} pairs")
-                for cid, found in evaluation["accuracy"].items()
-            ]
-        ),
+        _list([f"{cid}: {accuracy_text(found)}" for cid, found in evaluation["accuracy"].items()]),
     ]
     out += [
         "<h3>Latency, throughput and memory</h3>",

@@ -77,6 +77,11 @@ def agreement_summary(evaluation: dict) -> str:
         return "not measured"
     if "error" in found:
         return f"error: {found['error']}"
+    if "max_abs_diff" not in found:  # independently trained: predictions only
+        return (
+            f"predictions: top-1 agree on {found['top1_agreement']:.0%}, "
+            f"top-5 overlap {found['top5_overlap']:.0%} ({found['compared_rows']} inputs)"
+        )
     verdict = "pass" if found["passed"] else "FAIL"
     text = f"{verdict}: max abs {_sig(found['max_abs_diff'])} (atol {_sig(found['atol'])})"
     for diag in evaluation.get("diagnostics", []):
@@ -89,12 +94,30 @@ def agreement_summary(evaluation: dict) -> str:
     return text
 
 
+def accuracy_text(found: dict, short: bool = False) -> str:
+    """One accuracy record, whatever the task: Spearman for sentence pairs, top-k for images."""
+    if "error" in found:
+        if short and "seeded" in found["error"]:
+            return "– (seeded weights)"
+        return f"error: {found['error']}"
+    if "spearman" in found:
+        value = _num(found["spearman"], 4)
+        return f"Spearman {value}" if short else f"Spearman {value} over {found['pairs']} pairs"
+    correct = round(found["top1"] * found["images"])
+    head = f"top-1 {found['top1']:.0%} ({correct}/{found['images']})"
+    if short:
+        return head
+    return (
+        f"{head}, top-5 {found['top5']:.0%}, top-1 counting acceptable classes "
+        f"{found['top1_acceptable']:.0%}; predicted classes {found['predicted']}"
+    )
+
+
 def _accuracy_of(pair: dict, side: str) -> str:
     cell = eager_cell(pair, side)
     if not cell:
         return "–"
-    found = pair["evaluation"]["accuracy"].get(cell["cell_id"], {})
-    return f"error: {found['error']}" if "error" in found else _num(found.get("spearman"), 4)
+    return accuracy_text(pair["evaluation"]["accuracy"].get(cell["cell_id"], {}), short=True)
 
 
 def ratio_text(entry: dict) -> str:
@@ -108,7 +131,7 @@ def ratio_text(entry: dict) -> str:
 
 def summary_table(record: dict) -> Table:
     batches = batches_of(record)
-    head = ["pair", "relation", "agreement (eager vs eager)", "Spearman PyTorch", "Spearman TF"]
+    head = ["pair", "relation", "agreement (eager vs eager)", "accuracy PyTorch", "accuracy TF"]
     for batch in batches:
         head += [
             f"b{batch} best PyTorch ms",
@@ -125,9 +148,10 @@ def summary_table(record: dict) -> Table:
             )
             continue
         evaluation = pair["evaluation"]
+        seeded = " (seeded weights)" if record["settings"].get("weights") == "seeded" else ""
         row = [
             pair["id"],
-            pair["relation"],
+            pair["relation"] + seeded,
             agreement_summary(evaluation),
             _accuracy_of(pair, "torch"),
             _accuracy_of(pair, "tensorflow"),
@@ -207,20 +231,28 @@ def cell_table(pair: dict, batches: list[str]) -> Table:
     return Table(head, rows)
 
 
+AGREEMENT_ROWS = (
+    ("max_abs_diff", "max abs difference (masked hidden states, or logits)", _sig),
+    ("mean_abs_diff", "mean abs difference", _sig),
+    ("max_abs_diff_over_scale", "max abs difference / largest abs value", _sig),
+    ("min_embedding_cosine", "min cosine of mean-pooled embeddings", lambda v: f"{v:.7f}"),
+    ("min_logit_cosine", "min cosine of logit vectors", lambda v: f"{v:.7f}"),
+    ("similarity_spearman", "Spearman of the two sides' pair similarities", lambda v: f"{v:.5f}"),
+    ("max_similarity_diff", "max difference of a pair similarity", _sig),
+    ("top1_agreement", "top-1 agreement", lambda v: f"{v:.0%}"),
+    ("top5_agreement", "top-5 sets identical", lambda v: f"{v:.0%}"),
+    ("top5_overlap", "top-5 overlap", lambda v: f"{v:.0%}"),
+    ("compared_values", "values compared", lambda v: f"{v:,}"),
+    ("compared_rows", "inputs compared", lambda v: f"{v:,}"),
+    ("note", "note", str),
+)
+
+
 def agreement_table(found: dict) -> Table:
-    rows = [
-        ["max abs difference, masked hidden states", _sig(found["max_abs_diff"])],
-        ["mean abs difference", _sig(found["mean_abs_diff"])],
-        ["max abs difference / largest abs value", _sig(found["max_abs_diff_over_scale"])],
-        ["min cosine of mean-pooled embeddings", f"{found['min_embedding_cosine']:.7f}"],
-        ["Spearman of the two sides' pair similarities", f"{found['similarity_spearman']:.5f}"],
-        ["max difference of a pair similarity", _sig(found["max_similarity_diff"])],
-        [
-            "tolerance (atol)",
-            f"{_sig(found['atol'])} → {'pass' if found['passed'] else 'FAIL'}",
-        ],
-        ["values compared", f"{found['compared_values']:,}"],
-    ]
+    rows = [[label, fmt(found[key])] for key, label, fmt in AGREEMENT_ROWS if key in found]
+    if "passed" in found:
+        verdict = "pass" if found["passed"] else "FAIL"
+        rows.append(["tolerance (atol)", f"{_sig(found['atol'])} → {verdict}"])
     return Table(["measure", "value"], rows)
 
 
@@ -272,11 +304,32 @@ def dataset_sentence(pair: dict) -> str | None:
     data = pair.get("dataset")
     if not data:
         return None
+    if "images" in data:
+        recipes = "; ".join(
+            f"{SIDE_NAMES[side]} preprocessing: {recipe['origin']} (resize {recipe['resize']}, "
+            f"crop {recipe['size']}, {recipe['interpolation']}, {recipe['channel_order']})"
+            for side, recipe in data["preprocessing"].items()
+        )
+        same = "identical inputs" if data["identical_inputs"] else "each side its own inputs"
+        return f"data: {data['name']}, {data['images']} images; {recipes}; {same}"
     return (
         f"data: {data['name']}, {data['pairs']} sentence pairs ({data['sentences']} distinct "
         f"sentences), tokenized once by {data['tokenizer']} to length {data['seq_len']} "
         f"({data['truncated_sentences']} truncated); both sides get the same ids"
     )
+
+
+def consistency_text(found: dict) -> str:
+    """A compiled mode against its own side's eager output."""
+    return found.get("error") or _sig(found.get("max_abs_diff"))
+
+
+def published_sentences(pair: dict) -> list[str]:
+    return [
+        f"{SIDE_NAMES[p['side']]} {p['metric']} {p['value']:g}, as published by "
+        f"{p['where']} (not measured here)"
+        for p in pair.get("published", [])
+    ]
 
 
 def run_preamble(record: dict) -> list[str]:
@@ -325,7 +378,8 @@ def _md_pair(pair: dict, record: dict) -> list[str]:
     if not pair.get("cells"):
         return lines + [f"**Not run:** {pair.get('reason')}", ""]
     evaluation = pair["evaluation"]
-    lines += ["### Agreement (same weights: PyTorch eager vs TensorFlow eager)", ""]
+    lines += [f"- {text}" for text in published_sentences(pair)]
+    lines += ["", f"### Agreement ({pair['relation']}: PyTorch eager vs TensorFlow eager)", ""]
     found = evaluation.get("agreement")
     lines += (
         [agreement_unavailable(found)]
@@ -336,7 +390,7 @@ def _md_pair(pair: dict, record: dict) -> list[str]:
     if evaluation.get("mode_consistency"):
         lines += ["Compiled modes against their own side's eager output:", ""]
         for cell_id, consistency in evaluation["mode_consistency"].items():
-            value = consistency.get("error") or _sig(consistency["max_abs_diff"])
+            value = consistency_text(consistency)
             lines.append(f"- `{cell_id}`: max abs difference {value}")
         lines.append("")
     for diag in evaluation.get("diagnostics", []):
@@ -359,14 +413,9 @@ def _md_pair(pair: dict, record: dict) -> list[str]:
     lines += [
         "### Accuracy",
         "",
-        "Spearman correlation between each cell's cosine similarities and the gold scores.",
-        "",
     ]
     for cell_id, accuracy in evaluation["accuracy"].items():
-        value = (
-            accuracy.get("error") or f"{accuracy['spearman']:.4f} over {accuracy['pairs']} pairs"
-        )
-        lines.append(f"- `{cell_id}`: {value}")
+        lines.append(f"- `{cell_id}`: {accuracy_text(accuracy)}")
     lines += ["", "### Latency and memory", ""]
     lines += _md_table(cell_table(pair, batches_of(record))) + [""]
     lines += [f"- {s}" for s in latency_sentences(pair)] + ["", mode_sentence(pair), ""]

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from parity import results, text_encoder
+from parity import image_classifier, results, text_encoder
 from parity.files import write_json
 from parity.measure import median_ratio, summarize
 from parity.profiles import Profile, get_profile
@@ -33,6 +33,10 @@ from zoo.catalog import SIDES, Pair
 from zoo.sources import Location, get_source
 
 OK, FAILED, UNAVAILABLE = "ok", "failed", "unavailable"
+PRETRAINED, SEEDED = "pretrained", "seeded"
+# Each task's handler: prepare(pair, config, work_dir), accuracy(pair, prepared, cell),
+# agreement(pair, prepared, cell_a, cell_b).
+TASK_HANDLERS = {"text-encoder": text_encoder, "image-classifier": image_classifier}
 STDERR_TAIL_CHARS = 4000
 
 
@@ -51,6 +55,8 @@ class RunConfig:
     diagnostics: bool = True
     offline: bool = False
     keep_work: bool = False
+    weights: str = PRETRAINED  # or SEEDED: random weights from a fixed seed, no accuracy
+    seed: int = 0
     history: Path | None = None  # SQLite run history to append the record to
 
     def modes_for(self, side: str, framework: str) -> tuple[str, ...]:
@@ -201,6 +207,8 @@ def _cell_spec(
         "inputs": inputs,
         "eval_batch": config.eval_batch,
         "latency_batches": [] if cell.diagnostic else list(config.latency_batches),
+        "weights": config.weights,
+        "seed": config.seed,
         "profile": config.profile.to_dict(),
         "output_path": str(cell_dir / "output.npy"),
         "metrics_path": str(cell_dir / "metrics.json"),
@@ -223,7 +231,12 @@ def run_cell(
         "load_options": cell.load_options,
         "location": location.to_dict(),
     }
-    if not location.loadable_offline and (config.offline or location.availability == "missing"):
+    needs_weights = config.weights == PRETRAINED
+    if (
+        needs_weights
+        and not location.loadable_offline
+        and (config.offline or location.availability == "missing")
+    ):
         record.update(status=UNAVAILABLE, reason=f"{cell.handle}: {location.note}")
         return record
     cell_dir = work_dir / "cells" / cell.id.replace("/", "__").replace(":", "-")
@@ -247,12 +260,16 @@ def _judge(fn, *args) -> dict[str, Any]:
         return {"error": str(error)}
 
 
-def evaluate_pair(pair: Pair, inputs: text_encoder.PreparedInputs, cells: list[dict]) -> dict:
+def evaluate_pair(pair: Pair, handler, prepared, cells: list[dict], weights: str) -> dict:
     ok = {c["cell_id"]: c for c in cells if c["status"] == OK}
     main = [c for c in ok.values() if not c["diagnostic"]]
+    seeded = weights == SEEDED
 
     def eager(side: str) -> dict | None:
         return next((c for c in main if c["side"] == side and c["mode"] == EAGER), None)
+
+    def agree(a: dict, b: dict) -> dict:
+        return _judge(handler.agreement, pair, prepared, a, b)
 
     evaluation: dict[str, Any] = {
         "accuracy": {},
@@ -262,34 +279,23 @@ def evaluate_pair(pair: Pair, inputs: text_encoder.PreparedInputs, cells: list[d
         "latency": {},
     }
     for cell in main:
-        evaluation["accuracy"][cell["cell_id"]] = _judge(
-            text_encoder.accuracy, inputs, cell["output_path"]
+        evaluation["accuracy"][cell["cell_id"]] = (
+            {"error": "seeded weights: accuracy is not measured"}
+            if seeded
+            else _judge(handler.accuracy, pair, prepared, cell)
         )
     reference = {side: eager(side) for side in SIDES}
-    if all(reference.values()):
+    if all(reference.values()) and not seeded:
         evaluation["agreement"] = {
             "torch_cell": reference["torch"]["cell_id"],
             "tensorflow_cell": reference["tensorflow"]["cell_id"],
-            **_judge(
-                text_encoder.agreement,
-                inputs,
-                reference["torch"]["output_path"],
-                reference["tensorflow"]["output_path"],
-                pair.atol,
-            ),
+            **agree(reference["torch"], reference["tensorflow"]),
         }
     # Each compiled mode against its own side's eager output: does compiling change results?
     for cell in main:
         ref = reference[cell["side"]]
         if cell["mode"] != EAGER and ref:
-            pair_args = (ref, cell) if cell["side"] == "torch" else (cell, ref)
-            found = _judge(
-                text_encoder.agreement,
-                inputs,
-                pair_args[0]["output_path"],
-                pair_args[1]["output_path"],
-                pair.atol,
-            )
+            found = agree(ref, cell)
             evaluation["mode_consistency"][cell["cell_id"]] = {
                 "against": ref["cell_id"],
                 "max_abs_diff": found.get("max_abs_diff"),
@@ -306,13 +312,7 @@ def evaluate_pair(pair: Pair, inputs: text_encoder.PreparedInputs, cells: list[d
         }
         if cell and reference[other]:
             ordered = (cell, reference[other]) if diag.side == "torch" else (reference[other], cell)
-            entry["agreement"] = _judge(
-                text_encoder.agreement,
-                inputs,
-                ordered[0]["output_path"],
-                ordered[1]["output_path"],
-                pair.atol,
-            )
+            entry["agreement"] = agree(*ordered)
         evaluation["diagnostics"].append(entry)
     evaluation["latency"] = compare_latency(main)
     return evaluation
@@ -358,8 +358,9 @@ def _pair_header(pair: Pair) -> dict[str, Any]:
 
 def run_pair(pair: Pair, config: RunConfig, work_dir: Path, progress: Progress) -> dict[str, Any]:
     record = _pair_header(pair)
+    handler = TASK_HANDLERS[pair.task]
     try:
-        inputs = text_encoder.prepare(pair, config.dataset, config.seq_len, work_dir, config.limit)
+        inputs = handler.prepare(pair, config, work_dir)
     except (ValueError, OSError) as error:
         record.update(status=FAILED, reason=f"inputs could not be prepared: {error}", cells=[])
         progress.note(f"{pair.id}: {record['reason']}")
@@ -369,12 +370,12 @@ def run_pair(pair: Pair, config: RunConfig, work_dir: Path, progress: Progress) 
     cells = []
     for cell in plan_cells(pair, config):
         progress.start(cell.id)
-        found = run_cell(cell, inputs.paths, work_dir, config)
+        found = run_cell(cell, inputs.paths_for(cell.side), work_dir, config)
         detail = "" if found["status"] == OK else found.get("reason", "")
         progress.finish(cell.id, found["status"], found.get("wall_s", 0.0), detail)
         cells.append(found)
     record["cells"] = cells
-    record["evaluation"] = evaluate_pair(pair, inputs, cells)
+    record["evaluation"] = evaluate_pair(pair, handler, inputs, cells, config.weights)
     record["status"] = OK if any(c["status"] == OK for c in cells) else FAILED
     return record
 
@@ -401,7 +402,7 @@ def run(pairs: list[Pair], config: RunConfig) -> dict[str, Any]:
             "latency_batches": list(config.latency_batches),
             "eval_batch": config.eval_batch,
             "timeout_s": config.timeout_s,
-            "weights": "pretrained",
+            "weights": config.weights,
         },
         "pairs": [],
     }

@@ -38,6 +38,9 @@ class PreparedInputs:
     sentences: int
     tokenizer: str
 
+    def paths_for(self, side: str) -> dict[str, str]:
+        return self.paths  # both sides get the same token ids
+
     def describe(self) -> dict[str, Any]:
         return {
             "name": self.data.name,
@@ -50,9 +53,8 @@ class PreparedInputs:
         }
 
 
-def prepare(
-    pair: Pair, dataset: str | None, seq_len: int, work_dir: Path, limit: int | None = None
-) -> PreparedInputs:
+def prepare(pair: Pair, config, work_dir: Path) -> PreparedInputs:
+    dataset, seq_len, limit = config.dataset, config.seq_len, config.limit
     location = resolve(pair.tokenizer)
     if not location.path:
         raise DatasetError(f"tokenizer {pair.tokenizer} is not on this machine: {location.note}")
@@ -82,21 +84,19 @@ def prepare(
     )
 
 
-def accuracy(inputs: PreparedInputs, output_path: str) -> dict[str, Any]:
-    hidden = load_npy(output_path)
+def accuracy(pair: Pair, inputs: PreparedInputs, cell: dict) -> dict[str, Any]:
+    hidden = load_npy(cell["output_path"])
     checks.finite_or_raise("hidden states", hidden)
     embeddings = checks.mean_pool(hidden, inputs.mask)
     return checks.similarity_accuracy(embeddings, inputs.first, inputs.second, inputs.data.scores)
 
 
-def agreement(
-    inputs: PreparedInputs, torch_output: str, tf_output: str, atol: float
-) -> dict[str, Any]:
+def agreement(pair: Pair, inputs: PreparedInputs, a: dict, b: dict) -> dict[str, Any]:
     return checks.text_encoder_agreement(
-        load_npy(torch_output),
-        load_npy(tf_output),
+        load_npy(a["output_path"]),
+        load_npy(b["output_path"]),
         inputs.mask,
         inputs.first,
         inputs.second,
-        atol=atol,
+        atol=pair.atol,
     )

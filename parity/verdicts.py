@@ -88,6 +88,11 @@ def model_zoo(pair: dict) -> str:
                 f"{SIDE[side]} {cells[0]['handle']} did not load: {cells[0].get('reason')}"
             )
     agreement = (pair.get("evaluation") or {}).get("agreement") or {}
+    if "top1_agreement" in agreement and "max_abs_diff" not in agreement:
+        parts.append(
+            f"{pair['relation']}: top-1 predictions agree on {agreement['top1_agreement']:.0%} "
+            f"of {agreement['compared_rows']} inputs"
+        )
     if "max_abs_diff" in agreement:
         outcome = "within" if agreement["passed"] else "outside"
         parts.append(

@@ -57,6 +57,11 @@ def batches(arrays: dict[str, np.ndarray], size: int):
         yield chunk, real
 
 
+def _rows(array: np.ndarray, count: int) -> np.ndarray:
+    repeats = -(-count // len(array))
+    return np.concatenate([array] * repeats)[:count] if repeats > 1 else array[:count]
+
+
 def timed_loop(call, inputs, block, profile: dict[str, Any]) -> tuple[list[float], str]:
     """Time calls until both min_count and min_time_s are reached, or a cap is hit."""
     samples: list[float] = []
@@ -94,13 +99,21 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
     location = Location(**spec["location"])
     reset_peak()
     t0 = time.perf_counter()
-    model = source.load(location, spec["task"], spec.get("load_options", {}))
+    model = source.load(
+        location,
+        spec["task"],
+        spec.get("load_options", {}),
+        weights=spec.get("weights", "pretrained"),
+        seed=spec.get("seed", 0),
+    )
     load_s = time.perf_counter() - t0
     memory["rss_after_load_mib"] = rss_mib()
     memory["peak_load_mib"], _ = peak_mib()
     _log(f"loaded {location.handle} in {load_s:.1f} s")
 
     def tensors(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+        if model.adapt_inputs is not None:
+            arrays = model.adapt_inputs(arrays)
         return {
             name: engine.to_tensor(array.astype(model.input_dtypes.get(name, array.dtype)))
             for name, array in arrays.items()
@@ -126,9 +139,8 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
     latency: dict[str, Any] = {}
     profile = spec["profile"]
     for batch in spec.get("latency_batches", []):
-        example = tensors({name: array[:batch] for name, array in eval_inputs.items()})
-        if len(next(iter(example.values()))) < batch:
-            raise ValueError(f"need at least {batch} evaluation inputs for batch size {batch}")
+        # Latency needs `batch` rows of real data; a small evaluation set is repeated.
+        example = tensors({name: _rows(array, batch) for name, array in eval_inputs.items()})
         call = engine.compile(model.forward, spec["mode"], example)
         t0 = time.perf_counter()
         engine.block(call(example))

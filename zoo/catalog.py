@@ -12,6 +12,9 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
+from zoo.preprocessing import Preprocessing
+from zoo.sources import keras_apps
+
 SAME_WEIGHTS = "same-weights"
 INDEPENDENT = "independent"
 SIDES = ("torch", "tensorflow")
@@ -21,6 +24,10 @@ SIDES = ("torch", "tensorflow")
 class Side:
     handle: str
     load_options: dict[str, Any] = field(default_factory=dict)
+    # Image classifiers: the side's own published preprocessing, and its label space
+    # (1000, or 1001 with background at index 0 as TF Hub / TF-slim models have).
+    preprocessing: Preprocessing | None = None
+    classes: int = 1000
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,9 @@ class Diagnostic:
 
 @dataclass(frozen=True)
 class Published:
+    """A figure as its publisher states it, shown beside (never instead of) a measurement."""
+
+    side: str
     metric: str
     value: float
     where: str
@@ -91,7 +101,148 @@ MINILM = Pair(
     ),
 )
 
-PAIRS: dict[str, Pair] = {pair.id: pair for pair in (MINILM,)}
+KERAS_IO = "keras.io/api/applications (Keras Applications table, ImageNet val)"
+
+
+def torchvision_vs_keras_apps(
+    pair_id: str,
+    arch: str,
+    weights: str,
+    resize: int,
+    crop: int,
+    interpolation: str,
+    torch_acc: tuple[float, float],
+    app: str,
+    keras_acc: tuple[float, float] | None,
+) -> Pair:
+    """An independently trained pair: TorchVision weights vs keras.applications weights.
+
+    Each side keeps its own published preprocessing (TorchVision's Weights.transforms(),
+    keras.applications' preprocess_input mode) and its own published accuracy."""
+    published = [
+        Published("torch", "top-1 %", torch_acc[0], f"torchvision {weights} Weights.meta"),
+        Published("torch", "top-5 %", torch_acc[1], f"torchvision {weights} Weights.meta"),
+    ]
+    if keras_acc:
+        published += [
+            Published("tensorflow", "top-1 %", keras_acc[0], KERAS_IO),
+            Published("tensorflow", "top-5 %", keras_acc[1], KERAS_IO),
+        ]
+    return Pair(
+        id=pair_id,
+        task="image-classifier",
+        relation=INDEPENDENT,
+        torch=Side(
+            f"torchvision:{arch}.{weights.rsplit('.', 1)[-1]}",
+            preprocessing=Preprocessing(
+                size=crop,
+                resize=resize,
+                interpolation=interpolation,
+                origin=f"torchvision {weights}.transforms()",
+            ),
+        ),
+        tensorflow=Side(f"keras-apps:{app}", preprocessing=keras_apps.preprocessing(app)),
+        dataset="photos",
+        description=(
+            f"TorchVision {arch} ({weights}) against keras.applications {app}: trained "
+            "separately, so predictions are compared, not numbers."
+        ),
+        published=tuple(published),
+    )
+
+
+IMAGE_PAIRS = (
+    torchvision_vs_keras_apps(
+        "resnet50",
+        "resnet50",
+        "ResNet50_Weights.IMAGENET1K_V2",
+        232,
+        224,
+        "bilinear",
+        (80.858, 95.434),
+        "ResNet50",
+        (74.9, 92.1),
+    ),
+    torchvision_vs_keras_apps(
+        "mobilenet_v2",
+        "mobilenet_v2",
+        "MobileNet_V2_Weights.IMAGENET1K_V2",
+        232,
+        224,
+        "bilinear",
+        (72.154, 90.822),
+        "MobileNetV2",
+        (71.3, 90.1),
+    ),
+    torchvision_vs_keras_apps(
+        "mobilenet_v3_large",
+        "mobilenet_v3_large",
+        "MobileNet_V3_Large_Weights.IMAGENET1K_V2",
+        232,
+        224,
+        "bilinear",
+        (75.274, 92.566),
+        "MobileNetV3Large",
+        None,
+    ),
+    torchvision_vs_keras_apps(
+        "efficientnet_b0",
+        "efficientnet_b0",
+        "EfficientNet_B0_Weights.IMAGENET1K_V1",
+        256,
+        224,
+        "bicubic",
+        (77.692, 93.532),
+        "EfficientNetB0",
+        None,
+    ),
+    torchvision_vs_keras_apps(
+        "densenet121",
+        "densenet121",
+        "DenseNet121_Weights.IMAGENET1K_V1",
+        256,
+        224,
+        "bilinear",
+        (74.434, 91.972),
+        "DenseNet121",
+        (75.0, 92.3),
+    ),
+    torchvision_vs_keras_apps(
+        "inception_v3",
+        "inception_v3",
+        "Inception_V3_Weights.IMAGENET1K_V1",
+        342,
+        299,
+        "bilinear",
+        (77.294, 93.45),
+        "InceptionV3",
+        (77.9, 93.7),
+    ),
+    torchvision_vs_keras_apps(
+        "vgg16",
+        "vgg16",
+        "VGG16_Weights.IMAGENET1K_V1",
+        256,
+        224,
+        "bilinear",
+        (71.592, 90.382),
+        "VGG16",
+        (71.3, 90.1),
+    ),
+    torchvision_vs_keras_apps(
+        "convnext_tiny",
+        "convnext_tiny",
+        "ConvNeXt_Tiny_Weights.IMAGENET1K_V1",
+        236,
+        224,
+        "bilinear",
+        (82.52, 96.146),
+        "ConvNeXtTiny",
+        None,
+    ),
+)
+
+PAIRS: dict[str, Pair] = {pair.id: pair for pair in (MINILM, *IMAGE_PAIRS)}
 
 SUITES: dict[str, tuple[str, ...]] = {
     "default": ("all-MiniLM-L6-v2",),

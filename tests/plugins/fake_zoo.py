@@ -84,7 +84,7 @@ class FakeSource(Source):
     def resolve(self, name):
         return Location(f"fake:{name}", LOCAL, path=f"/fake/{name}")
 
-    def load(self, location, task, options):
+    def load(self, location, task, options, weights="pretrained", seed=0):
         name = location.handle.split(":", 1)[1]
         if name == "segfault":
             ctypes.string_at(0)

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 PLUGINS_ENV = "PARITY_PLUGINS"
 
 # Availability of a resolved model, from most to least local.
@@ -71,6 +73,9 @@ class LoadedModel:
     weights_bytes: int | None = None
     dtype: str = "float32"
     details: dict[str, Any] = field(default_factory=dict)
+    # Numpy-side changes the model needs (NHWC -> NCHW, say), made before tensors are
+    # built, so they are never inside a timed call.
+    adapt_inputs: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]] | None = None
 
 
 class Source:
@@ -83,7 +88,16 @@ class Source:
     def resolve(self, name: str) -> Location:
         raise NotImplementedError
 
-    def load(self, location: Location, task: str, options: dict[str, Any]) -> LoadedModel:
+    def load(
+        self,
+        location: Location,
+        task: str,
+        options: dict[str, Any],
+        weights: str = "pretrained",
+        seed: int = 0,
+    ) -> LoadedModel:
+        """Build the model. weights="seeded": the same architecture with random weights
+        from `seed`, for latency and memory rows only (no download needed)."""
         raise NotImplementedError
 
 
@@ -93,6 +107,11 @@ class UnknownSourceError(LookupError):
 
 class ModelUnavailableError(RuntimeError):
     """The model needs something this machine lacks (the network, a package)."""
+
+
+def pretrained_only(source: Source, weights: str) -> None:
+    if weights != "pretrained":
+        raise ValueError(f"{source.prefix}: seeded weights are not supported by this source")
 
 
 _SOURCES: dict[str, Source] = {}

@@ -21,6 +21,7 @@ from zoo.sources import (
     Location,
     ModelUnavailableError,
     Source,
+    pretrained_only,
     register_source,
 )
 
@@ -92,7 +93,15 @@ class HuggingFaceTransformers(Source):
     def resolve(self, name: str) -> Location:
         return locate_hf(f"{self.prefix}:{name}", name)
 
-    def load(self, location: Location, task: str, options: dict[str, Any]) -> LoadedModel:
+    def load(
+        self,
+        location: Location,
+        task: str,
+        options: dict[str, Any],
+        weights: str = "pretrained",
+        seed: int = 0,
+    ) -> LoadedModel:
+        pretrained_only(self, weights)
         if task != "text-encoder":
             raise ValueError(f"{self.prefix}: source supports task text-encoder, not {task!r}")
         from transformers import AutoModel

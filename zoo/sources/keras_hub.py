@@ -16,6 +16,7 @@ from zoo.sources import (
     LoadedModel,
     Location,
     Source,
+    pretrained_only,
     register_source,
 )
 from zoo.sources.hf import locate_hf, unavailable, weight_files_bytes
@@ -52,7 +53,15 @@ class KerasHub(Source):
             note="needs Kaggle Models (or its cache, set by KAGGLEHUB_CACHE)",
         )
 
-    def load(self, location: Location, task: str, options: dict[str, Any]) -> LoadedModel:
+    def load(
+        self,
+        location: Location,
+        task: str,
+        options: dict[str, Any],
+        weights: str = "pretrained",
+        seed: int = 0,
+    ) -> LoadedModel:
+        pretrained_only(self, weights)
         if task != "text-encoder":
             raise ValueError(f"{self.prefix}: source supports task text-encoder, not {task!r}")
         import keras_hub

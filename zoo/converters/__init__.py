@@ -1,0 +1,1 @@
+"""Converters: load one checkpoint into both frameworks so a pair can share weights."""

@@ -1,0 +1,162 @@
+"""`torchvision:` TorchVision classification models, PyTorch side.
+
+    torchvision:resnet50                    the DEFAULT weights (download or torch hub cache)
+    torchvision:resnet50.IMAGENET1K_V1      a named Weights enum member
+    torchvision:resnet50@/path/model.pth    a local state dict (loaded with weights_only=True)
+
+Published acc@1/acc@5, parameters, GFLOPS and file size are read from the Weights
+enum inside the worker and recorded as published, beside what this run measures.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoo.sources import (
+    CACHED,
+    LOCAL,
+    MISSING,
+    NETWORK,
+    LoadedModel,
+    Location,
+    ModelUnavailableError,
+    Source,
+    register_source,
+)
+
+
+def torch_hub_checkpoints() -> Path:
+    """torch.hub's download folder, honouring TORCH_HOME as torch does."""
+    torch_home = os.environ.get("TORCH_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "torch"
+    )
+    return Path(torch_home) / "hub" / "checkpoints"
+
+
+def nchw(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Shared image tensors are NHWC; PyTorch models take NCHW."""
+    return {k: np.ascontiguousarray(v.transpose(0, 3, 1, 2)) for k, v in arrays.items()}
+
+
+def parse(name: str) -> tuple[str, str | None, str | None]:
+    """resnet50.IMAGENET1K_V1 -> (arch, weights, None); resnet50@/x.pth -> (arch, None, path)."""
+    arch, at, path = name.partition("@")
+    arch, dot, weights = arch.partition(".")
+    return arch, (weights or None), (path if at else None)
+
+
+def load_state_dict_file(path: str) -> dict:
+    """A state dict from disk, refusing pickled code (weights_only) with a clear message."""
+    import torch
+
+    file = Path(path)
+    if not file.is_file() or file.stat().st_size == 0:
+        raise ValueError(f"weights file {path} is missing or empty")
+    try:
+        state = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as error:  # unpickling errors have many types; say which file and why
+        raise ValueError(
+            f"cannot load {path} as a state dict ({type(error).__name__}: "
+            f"{str(error).strip().splitlines()[0] if str(error).strip() else 'no detail'}); "
+            "it may be truncated, or hold pickled code, which weights_only=True refuses"
+        ) from None
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} holds a {type(state).__name__}, not a state dict")
+    return state
+
+
+@register_source
+class TorchVision(Source):
+    prefix = "torchvision"
+    framework = "torch"
+    description = "TorchVision classification models with their Weights enums"
+
+    def resolve(self, name: str) -> Location:
+        handle = f"{self.prefix}:{name}"
+        arch, _, path = parse(name)
+        if path is not None:
+            if Path(path).is_file():
+                return Location(handle, LOCAL, path=str(Path(path).resolve()))
+            return Location(handle, MISSING, path=path, note=f"no such weights file: {path}")
+        checkpoints = torch_hub_checkpoints()
+        found = sorted(checkpoints.glob(f"{arch}-*.pth")) + sorted(
+            checkpoints.glob(f"{arch}_*.pth")
+        )
+        if found:
+            return Location(handle, CACHED, path=str(found[-1]), hub_id=name)
+        return Location(
+            handle,
+            NETWORK,
+            hub_id=name,
+            note=f"needs download.pytorch.org (or its cache at {checkpoints}, set by TORCH_HOME)",
+        )
+
+    def load(
+        self,
+        location: Location,
+        task: str,
+        options: dict[str, Any],
+        weights: str = "pretrained",
+        seed: int = 0,
+    ) -> LoadedModel:
+        if task != "image-classifier":
+            raise ValueError(f"{self.prefix}: source supports task image-classifier, not {task!r}")
+        import torch
+        from torchvision.models import get_model, get_model_weights
+
+        arch, weights_name, _ = parse(location.handle.split(":", 1)[1])
+        details: dict[str, Any] = {"arch": arch}
+        if weights == "seeded":
+            torch.manual_seed(seed)
+            model = get_model(arch, weights=None, **options)
+            details["weights"] = f"seeded({seed})"
+        elif location.availability == LOCAL:
+            model = get_model(arch, weights=None, **options)
+            state = load_state_dict_file(location.path)
+            try:
+                model.load_state_dict(state, strict=True)
+            except RuntimeError as error:
+                raise ValueError(
+                    f"{location.path} does not fit torchvision {arch}: "
+                    f"{str(error).strip().splitlines()[0]}"
+                ) from None
+            details["weights"] = location.path
+        else:
+            enum = get_model_weights(arch)
+            member = enum[weights_name] if weights_name else enum.DEFAULT
+            try:
+                model = get_model(arch, weights=member, **options)
+            except (OSError, RuntimeError) as error:  # urllib errors are OSErrors
+                raise ModelUnavailableError(
+                    f"{location.handle} could not be fetched: {location.note or error}"
+                ) from error
+            metrics = member.meta.get("_metrics", {}).get("ImageNet-1K", {})
+            details.update(
+                weights=str(member),
+                published={
+                    "acc@1": metrics.get("acc@1"),
+                    "acc@5": metrics.get("acc@5"),
+                    "parameters": member.meta.get("num_params"),
+                    "gflops": member.meta.get("_ops"),
+                    "file_size_mb": member.meta.get("_file_size"),
+                    "where": f"torchvision {member} Weights.meta",
+                },
+            )
+        model.eval()
+        weights_bytes = Path(location.path).stat().st_size if location.path else None
+
+        def forward(inputs: dict[str, Any]):
+            return model(inputs["pixel_values"])
+
+        return LoadedModel(
+            forward=forward,
+            parameters=sum(p.numel() for p in model.parameters()),
+            weights_bytes=weights_bytes,
+            dtype=str(next(model.parameters()).dtype).replace("torch.", ""),
+            details=details,
+            adapt_inputs=nchw,
+        )
