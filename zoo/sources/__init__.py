@@ -21,6 +21,7 @@ import os
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -87,6 +88,11 @@ class Source:
 
     def resolve(self, name: str) -> Location:
         raise NotImplementedError
+
+    def materialize(self, location: Location, work_dir: Path) -> Location:
+        """Make a resolved model loadable by this source's worker (convert a file, say).
+        Runs in the parent, which must not import a framework: use a subprocess."""
+        return location
 
     def load(
         self,

