@@ -11,12 +11,28 @@ from parity import history
 from parity.history import DEFAULT_DB as DEFAULT_HISTORY
 from parity.profiles import PROFILES, get_profile
 from parity.results import usable_cores
-from zoo.catalog import PAIRS, SIDES, SUITES, get_pair, get_suite
+from zoo.catalog import PAIRS, SIDES, SUITES, custom_pair, get_pair, get_suite
 from zoo.sources import UnknownSourceError, resolve
 
 
+def _published_top1(pair, side: str) -> str:
+    found = [p.value for p in pair.published if p.side == side and p.metric.startswith("top-1")]
+    return f"{found[0]:g}" if found else "–"
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
-    rows = [("pair", "task", "relation", "PyTorch side", "here", "TensorFlow side", "here")]
+    rows = [
+        (
+            "pair",
+            "task",
+            "relation",
+            "PyTorch side",
+            "here",
+            "TensorFlow side",
+            "here",
+            "published top-1 % PT / TF",
+        )
+    ]
     for pair in PAIRS.values():
         found = {side: resolve(pair.side(side).handle) for side in SIDES}
         rows.append(
@@ -28,6 +44,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
                 found["torch"].availability,
                 pair.tensorflow.handle,
                 found["tensorflow"].availability,
+                f"{_published_top1(pair, 'torch')} / {_published_top1(pair, 'tensorflow')}",
             )
         )
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
@@ -70,11 +87,20 @@ def _history_path(args: argparse.Namespace) -> Path | None:
 def _cmd_run(args: argparse.Namespace) -> int:
     from parity.runner import FAILED, RunConfig, run
 
-    if bool(args.pair) == bool(args.suite):
-        raise SystemExit("parity run: name one PAIR or --suite NAME (see `parity list`)")
+    custom = bool(args.torch or args.tf)
+    if [bool(args.pair), bool(args.suite), custom].count(True) != 1 or (
+        custom and not (args.torch and args.tf)
+    ):
+        raise SystemExit(
+            "parity run: name one PAIR, or --suite NAME, or --torch HANDLE --tf HANDLE "
+            "(see `parity list`)"
+        )
     try:
-        pairs = get_suite(args.suite) if args.suite else [get_pair(args.pair)]
-    except KeyError as error:
+        if custom:
+            pairs = [custom_pair(args.torch, args.tf, args.task, args.same_weights)]
+        else:
+            pairs = get_suite(args.suite) if args.suite else [get_pair(args.pair)]
+    except (KeyError, ValueError) as error:
         raise SystemExit(f"parity run: {error.args[0]}") from None
     if args.threads < 1:
         raise SystemExit("parity run: --threads must be at least 1")
@@ -149,6 +175,28 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="measure one pair or a suite and write a report")
     run.add_argument("pair", nargs="?", help="a pair id from `parity list`")
     run.add_argument("--suite", help=f"run a suite instead: {', '.join(SUITES)}")
+    run.add_argument(
+        "--torch",
+        metavar="HANDLE",
+        help="a pair of your own: the PyTorch side, "
+        "e.g. timm:resnet50 or torchvision:resnet50@/path/weights.pth",
+    )
+    run.add_argument(
+        "--tf",
+        metavar="HANDLE",
+        help="a pair of your own: the TensorFlow side, "
+        "e.g. keras-apps:ResNet50 or keras-hub:hf://ID",
+    )
+    run.add_argument(
+        "--task",
+        choices=("text-encoder", "image-classifier"),
+        help="the task of a pair of your own (inferred from the sources if omitted)",
+    )
+    run.add_argument(
+        "--same-weights",
+        action="store_true",
+        help="a pair of your own holds the same weights: compare numbers, not only predictions",
+    )
     run.add_argument("--out", default="reports", help="folder for results.json and report.md")
     run.add_argument(
         "--threads",

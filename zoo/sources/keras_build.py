@@ -36,6 +36,7 @@ class KerasBuild(Source):
     prefix = "keras-build"
     framework = "tensorflow"
     description = "Keras 3 models built here, weights converted from a PyTorch checkpoint"
+    tasks = ("image-classifier",)
 
     def resolve(self, name: str) -> Location:
         arch, where = split_checkpoint(name)

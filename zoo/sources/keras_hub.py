@@ -34,6 +34,7 @@ class KerasHub(Source):
     prefix = "keras-hub"
     framework = "tensorflow"
     description = "keras-hub presets (Keras 3 on TensorFlow), incl. conversion of HF checkpoints"
+    tasks = ("text-encoder",)
 
     def resolve(self, name: str) -> Location:
         handle = f"{self.prefix}:{name}"

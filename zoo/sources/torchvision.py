@@ -74,6 +74,7 @@ class TorchVision(Source):
     prefix = "torchvision"
     framework = "torch"
     description = "TorchVision classification models with their Weights enums"
+    tasks = ("image-classifier",)
 
     def resolve(self, name: str) -> Location:
         handle = f"{self.prefix}:{name}"
