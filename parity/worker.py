@@ -96,6 +96,10 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
     _log(f"imported {spec['framework']} in {import_s:.1f} s")
 
     source = all_sources()[spec["source_prefix"]]
+    if source.tasks and spec["task"] not in source.tasks:
+        raise ValueError(
+            f"{source.prefix}: loads {', '.join(source.tasks)} models, not {spec['task']!r}"
+        )
     location = Location(**spec["location"])
     reset_peak()
     t0 = time.perf_counter()

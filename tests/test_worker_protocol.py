@@ -123,3 +123,12 @@ def test_child_environment_sets_threads_and_a_fresh_compile_cache(tmp_path, monk
     assert child_environment(3, "tensorflow", tmp_path)["KERAS_BACKEND"] == "tensorflow"
     monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", "/mine")  # a user's own choice is kept
     assert child_environment(3, "torch", tmp_path)["TORCHINDUCTOR_CACHE_DIR"] == "/mine"
+
+
+def test_worker_refuses_a_task_its_source_does_not_load(tmp_path):
+    spec = _spec(tmp_path)
+    spec.update(source_prefix="hf", task="image-classifier")  # hf loads text encoders
+    done = _run(tmp_path, spec)
+    assert done.returncode == 1
+    error = json.loads((tmp_path / "error.json").read_text())
+    assert error["message"] == "hf: loads text-encoder models, not 'image-classifier'"

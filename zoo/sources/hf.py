@@ -103,8 +103,6 @@ class HuggingFaceTransformers(Source):
         seed: int = 0,
     ) -> LoadedModel:
         pretrained_only(self, weights)
-        if task != "text-encoder":
-            raise ValueError(f"{self.prefix}: source supports task text-encoder, not {task!r}")
         from transformers import AutoModel
 
         target = location.path or location.hub_id

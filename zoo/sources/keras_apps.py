@@ -115,8 +115,6 @@ class KerasApplications(Source):
         weights: str = "pretrained",
         seed: int = 0,
     ) -> LoadedModel:
-        if task != "image-classifier":
-            raise ValueError(f"{self.prefix}: source supports task image-classifier, not {task!r}")
         import keras
 
         name = location.handle.split(":", 1)[1]

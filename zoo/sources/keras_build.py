@@ -74,8 +74,6 @@ class KerasBuild(Source):
         seed: int = 0,
     ) -> LoadedModel:
         pretrained_only(self, weights)
-        if task != "image-classifier":
-            raise ValueError(f"{self.prefix}: source supports task image-classifier, not {task!r}")
         arch, _ = split_checkpoint(location.handle.split(":", 1)[1])
         converter = importlib.import_module(_converter(arch))
         if not location.path.endswith(".npz"):

@@ -63,8 +63,6 @@ class KerasHub(Source):
         seed: int = 0,
     ) -> LoadedModel:
         pretrained_only(self, weights)
-        if task != "text-encoder":
-            raise ValueError(f"{self.prefix}: source supports task text-encoder, not {task!r}")
         import keras_hub
 
         try:

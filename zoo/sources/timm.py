@@ -63,8 +63,6 @@ class Timm(Source):
         weights: str = "pretrained",
         seed: int = 0,
     ) -> LoadedModel:
-        if task != "image-classifier":
-            raise ValueError(f"{self.prefix}: source supports task image-classifier, not {task!r}")
         import timm
         import torch
 

@@ -104,8 +104,6 @@ class TorchVision(Source):
         weights: str = "pretrained",
         seed: int = 0,
     ) -> LoadedModel:
-        if task != "image-classifier":
-            raise ValueError(f"{self.prefix}: source supports task image-classifier, not {task!r}")
         import torch
         from torchvision.models import get_model, get_model_weights
 
