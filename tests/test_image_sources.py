@@ -50,9 +50,16 @@ def _python(code: str, env_extra: dict | None = None) -> None:
 def artifacts(tmp_path_factory):
     folder = tmp_path_factory.mktemp("artifacts")
     marker = folder / "pwned"
-    state, evil, truncated, weights, lam = (
+    state, evil, truncated, weights, lam, saved = (
         str(folder / name)
-        for name in ("resnet18.pth", "evil.pth", "truncated.pth", "mnv2.weights.h5", "lambda.keras")
+        for name in (
+            "resnet18.pth",
+            "evil.pth",
+            "truncated.pth",
+            "mnv2.weights.h5",
+            "lambda.keras",
+            "hub_classifier",
+        )
     )
     # PyTorch side, in its own process: a real state dict, and a pickle that runs code.
     _python(f"""
@@ -71,6 +78,11 @@ def artifacts(tmp_path_factory):
         keras.applications.MobileNetV2(weights=None).save_weights({weights!r})
         model = keras.Sequential([keras.Input((224, 224, 3)), keras.layers.Lambda(lambda x: x * 2)])
         model.save({lam!r})
+        # A SavedModel with TF Hub's 1001-class output, exported as tensorflow_hub loads it.
+        keras.utils.set_random_seed(0)
+        pooled = [keras.Input((224, 224, 3)), keras.layers.GlobalAveragePooling2D()]
+        hub_like = keras.Sequential(pooled + [keras.layers.Dense(1001)])
+        hub_like.export({saved!r})
     """)
     return folder, marker
 
@@ -154,3 +166,25 @@ def test_efficientnet_lite0_same_weights_agree(quick_config):
     accuracy = list(pair["evaluation"]["accuracy"].values())
     assert accuracy[0]["predicted"] == accuracy[1]["predicted"]
     assert accuracy[0]["top1_acceptable"] >= 2 / 3  # real weights recognise real photos
+
+
+def test_a_tf_hub_savedmodel_with_1001_classes_is_aligned(artifacts, quick_config):
+    folder, _ = artifacts
+    pair = _pair(
+        f"torchvision:resnet18@{folder / 'resnet18.pth'}", f"tfhub:{folder / 'hub_classifier'}"
+    )
+    pair = replace(pair, tensorflow=replace(pair.tensorflow, classes=1001))
+    mismatched = replace(
+        pair, id="declared-1000", tensorflow=replace(pair.tensorflow, classes=1000)
+    )
+    record = run([pair, mismatched], _config(quick_config))
+    good, bad = record["pairs"]
+    assert [c["status"] for c in good["cells"]] == [OK, OK], [
+        c.get("reason") for c in good["cells"]
+    ]
+    tf_cell = good["cells"][1]
+    assert tf_cell["location"]["availability"] == "local"
+    assert tf_cell["metrics"]["eval"]["output_shape"][1] == 1001
+    assert "top1" in good["evaluation"]["accuracy"][tf_cell["cell_id"]]  # aligned to 1000
+    tf_bad = bad["evaluation"]["accuracy"][bad["cells"][1]["cell_id"]]
+    assert "gives 1001 outputs but the catalog says 1000" in tf_bad["error"]

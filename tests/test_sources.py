@@ -130,3 +130,19 @@ def test_custom_pairs_infer_their_task_and_refuse_mismatches(tmp_path):
         custom_pair("keras-apps:ResNet50", "keras-apps:VGG16")
     with pytest.raises(ValueError, match="give --task"):
         custom_pair("hf:acme/bert", "keras-apps:ResNet50")
+
+
+def test_tfhub_handles_resolve_through_the_tfhub_cache(tmp_path, monkeypatch):
+    import hashlib
+
+    handle = "https://tfhub.dev/google/imagenet/mobilenet_v2_100_224/classification/5"
+    monkeypatch.setenv("TFHUB_CACHE_DIR", str(tmp_path))
+    needs = resolve(f"tfhub:{handle}")
+    assert needs.availability == NETWORK and "TFHUB_CACHE_DIR" in needs.note
+    cached = tmp_path / hashlib.sha1(handle.encode()).hexdigest()
+    cached.mkdir()
+    (cached / "saved_model.pb").write_bytes(b"x")
+    assert resolve(f"tfhub:{handle}").availability == CACHED
+    assert resolve(f"tfhub:{cached}").availability == LOCAL
+    not_saved_model = resolve(f"tfhub:{tmp_path}")
+    assert not_saved_model.availability == MISSING and "saved_model.pb" in not_saved_model.note

@@ -272,7 +272,48 @@ EFFICIENTNET_LITE0 = Pair(
     ),
 )
 
-PAIRS: dict[str, Pair] = {pair.id: pair for pair in (MINILM, EFFICIENTNET_LITE0, *IMAGE_PAIRS)}
+TFHUB_MOBILENET_V2 = Pair(
+    id="mobilenet_v2-tfhub",
+    task="image-classifier",
+    relation=INDEPENDENT,
+    torch=Side(
+        "torchvision:mobilenet_v2.IMAGENET1K_V2",
+        preprocessing=Preprocessing(
+            resize=232, origin="torchvision MobileNet_V2_Weights.IMAGENET1K_V2.transforms()"
+        ),
+    ),
+    tensorflow=Side(
+        "tfhub:https://tfhub.dev/google/imagenet/mobilenet_v2_100_224/classification/5",
+        # TF Hub image modules take RGB in [0, 1] and answer in 1001 classes.
+        preprocessing=Preprocessing(
+            mean=(0.0, 0.0, 0.0),
+            std=(1.0, 1.0, 1.0),
+            origin="TF Hub image module convention: RGB in [0, 1]",
+        ),
+        classes=1001,
+    ),
+    dataset="photos",
+    description="TorchVision MobileNetV2 against the TF Hub MobileNetV2 classifier (1001 "
+    "classes, background dropped before comparison): trained separately.",
+    published=(
+        Published(
+            "torch",
+            "top-1 %",
+            72.154,
+            "torchvision MobileNet_V2_Weights.IMAGENET1K_V2 Weights.meta",
+        ),
+        Published(
+            "torch",
+            "top-5 %",
+            90.822,
+            "torchvision MobileNet_V2_Weights.IMAGENET1K_V2 Weights.meta",
+        ),
+    ),
+)
+
+PAIRS: dict[str, Pair] = {
+    pair.id: pair for pair in (MINILM, EFFICIENTNET_LITE0, *IMAGE_PAIRS, TFHUB_MOBILENET_V2)
+}
 
 SUITES: dict[str, tuple[str, ...]] = {
     "default": ("all-MiniLM-L6-v2", "efficientnet-lite0"),
