@@ -75,6 +75,34 @@ class Pair:
         return getattr(self, name)
 
 
+TANH_GELU = Diagnostic(
+    name="torch-tanh-gelu",
+    side="torch",
+    load_options={"hidden_act": "gelu_pytorch_tanh"},
+    question=(
+        "keras-hub's BertBackbone builds its feed-forward layers with the tanh "
+        "approximation of GELU, while this checkpoint's config asks for exact GELU. "
+        "Does the gap close when PyTorch uses the tanh GELU too?"
+    ),
+)
+
+
+def hf_vs_keras_hub(pair_id: str, hub_id: str, description: str, bert: bool) -> Pair:
+    """A Hugging Face text encoder on PyTorch against keras-hub's conversion of the same
+    checkpoint on TensorFlow: same weights, same token ids."""
+    return Pair(
+        id=pair_id,
+        task="text-encoder",
+        relation=SAME_WEIGHTS,
+        torch=Side(f"hf:{hub_id}"),
+        tensorflow=Side(f"keras-hub:hf://{hub_id}"),
+        tokenizer=f"hf:{hub_id}",
+        dataset="sts-smoke",
+        description=description,
+        diagnostics=(TANH_GELU,) if bert else (),
+    )
+
+
 MINILM = Pair(
     id="all-MiniLM-L6-v2",
     task="text-encoder",
@@ -88,17 +116,23 @@ MINILM = Pair(
         "AutoModel on PyTorch; keras-hub BertBackbone converting the same safetensors on "
         "TensorFlow. Embeddings are mean-pooled over the attention mask."
     ),
-    diagnostics=(
-        Diagnostic(
-            name="torch-tanh-gelu",
-            side="torch",
-            load_options={"hidden_act": "gelu_pytorch_tanh"},
-            question=(
-                "keras-hub's BertBackbone builds its feed-forward layers with the tanh "
-                "approximation of GELU, while this checkpoint's config asks for exact GELU. "
-                "Does the gap close when PyTorch uses the tanh GELU too?"
-            ),
-        ),
+    diagnostics=(TANH_GELU,),
+)
+
+TEXT_PAIRS = (
+    hf_vs_keras_hub(
+        "bert-base-uncased",
+        "google-bert/bert-base-uncased",
+        "BERT base uncased (12 layers, width 768): transformers AutoModel on PyTorch; keras-hub "
+        "BertBackbone converting the same checkpoint on TensorFlow. Mean-pooled embeddings.",
+        bert=True,
+    ),
+    hf_vs_keras_hub(
+        "distilbert-base-uncased",
+        "distilbert/distilbert-base-uncased",
+        "DistilBERT base uncased (6 layers, width 768, no token types): transformers AutoModel "
+        "on PyTorch; keras-hub DistilBertBackbone converting the same checkpoint on TensorFlow.",
+        bert=False,
     ),
 )
 
@@ -312,7 +346,8 @@ TFHUB_MOBILENET_V2 = Pair(
 )
 
 PAIRS: dict[str, Pair] = {
-    pair.id: pair for pair in (MINILM, EFFICIENTNET_LITE0, *IMAGE_PAIRS, TFHUB_MOBILENET_V2)
+    pair.id: pair
+    for pair in (MINILM, EFFICIENTNET_LITE0, *TEXT_PAIRS, *IMAGE_PAIRS, TFHUB_MOBILENET_V2)
 }
 
 SUITES: dict[str, tuple[str, ...]] = {

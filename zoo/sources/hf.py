@@ -6,6 +6,7 @@ hf:/path/to/folder                         a folder written by save_pretrained
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 from typing import Any
@@ -119,23 +120,23 @@ class HuggingFaceTransformers(Source):
                 raise unavailable(location, error) from error
             raise
         model.eval()
+        # DistilBERT and others take no token types: pass only what forward() accepts.
+        accepted = inspect.signature(model.forward).parameters
+        names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in accepted]
 
         def forward(inputs: dict[str, Any]):
-            return model(
-                input_ids=inputs["input_ids"],
-                attention_mask=inputs["attention_mask"],
-                token_type_ids=inputs["token_type_ids"],
-            ).last_hidden_state
+            return model(**{name: inputs[name] for name in names}).last_hidden_state
 
+        config = model.config
         return LoadedModel(
             forward=forward,
             parameters=sum(p.numel() for p in model.parameters()),
-            input_dtypes={
-                "input_ids": "int64",
-                "attention_mask": "int64",
-                "token_type_ids": "int64",
-            },
+            input_dtypes={name: "int64" for name in names},
             weights_bytes=weight_files_bytes(location.path),
             dtype=str(next(model.parameters()).dtype).replace("torch.", ""),
-            details={"class": type(model).__name__, "hidden_act": model.config.hidden_act},
+            details={
+                "class": type(model).__name__,
+                "inputs": names,
+                "activation": getattr(config, "hidden_act", getattr(config, "activation", None)),
+            },
         )

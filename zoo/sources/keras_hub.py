@@ -21,12 +21,13 @@ from zoo.sources import (
 )
 from zoo.sources.hf import locate_hf, unavailable, weight_files_bytes
 
-# keras-hub's BERT names for the canonical text-encoder inputs.
-BERT_INPUTS = {
+# keras-hub's names for the canonical text-encoder inputs (DistilBERT has no segment ids).
+TEXT_INPUTS = {
     "input_ids": "token_ids",
     "token_type_ids": "segment_ids",
     "attention_mask": "padding_mask",
 }
+REQUIRED = ("token_ids", "padding_mask")
 
 
 @register_source
@@ -71,21 +72,23 @@ class KerasHub(Source):
             if location.path is None:
                 raise unavailable(location, error) from error
             raise
-        missing = [name for name in BERT_INPUTS.values() if name not in backbone.input]
+        missing = [name for name in REQUIRED if name not in backbone.input]
         if missing:
             raise ValueError(
-                f"{location.handle} loaded a {type(backbone).__name__} "
-                f"without BERT inputs {missing}"
+                f"{location.handle} loaded a {type(backbone).__name__}, which is not a text "
+                f"encoder: it lacks inputs {missing}"
             )
+        used = {ours: theirs for ours, theirs in TEXT_INPUTS.items() if theirs in backbone.input}
 
         def forward(inputs: dict[str, Any]):
-            renamed = {theirs: inputs[ours] for ours, theirs in BERT_INPUTS.items()}
-            return backbone(renamed)["sequence_output"]
+            outputs = backbone({theirs: inputs[ours] for ours, theirs in used.items()})
+            # BERT returns a dict with a pooled output too; DistilBERT the sequence alone.
+            return outputs["sequence_output"] if isinstance(outputs, dict) else outputs
 
         return LoadedModel(
             forward=forward,
             parameters=int(backbone.count_params()),
-            input_dtypes={name: "int32" for name in BERT_INPUTS},
+            input_dtypes={name: "int32" for name in used},
             weights_bytes=weight_files_bytes(location.path),
             dtype=str(backbone.dtype_policy.compute_dtype),
             details={"class": type(backbone).__name__},
