@@ -123,13 +123,14 @@ def test_custom_pairs_infer_their_task_and_refuse_mismatches(tmp_path):
     assert image.task == "image-classifier" and image.relation == INDEPENDENT
     assert "/" not in image.id  # cell ids are pair/side/mode
     assert image.tensorflow.preprocessing.channel_order == "BGR"  # ResNet50's caffe mode
-    text = custom_pair("hf:acme/bert", "keras-hub:hf://acme/bert", same_weights=True)
+    with pytest.raises(ValueError, match="give --task"):  # both load text and image models
+        custom_pair("hf:acme/bert", "keras-hub:hf://acme/bert")
+    text = custom_pair("hf:acme/bert", "keras-hub:hf://acme/bert", "text-encoder", True)
     assert text.task == "text-encoder" and text.relation == SAME_WEIGHTS
     assert text.tokenizer == "hf:acme/bert"
     with pytest.raises(ValueError, match="cannot be the torch side"):
         custom_pair("keras-apps:ResNet50", "keras-apps:VGG16")
-    with pytest.raises(ValueError, match="give --task"):
-        custom_pair("hf:acme/bert", "keras-apps:ResNet50")
+    assert custom_pair("hf:acme/vit", "keras-apps:ResNet50").task == "image-classifier"
 
 
 def test_tfhub_handles_resolve_through_the_tfhub_cache(tmp_path, monkeypatch):

@@ -41,6 +41,11 @@ def checkpoints(tmp_path_factory):
                                                         n_heads=2, hidden_dim=64,
                                                         max_position_embeddings=64))
         distil.save_pretrained({str(folder / "distilbert")!r}, safe_serialization=True)
+        from transformers import ViTConfig, ViTForImageClassification
+        vit = ViTForImageClassification(ViTConfig(image_size=32, patch_size=8, hidden_size=32,
+                                                  num_hidden_layers=2, num_attention_heads=2,
+                                                  intermediate_size=64, num_labels=1000))
+        vit.save_pretrained({str(folder / "vit")!r}, safe_serialization=True)
     """
     done = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
@@ -81,3 +86,36 @@ def test_save_pretrained_checkpoint_agrees_across_frameworks(
     agreement = record["pairs"][0]["evaluation"]["agreement"]
     assert agreement["passed"], agreement  # atol 1e-4 on the masked hidden states
     assert agreement["min_embedding_cosine"] > 0.99999
+
+
+def test_save_pretrained_vit_classifier_and_the_layer_norm_epsilon(checkpoints, quick_config):
+    from zoo.catalog import VIT_LN_EPS
+    from zoo.preprocessing import Preprocessing
+
+    recipe = Preprocessing(size=32, resize=32, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
+    folder = checkpoints / "vit"
+    pair = Pair(
+        id="tiny-vit",
+        task="image-classifier",
+        relation=SAME_WEIGHTS,
+        torch=Side(f"hf:{folder}", preprocessing=recipe),
+        tensorflow=Side(f"keras-hub:{folder}", preprocessing=recipe),
+        dataset="photos",
+        diagnostics=(VIT_LN_EPS,),
+    )
+    config = quick_config(
+        latency_batches=(1,),
+        eval_batch=1,
+        limit=3,
+        modes={"torch": ("eager",), "tensorflow": ("eager",)},
+        timeout_s=300.0,
+    )
+    record = run([pair], config)
+    cells = record["pairs"][0]["cells"]
+    assert [c["status"] for c in cells] == [OK] * 3, [c.get("stderr_tail") for c in cells]
+    evaluation = record["pairs"][0]["evaluation"]
+    # The checkpoint says layer_norm_eps 1e-12; keras-hub's converter keeps its own 1e-6.
+    # With PyTorch at 1e-6 too, the two agree within atol and predict the same classes.
+    diagnostic = evaluation["diagnostics"][0]["agreement"]
+    assert diagnostic["passed"] and diagnostic["top1_agreement"] == 1.0, diagnostic
+    assert diagnostic["max_abs_diff"] < evaluation["agreement"]["max_abs_diff"]

@@ -127,8 +127,8 @@ def test_child_environment_sets_threads_and_a_fresh_compile_cache(tmp_path, monk
 
 def test_worker_refuses_a_task_its_source_does_not_load(tmp_path):
     spec = _spec(tmp_path)
-    spec.update(source_prefix="hf", task="image-classifier")  # hf loads text encoders
+    spec.update(source_prefix="torchvision", task="text-encoder")  # image models only
     done = _run(tmp_path, spec)
     assert done.returncode == 1
     error = json.loads((tmp_path / "error.json").read_text())
-    assert error["message"] == "hf: loads text-encoder models, not 'image-classifier'"
+    assert error["message"] == "torchvision: loads image-classifier models, not 'text-encoder'"

@@ -87,6 +87,50 @@ TANH_GELU = Diagnostic(
 )
 
 
+VIT_LN_EPS = Diagnostic(
+    name="torch-layer-norm-eps-1e-6",
+    side="torch",
+    load_options={"layer_norm_eps": 1e-6},
+    question=(
+        "keras-hub's ViT converter does not carry layer_norm_eps over (this checkpoint says "
+        "1e-12) and keeps its own 1e-6. Does the gap close when PyTorch uses 1e-6 too?"
+    ),
+)
+
+VIT_B_16 = Pair(
+    id="vit_b_16",
+    task="image-classifier",
+    relation=SAME_WEIGHTS,
+    torch=Side(
+        "hf:google/vit-base-patch16-224",
+        preprocessing=Preprocessing(
+            size=224,
+            resize=224,
+            mean=(0.5, 0.5, 0.5),
+            std=(0.5, 0.5, 0.5),
+            origin="ViTImageProcessor's scaling (mean 0.5, std 0.5); shorter side to 224 and a "
+            "centre crop, where the processor squashes to 224 x 224",
+        ),
+    ),
+    tensorflow=Side(
+        "keras-hub:hf://google/vit-base-patch16-224",
+        preprocessing=Preprocessing(
+            size=224,
+            resize=224,
+            mean=(0.5, 0.5, 0.5),
+            std=(0.5, 0.5, 0.5),
+            origin="the same tensors as the PyTorch side (same weights)",
+        ),
+    ),
+    dataset="photos",
+    description=(
+        "ViT-B/16 (google/vit-base-patch16-224): transformers ViTForImageClassification on "
+        "PyTorch; keras-hub ImageClassifier converting the same checkpoint on TensorFlow."
+    ),
+    diagnostics=(VIT_LN_EPS,),
+)
+
+
 def hf_vs_keras_hub(pair_id: str, hub_id: str, description: str, bert: bool) -> Pair:
     """A Hugging Face text encoder on PyTorch against keras-hub's conversion of the same
     checkpoint on TensorFlow: same weights, same token ids."""
@@ -347,7 +391,14 @@ TFHUB_MOBILENET_V2 = Pair(
 
 PAIRS: dict[str, Pair] = {
     pair.id: pair
-    for pair in (MINILM, EFFICIENTNET_LITE0, *TEXT_PAIRS, *IMAGE_PAIRS, TFHUB_MOBILENET_V2)
+    for pair in (
+        MINILM,
+        EFFICIENTNET_LITE0,
+        *TEXT_PAIRS,
+        VIT_B_16,
+        *IMAGE_PAIRS,
+        TFHUB_MOBILENET_V2,
+    )
 }
 
 SUITES: dict[str, tuple[str, ...]] = {

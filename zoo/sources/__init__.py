@@ -116,6 +116,11 @@ class ModelUnavailableError(RuntimeError):
     """The model needs something this machine lacks (the network, a package)."""
 
 
+def nchw(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Shared image tensors are NHWC; PyTorch models take NCHW."""
+    return {k: np.ascontiguousarray(v.transpose(0, 3, 1, 2)) for k, v in arrays.items()}
+
+
 def pretrained_only(source: Source, weights: str) -> None:
     if weights != "pretrained":
         raise ValueError(f"{source.prefix}: seeded weights are not supported by this source")

@@ -22,6 +22,7 @@ from zoo.sources import (
     Location,
     ModelUnavailableError,
     Source,
+    nchw,
     pretrained_only,
     register_source,
 )
@@ -90,7 +91,7 @@ class HuggingFaceTransformers(Source):
     prefix = "hf"
     framework = "torch"
     description = "Hugging Face transformers (PyTorch): hub id or save_pretrained folder"
-    tasks = ("text-encoder",)
+    tasks = ("text-encoder", "image-classifier")
 
     def resolve(self, name: str) -> Location:
         return locate_hf(f"{self.prefix}:{name}", name)
@@ -104,12 +105,13 @@ class HuggingFaceTransformers(Source):
         seed: int = 0,
     ) -> LoadedModel:
         pretrained_only(self, weights)
-        from transformers import AutoModel
+        from transformers import AutoModel, AutoModelForImageClassification
 
+        auto = AutoModelForImageClassification if task == "image-classifier" else AutoModel
         target = location.path or location.hub_id
         try:
             # Config overrides (e.g. hidden_act) come from the pair's load options.
-            model = AutoModel.from_pretrained(
+            model = auto.from_pretrained(
                 target,
                 trust_remote_code=False,
                 local_files_only=location.path is not None,
@@ -120,6 +122,15 @@ class HuggingFaceTransformers(Source):
                 raise unavailable(location, error) from error
             raise
         model.eval()
+        if task == "image-classifier":
+            return LoadedModel(
+                forward=lambda inputs: model(pixel_values=inputs["pixel_values"]).logits,
+                parameters=sum(p.numel() for p in model.parameters()),
+                weights_bytes=weight_files_bytes(location.path),
+                dtype=str(next(model.parameters()).dtype).replace("torch.", ""),
+                details={"class": type(model).__name__},
+                adapt_inputs=nchw,
+            )
         # DistilBERT and others take no token types: pass only what forward() accepts.
         accepted = inspect.signature(model.forward).parameters
         names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in accepted]

@@ -35,7 +35,7 @@ class KerasHub(Source):
     prefix = "keras-hub"
     framework = "tensorflow"
     description = "keras-hub presets (Keras 3 on TensorFlow), incl. conversion of HF checkpoints"
-    tasks = ("text-encoder",)
+    tasks = ("text-encoder", "image-classifier")
 
     def resolve(self, name: str) -> Location:
         handle = f"{self.prefix}:{name}"
@@ -66,6 +66,8 @@ class KerasHub(Source):
         pretrained_only(self, weights)
         import keras_hub
 
+        if task == "image-classifier":
+            return self._image_classifier(keras_hub, location)
         try:
             backbone = keras_hub.models.Backbone.from_preset(location.path or location.hub_id)
         except (OSError, ValueError) as error:
@@ -92,4 +94,27 @@ class KerasHub(Source):
             weights_bytes=weight_files_bytes(location.path),
             dtype=str(backbone.dtype_policy.compute_dtype),
             details={"class": type(backbone).__name__},
+        )
+
+    def _image_classifier(self, keras_hub, location: Location) -> LoadedModel:
+        try:
+            classifier = keras_hub.models.ImageClassifier.from_preset(
+                location.path or location.hub_id
+            )
+        except (OSError, ValueError) as error:
+            if location.path is None:
+                raise unavailable(location, error) from error
+            raise
+
+        def forward(inputs: dict[str, Any]):
+            # Called directly, the task model skips its preprocessor: the pair's recipe
+            # has already made the tensors both sides get.
+            return classifier(inputs["pixel_values"], training=False)
+
+        return LoadedModel(
+            forward=forward,
+            parameters=int(classifier.count_params()),
+            weights_bytes=weight_files_bytes(location.path),
+            dtype=str(classifier.dtype_policy.compute_dtype),
+            details={"class": type(classifier).__name__},
         )

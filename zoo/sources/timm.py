@@ -20,11 +20,12 @@ from zoo.sources import (
     Location,
     ModelUnavailableError,
     Source,
+    nchw,
     register_source,
 )
 from zoo.sources.files import artifact_of, locate_checkpoint, split_checkpoint
 from zoo.sources.hf import locate_hf
-from zoo.sources.torchvision import load_state_dict_file, nchw
+from zoo.sources.torchvision import load_state_dict_file
 
 
 def read_checkpoint(path: str) -> dict:

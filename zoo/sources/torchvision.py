@@ -14,8 +14,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from zoo.sources import (
     CACHED,
     LOCAL,
@@ -25,6 +23,7 @@ from zoo.sources import (
     Location,
     ModelUnavailableError,
     Source,
+    nchw,
     register_source,
 )
 
@@ -35,11 +34,6 @@ def torch_hub_checkpoints() -> Path:
         os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "torch"
     )
     return Path(torch_home) / "hub" / "checkpoints"
-
-
-def nchw(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Shared image tensors are NHWC; PyTorch models take NCHW."""
-    return {k: np.ascontiguousarray(v.transpose(0, 3, 1, 2)) for k, v in arrays.items()}
 
 
 def parse(name: str) -> tuple[str, str | None, str | None]:
