@@ -29,7 +29,8 @@ from parity.profiles import Profile, get_profile
 from parity.progress import Progress
 from parity.worker import PROTOCOL
 from parity.worker_engines import EAGER, MODES
-from zoo.catalog import SIDES, Pair
+from zoo.catalog import SAME_WEIGHTS, SIDES, Pair
+from zoo.seeding import seeded_pair
 from zoo.sources import Location, get_source
 
 OK, FAILED, UNAVAILABLE = "ok", "failed", "unavailable"
@@ -191,7 +192,12 @@ def run_worker(
 
 
 def _cell_spec(
-    cell: Cell, location: Location, inputs: dict[str, str], cell_dir: Path, config: RunConfig
+    cell: Cell,
+    location: Location,
+    inputs: dict[str, str],
+    cell_dir: Path,
+    config: RunConfig,
+    weights: str,
 ) -> dict[str, Any]:
     source, _ = get_source(cell.handle)
     return {
@@ -207,7 +213,7 @@ def _cell_spec(
         "inputs": inputs,
         "eval_batch": config.eval_batch,
         "latency_batches": [] if cell.diagnostic else list(config.latency_batches),
-        "weights": config.weights,
+        "weights": weights,
         "seed": config.seed,
         "profile": config.profile.to_dict(),
         "output_path": str(cell_dir / "output.npy"),
@@ -217,7 +223,7 @@ def _cell_spec(
 
 
 def run_cell(
-    cell: Cell, inputs: dict[str, str], work_dir: Path, config: RunConfig
+    cell: Cell, inputs: dict[str, str], work_dir: Path, config: RunConfig, weights: str
 ) -> dict[str, Any]:
     source, name = get_source(cell.handle)
     location = source.resolve(name)
@@ -231,7 +237,7 @@ def run_cell(
         "load_options": cell.load_options,
         "location": location.to_dict(),
     }
-    needs_weights = config.weights == PRETRAINED
+    needs_weights = weights == PRETRAINED
     if (
         needs_weights
         and not location.loadable_offline
@@ -247,7 +253,7 @@ def run_cell(
     record["location"] = location.to_dict()
     cell_dir = work_dir / "cells" / cell.id.replace("/", "__").replace(":", "-")
     cell_dir.mkdir(parents=True, exist_ok=True)
-    spec = _cell_spec(cell, location, inputs, cell_dir, config)
+    spec = _cell_spec(cell, location, inputs, cell_dir, config, weights)
     record.update(run_worker(spec, cell_dir, source.framework, config.threads, config.timeout_s))
     if record["status"] == OK:
         record["output_path"] = spec["output_path"]
@@ -266,7 +272,11 @@ def _judge(fn, *args) -> dict[str, Any]:
         return {"error": str(error)}
 
 
-def evaluate_pair(pair: Pair, handler, prepared, cells: list[dict], weights: str) -> dict:
+def evaluate_pair(
+    pair: Pair, handler, prepared, cells: list[dict], weights: str, converted: bool = False
+) -> dict:
+    """converted: a seeded same-weights pair whose sides share one seeded checkpoint, so
+    their agreement is measured (accuracy never is, with seeded weights)."""
     ok = {c["cell_id"]: c for c in cells if c["status"] == OK}
     main = [c for c in ok.values() if not c["diagnostic"]]
     seeded = weights == SEEDED
@@ -291,7 +301,7 @@ def evaluate_pair(pair: Pair, handler, prepared, cells: list[dict], weights: str
             else _judge(handler.accuracy, pair, prepared, cell)
         )
     reference = {side: eager(side) for side in SIDES}
-    if all(reference.values()) and not seeded:
+    if all(reference.values()) and (converted or not seeded):
         evaluation["agreement"] = {
             "torch_cell": reference["torch"]["cell_id"],
             "tensorflow_cell": reference["tensorflow"]["cell_id"],
@@ -365,6 +375,18 @@ def _pair_header(pair: Pair) -> dict[str, Any]:
 def run_pair(pair: Pair, config: RunConfig, work_dir: Path, progress: Progress) -> dict[str, Any]:
     record = _pair_header(pair)
     handler = TASK_HANDLERS[pair.task]
+    # Seeded same-weights pairs load one seeded checkpoint on both sides, through the
+    # real conversion, so their agreement is still measured.
+    converted = config.weights == SEEDED and pair.relation == SAME_WEIGHTS
+    cell_weights = PRETRAINED if converted else config.weights
+    if converted:
+        try:
+            pair, record["seeded_checkpoint"] = seeded_pair(pair, work_dir, config.seed)
+        except (ValueError, OSError, subprocess.SubprocessError) as error:
+            record.update(status=FAILED, reason=str(error), cells=[])
+            progress.note(f"{pair.id}: {error}")
+            progress.skip(len(plan_cells(pair, config)))
+            return record
     try:
         inputs = handler.prepare(pair, config, work_dir)
     except (ValueError, OSError) as error:
@@ -376,12 +398,12 @@ def run_pair(pair: Pair, config: RunConfig, work_dir: Path, progress: Progress) 
     cells = []
     for cell in plan_cells(pair, config):
         progress.start(cell.id)
-        found = run_cell(cell, inputs.paths_for(cell.side), work_dir, config)
+        found = run_cell(cell, inputs.paths_for(cell.side), work_dir, config, cell_weights)
         detail = "" if found["status"] == OK else found.get("reason", "")
         progress.finish(cell.id, found["status"], found.get("wall_s", 0.0), detail)
         cells.append(found)
     record["cells"] = cells
-    record["evaluation"] = evaluate_pair(pair, handler, inputs, cells, config.weights)
+    record["evaluation"] = evaluate_pair(pair, handler, inputs, cells, config.weights, converted)
     record["status"] = OK if any(c["status"] == OK for c in cells) else FAILED
     return record
 

@@ -188,3 +188,28 @@ def test_a_tf_hub_savedmodel_with_1001_classes_is_aligned(artifacts, quick_confi
     assert "top1" in good["evaluation"]["accuracy"][tf_cell["cell_id"]]  # aligned to 1000
     tf_bad = bad["evaluation"]["accuracy"][bad["cells"][1]["cell_id"]]
     assert "gives 1001 outputs but the catalog says 1000" in tf_bad["error"]
+
+
+def test_seeded_same_weights_pair_goes_through_the_real_conversion(quick_config):
+    from zoo.catalog import timm_vs_keras_hub
+
+    pair = timm_vs_keras_hub("resnet18-timm", "resnet18.a1_in1k", 0.95, "bicubic")
+    config = quick_config(
+        latency_batches=(1,),
+        eval_batch=1,
+        limit=2,
+        threads=2,
+        timeout_s=300.0,
+        weights="seeded",
+        modes={"torch": ("eager",), "tensorflow": ("eager",)},
+    )
+    record = run([pair], config)
+    found = record["pairs"][0]
+    assert [c["status"] for c in found["cells"]] == [OK, OK], [
+        c.get("reason") for c in found["cells"]
+    ]
+    assert found["seeded_checkpoint"].endswith("resnet18.a1_in1k-seed0")
+    assert found["cells"][1]["handle"] == f"keras-hub:{found['seeded_checkpoint']}"
+    agreement = found["evaluation"]["agreement"]
+    assert agreement["passed"], agreement  # one seeded checkpoint, converted by keras-hub
+    assert all("seeded" in a["error"] for a in found["evaluation"]["accuracy"].values())

