@@ -116,6 +116,14 @@ class ModelUnavailableError(RuntimeError):
     """The model needs something this machine lacks (the network, a package)."""
 
 
+def unavailable(location: Location, error: Exception) -> ModelUnavailableError:
+    """A download that failed: name the handle and what to fill instead (location.note)."""
+    return ModelUnavailableError(
+        f"{location.handle} could not be fetched: {location.note or error}. "
+        f"({type(error).__name__})"
+    )
+
+
 def nchw(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Shared image tensors are NHWC; PyTorch models take NCHW."""
     return {k: np.ascontiguousarray(v.transpose(0, 3, 1, 2)) for k, v in arrays.items()}

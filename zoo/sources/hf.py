@@ -20,11 +20,11 @@ from zoo.sources import (
     SHIPPED,
     LoadedModel,
     Location,
-    ModelUnavailableError,
     Source,
     nchw,
     pretrained_only,
     register_source,
+    unavailable,
 )
 
 
@@ -77,13 +77,6 @@ def weight_files_bytes(folder: str | None) -> int | None:
         return None
     files = [p for p in Path(folder).iterdir() if p.suffix in (".safetensors", ".bin", ".h5")]
     return sum(p.stat().st_size for p in files) or None
-
-
-def unavailable(location: Location, error: Exception) -> ModelUnavailableError:
-    return ModelUnavailableError(
-        f"{location.handle} could not be fetched: {location.note or error}. "
-        f"({type(error).__name__})"
-    )
 
 
 @register_source

@@ -22,9 +22,9 @@ from zoo.sources import (
     NETWORK,
     LoadedModel,
     Location,
-    ModelUnavailableError,
     Source,
     register_source,
+    unavailable,
 )
 
 MODES = {
@@ -138,9 +138,7 @@ class KerasApplications(Source):
                 try:
                     model = builder(weights="imagenet", **options)
                 except Exception as error:  # keras raises various errors for a failed download
-                    raise ModelUnavailableError(
-                        f"{location.handle} could not be fetched: {location.note or error}"
-                    ) from error
+                    raise unavailable(location, error) from error
                 details["weights"] = "imagenet"
         weights_bytes = (
             Path(location.path).stat().st_size if location.path and weights != "seeded" else None

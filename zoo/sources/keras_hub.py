@@ -18,8 +18,9 @@ from zoo.sources import (
     Source,
     pretrained_only,
     register_source,
+    unavailable,
 )
-from zoo.sources.hf import locate_hf, unavailable, weight_files_bytes
+from zoo.sources.hf import locate_hf, weight_files_bytes
 
 # keras-hub's names for the canonical text-encoder inputs (DistilBERT has no segment ids).
 TEXT_INPUTS = {

@@ -26,10 +26,10 @@ from zoo.sources import (
     NETWORK,
     LoadedModel,
     Location,
-    ModelUnavailableError,
     Source,
     pretrained_only,
     register_source,
+    unavailable,
 )
 
 
@@ -83,9 +83,7 @@ class TFHub(Source):
             loaded = hub.load(location.path or location.hub_id)
         except Exception as error:  # resolver and download errors come in many types
             if location.path is None:
-                raise ModelUnavailableError(
-                    f"{location.handle} could not be fetched: {location.note or error}"
-                ) from error
+                raise unavailable(location, error) from error
             raise
         signature = options.get("signature")
         if signature is None and callable(loaded):

@@ -18,10 +18,10 @@ from zoo.sources import (
     NETWORK,
     LoadedModel,
     Location,
-    ModelUnavailableError,
     Source,
     nchw,
     register_source,
+    unavailable,
 )
 from zoo.sources.files import artifact_of, locate_checkpoint, split_checkpoint
 from zoo.sources.hf import locate_hf
@@ -90,9 +90,7 @@ class Timm(Source):
             try:
                 model = timm.create_model(arch, pretrained=True, **options)
             except Exception as error:  # hub errors come in many types
-                raise ModelUnavailableError(
-                    f"{location.handle} could not be fetched: {location.note or error}"
-                ) from error
+                raise unavailable(location, error) from error
             details["weights"] = "pretrained (timm hub)"
             details["pretrained_cfg"] = {
                 k: v

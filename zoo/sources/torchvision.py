@@ -21,10 +21,10 @@ from zoo.sources import (
     NETWORK,
     LoadedModel,
     Location,
-    ModelUnavailableError,
     Source,
     nchw,
     register_source,
+    unavailable,
 )
 
 
@@ -124,9 +124,7 @@ class TorchVision(Source):
             try:
                 model = get_model(arch, weights=member, **options)
             except (OSError, RuntimeError) as error:  # urllib errors are OSErrors
-                raise ModelUnavailableError(
-                    f"{location.handle} could not be fetched: {location.note or error}"
-                ) from error
+                raise unavailable(location, error) from error
             metrics = member.meta.get("_metrics", {}).get("ImageNet-1K", {})
             details.update(
                 weights=str(member),
