@@ -8,14 +8,13 @@ this module only spawns; `python -m zoo.seeding timm ARCH FOLDER SEED` is the ch
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 from zoo.catalog import Pair
 from zoo.sources import get_source
-from zoo.sources.files import split_checkpoint
+from zoo.sources.files import run_module_in_child, split_checkpoint
 
 
 def seeded_pair(pair: Pair, work_dir: Path, seed: int) -> tuple[Pair, str]:
@@ -32,15 +31,11 @@ def seeded_pair(pair: Pair, work_dir: Path, seed: int) -> tuple[Pair, str]:
     arch, _ = split_checkpoint(torch_name)
     folder = work_dir / "seeded" / f"{arch}-seed{seed}"
     if not (folder / "model.safetensors").is_file():
-        done = subprocess.run(
-            [sys.executable, "-m", "zoo.seeding", "timm", arch, str(folder), str(seed)],
-            capture_output=True,
-            text=True,
-            timeout=600,
+        run_module_in_child(
+            "zoo.seeding",
+            ["timm", arch, str(folder), str(seed)],
+            f"writing a seeded {arch} checkpoint failed",
         )
-        if done.returncode != 0:
-            tail = (done.stderr.strip().splitlines() or ["no message"])[-1]
-            raise ValueError(f"writing a seeded {arch} checkpoint failed: {tail}")
     return replace(
         pair,
         torch=replace(pair.torch, handle=f"timm:{arch}@{folder / 'model.safetensors'}"),

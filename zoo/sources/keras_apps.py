@@ -18,7 +18,6 @@ from zoo.preprocessing import IMAGENET_MEAN, IMAGENET_STD, Preprocessing
 from zoo.sources import (
     CACHED,
     LOCAL,
-    MISSING,
     NETWORK,
     LoadedModel,
     Location,
@@ -26,6 +25,7 @@ from zoo.sources import (
     register_source,
     unavailable,
 )
+from zoo.sources.files import locate_checkpoint
 
 MODES = {
     "caffe": Preprocessing(
@@ -91,9 +91,7 @@ class KerasApplications(Source):
         if name.endswith(".keras") and not at:
             path, app = name, ""
         if path:
-            if Path(path).is_file():
-                return Location(handle, LOCAL, path=str(Path(path).resolve()))
-            return Location(handle, MISSING, path=path, note=f"no such file: {path}")
+            return locate_checkpoint(handle, path)
         if app not in APPS:
             raise ValueError(f"keras-apps: unknown application {app!r}; known: {', '.join(APPS)}")
         found = sorted(keras_models_dir().glob(APPS[app][2]))

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from zoo.sources import LoadedModel, Location, Source, pretrained_only, register_source
-from zoo.sources.files import locate_checkpoint, split_checkpoint
+from zoo.sources.files import locate_checkpoint, run_module_in_child, split_checkpoint
 
 # architecture -> converter module (build_keras, load_numpy, and an export-npz command)
 BUILDERS = {"efficientnet_lite0": "zoo.converters.efficientnet_lite0"}
@@ -54,15 +52,11 @@ class KerasBuild(Source):
         target = work_dir / "converted" / f"{hashlib.sha256(stamp.encode()).hexdigest()[:16]}.npz"
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
-            done = subprocess.run(
-                [sys.executable, "-m", _converter(arch), "export-npz", str(source), str(target)],
-                capture_output=True,
-                text=True,
-                timeout=600,
+            run_module_in_child(
+                _converter(arch),
+                ["export-npz", str(source), str(target)],
+                f"converting {source} for Keras failed",
             )
-            if done.returncode != 0:
-                tail = done.stderr.strip().splitlines()[-1:] or ["no message"]
-                raise ValueError(f"converting {source} for Keras failed: {tail[0]}")
         return replace(location, path=str(target), note=f"converted from {source}")
 
     def load(

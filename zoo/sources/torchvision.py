@@ -17,7 +17,6 @@ from typing import Any
 from zoo.sources import (
     CACHED,
     LOCAL,
-    MISSING,
     NETWORK,
     LoadedModel,
     Location,
@@ -26,6 +25,7 @@ from zoo.sources import (
     register_source,
     unavailable,
 )
+from zoo.sources.files import locate_checkpoint
 
 
 def torch_hub_checkpoints() -> Path:
@@ -74,9 +74,7 @@ class TorchVision(Source):
         handle = f"{self.prefix}:{name}"
         arch, _, path = parse(name)
         if path is not None:
-            if Path(path).is_file():
-                return Location(handle, LOCAL, path=str(Path(path).resolve()))
-            return Location(handle, MISSING, path=path, note=f"no such weights file: {path}")
+            return locate_checkpoint(handle, path)
         checkpoints = torch_hub_checkpoints()
         found = sorted(checkpoints.glob(f"{arch}-*.pth")) + sorted(
             checkpoints.glob(f"{arch}_*.pth")
