@@ -9,7 +9,7 @@ from pathlib import Path
 
 from parity import history
 from parity.history import DEFAULT_DB as DEFAULT_HISTORY
-from parity.profiles import PROFILES, get_profile
+from parity.profiles import DEFAULT_BATCHES, EVAL_BATCH, PROFILES, get_profile
 from parity.results import usable_cores
 from zoo.catalog import PAIRS, SIDES, SUITES, custom_pair, get_pair, get_suite
 from zoo.sources import UnknownSourceError, resolve
@@ -58,7 +58,11 @@ def _cmd_list(args: argparse.Namespace) -> int:
         "\nhere: local = a path you gave; shipped = in an installed PyPI package; "
         "cached = in the hub cache; network = must be downloaded"
     )
-    print("suites: " + "; ".join(f"{name} = {', '.join(ids)}" for name, ids in SUITES.items()))
+    for name, entries in SUITES.items():
+        listed = ", ".join(
+            entry.pair_id + (f" ({entry.weights})" if entry.weights else "") for entry in entries
+        )
+        print(f"suite {name}: {listed}")
     return 0
 
 
@@ -75,6 +79,16 @@ def _parse_modes(values: list[str] | None) -> dict[str, tuple[str, ...]] | None:
             )
         modes[side] = tuple(n.strip() for n in names.split(",") if n.strip())
     return modes
+
+
+def _parse_batches(text: str) -> tuple[int, ...]:
+    try:
+        batches = tuple(sorted({int(b) for b in text.split(",") if b.strip()}))
+    except ValueError:
+        batches = ()
+    if not batches or batches[0] < 1:
+        raise SystemExit(f"parity run: --batch-sizes {text!r} needs positive integers, e.g. 1,8,32")
+    return batches
 
 
 def _history_path(args: argparse.Namespace) -> Path | None:
@@ -97,23 +111,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
     try:
         if custom:
-            pairs = [custom_pair(args.torch, args.tf, args.task, args.same_weights)]
+            entries = [(custom_pair(args.torch, args.tf, args.task, args.same_weights), None)]
+        elif args.suite:
+            entries = get_suite(args.suite)
         else:
-            pairs = get_suite(args.suite) if args.suite else [get_pair(args.pair)]
+            entries = [(get_pair(args.pair), None)]
     except (KeyError, ValueError) as error:
         raise SystemExit(f"parity run: {error.args[0]}") from None
     if args.threads < 1:
         raise SystemExit("parity run: --threads must be at least 1")
-    batches = tuple(sorted({int(b) for b in args.batch_sizes.split(",")}))
-    if not batches or batches[0] < 1:
-        raise SystemExit("parity run: --batch-sizes needs positive integers, e.g. 1,8")
+    batches = _parse_batches(args.batch_sizes) if args.batch_sizes else DEFAULT_BATCHES
     config = RunConfig(
         out_dir=Path(args.out),
         threads=args.threads,
-        profile=get_profile(args.profile),
+        profile=get_profile(args.profile or "standard"),
         seq_len=args.seq_len,
         latency_batches=batches,
-        eval_batch=max(batches),
+        eval_batch=EVAL_BATCH,
         timeout_s=args.timeout,
         modes=_parse_modes(args.modes),
         dataset=args.dataset,
@@ -121,10 +135,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
         diagnostics=not args.no_diagnostics,
         offline=args.offline,
         keep_work=args.keep_work,
-        weights=args.weights,
+        weights=args.weights or "pretrained",
         seed=args.seed,
         history=_history_path(args),
     )
+    # What the user gave on the command line wins over a suite entry's settings.
+    given = {
+        name
+        for name, value in (
+            ("weights", args.weights),
+            ("profile", args.profile),
+            ("latency_batches", args.batch_sizes),
+            ("modes", args.modes),
+        )
+        if value
+    }
+    pairs = [
+        (pair, config.with_overrides(entry.overrides(), frozenset(given)) if entry else config)
+        for pair, entry in entries
+    ]
     record = run(pairs, config)
     failed = [
         c["cell_id"] for p in record["pairs"] for c in p.get("cells", []) if c["status"] == FAILED
@@ -207,10 +236,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--profile",
         choices=list(PROFILES),
-        default="standard",
-        help="how long timed loops run (default: standard)",
+        help="how long timed loops run (default: standard, or a suite entry's)",
     )
-    run.add_argument("--batch-sizes", default="1,8", help="latency batch sizes (default: 1,8)")
+    run.add_argument(
+        "--batch-sizes",
+        help=f"latency batch sizes (default: {','.join(map(str, DEFAULT_BATCHES))}, or a "
+        "suite entry's; a batch size the machine's free memory cannot hold is skipped)",
+    )
     run.add_argument("--seq-len", type=int, default=128, help="tokens per sequence (default 128)")
     run.add_argument(
         "--modes",
@@ -235,9 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--weights",
         choices=("pretrained", "seeded"),
-        default="pretrained",
         help="seeded: random weights from --seed, for latency and memory rows offline; "
-        "such runs show no accuracy (default: pretrained)",
+        "such runs show no accuracy (default: pretrained, or a suite entry's)",
     )
     run.add_argument("--seed", type=int, default=0, help="seed for --weights seeded (default 0)")
     run.add_argument(

@@ -25,6 +25,7 @@ from parity.report import (
     model_sentences,
     published_sentences,
     run_preamble,
+    settings_sentence,
     summary_table,
     verdict_table,
 )
@@ -150,7 +151,7 @@ def _details_table(pair: dict) -> Table:
 def _plots(pair: dict, record: dict) -> str:
     cells = [c for c in main_cells(pair) if c["status"] == "ok"]
     parts = []
-    for batch in batches_of(record):
+    for batch in batches_of(record, pair):
         rows = [
             (cell_label(c), c["metrics"]["latency"][batch]["samples_ms"])
             for c in cells
@@ -205,6 +206,7 @@ def _pair(pair: dict, record: dict) -> str:
         f"PyTorch: {pair['sides']['torch']['handle']}",
         f"TensorFlow: {pair['sides']['tensorflow']['handle']}",
         f"relation: {pair['relation']}",
+        settings_sentence(record, pair),
     ]
     if dataset_sentence(pair):
         facts.append(dataset_sentence(pair))
@@ -244,7 +246,7 @@ def _pair(pair: dict, record: dict) -> str:
         "<h3>Latency, throughput and memory</h3>",
         _plots(pair, record),
         _list(latency_sentences(pair)),
-        _table(cell_table(pair, batches_of(record))),
+        _table(cell_table(pair, batches_of(record, pair))),
         f"<p>{escape(mode_sentence(pair))}</p>",
         _list(model_sentences(pair)),
         "<h4>Every timed loop</h4>",

@@ -36,3 +36,10 @@ def get_profile(name: str) -> Profile:
     if name not in PROFILES:
         raise ValueError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
     return PROFILES[name]
+
+
+# Latency batch sizes a run sweeps unless told otherwise (a batch size the machine's free
+# memory cannot hold is skipped by the worker), and the batch the evaluation outputs are
+# computed in.
+DEFAULT_BATCHES = (1, 8, 32)
+EVAL_BATCH = 8

@@ -48,8 +48,20 @@ def _mib(value: float | None) -> str:
     return "–" if value is None else f"{value:,.0f}"
 
 
-def batches_of(record: dict) -> list[str]:
-    return [str(b) for b in record["settings"]["latency_batches"]]
+def settings_of(record: dict, pair: dict) -> dict:
+    """The settings a pair ran under: its own (a suite entry's), else the run's."""
+    return {**record["settings"], **(pair.get("settings") or {})}
+
+
+def batches_of(record: dict, pair: dict | None = None) -> list[str]:
+    """A pair's latency batch sizes; without a pair, every batch size in the run."""
+    pairs = [pair] if pair is not None else record.get("pairs") or [{}]
+    found = {int(b) for p in pairs for b in settings_of(record, p)["latency_batches"]}
+    return [str(b) for b in sorted(found)]
+
+
+def is_seeded(record: dict, pair: dict) -> bool:
+    return settings_of(record, pair).get("weights") == "seeded"
 
 
 def main_cells(pair: dict) -> list[dict]:
@@ -148,7 +160,7 @@ def summary_table(record: dict) -> Table:
             )
             continue
         evaluation = pair["evaluation"]
-        seeded = " (seeded weights)" if record["settings"].get("weights") == "seeded" else ""
+        seeded = " (seeded weights)" if is_seeded(record, pair) else ""
         row = [
             pair["id"],
             pair["relation"] + seeded,
@@ -265,13 +277,17 @@ def agreement_unavailable(found: dict | None) -> str | None:
 
 
 def latency_sentences(pair: dict) -> list[str]:
-    return [
+    found = [
         f"batch {batch}: fastest PyTorch mode {entry['torch']['best_mode']}, fastest TensorFlow "
         f"mode {entry['tensorflow']['best_mode']}; ratio of medians PyTorch/TensorFlow "
         f"{ratio_text(entry)} (bootstrap 95% interval; above 1 means TensorFlow is faster)"
         for batch, entry in pair["evaluation"]["latency"].items()
         if "torch_over_tf" in entry
     ]
+    for cell in main_cells(pair):
+        for batch, why in ((cell.get("metrics") or {}).get("latency_skipped") or {}).items():
+            found.append(f"{cell_label(cell)}, batch {batch}: {why}")
+    return found
 
 
 def mode_sentence(pair: dict) -> str:
@@ -332,6 +348,20 @@ def published_sentences(pair: dict) -> list[str]:
     ]
 
 
+def settings_sentence(record: dict, pair: dict) -> str:
+    settings = settings_of(record, pair)
+    weights = (
+        "seeded random weights (seed "
+        f"{record['settings'].get('seed', 0)}): latency, memory and agreement only, no accuracy"
+        if settings.get("weights") == "seeded"
+        else "pretrained weights"
+    )
+    profile = settings["profile"]
+    profile = profile["name"] if isinstance(profile, dict) else profile
+    batches = ", ".join(str(b) for b in settings["latency_batches"])
+    return f"run with {weights}; profile {profile}; batch sizes {batches}"
+
+
 def run_preamble(record: dict) -> list[str]:
     """The paragraphs that say how the run was made, shared by both renderers."""
     settings, machine = record["settings"], record["machine"]
@@ -372,6 +402,7 @@ def _md_pair(pair: dict, record: dict) -> list[str]:
     lines.append(f"- PyTorch: `{pair['sides']['torch']['handle']}`")
     lines.append(f"- TensorFlow: `{pair['sides']['tensorflow']['handle']}`")
     lines.append(f"- relation: {pair['relation']}")
+    lines.append(f"- {settings_sentence(record, pair)}")
     if dataset_sentence(pair):
         lines.append(f"- {dataset_sentence(pair)}")
     lines.append("")
@@ -417,7 +448,7 @@ def _md_pair(pair: dict, record: dict) -> list[str]:
     for cell_id, accuracy in evaluation["accuracy"].items():
         lines.append(f"- `{cell_id}`: {accuracy_text(accuracy)}")
     lines += ["", "### Latency and memory", ""]
-    lines += _md_table(cell_table(pair, batches_of(record))) + [""]
+    lines += _md_table(cell_table(pair, batches_of(record, pair))) + [""]
     lines += [f"- {s}" for s in latency_sentences(pair)] + ["", mode_sentence(pair), ""]
     lines += [f"- {s}" for s in model_sentences(pair)] + [""]
     failures = [c for c in pair["cells"] if c["status"] != "ok"]

@@ -18,14 +18,14 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from parity import image_classifier, results, text_encoder
 from parity.files import write_json
 from parity.measure import median_ratio, summarize
-from parity.profiles import Profile, get_profile
+from parity.profiles import DEFAULT_BATCHES, EVAL_BATCH, Profile, get_profile
 from parity.progress import Progress
 from parity.worker import PROTOCOL
 from parity.worker_engines import EAGER, MODES
@@ -47,8 +47,8 @@ class RunConfig:
     threads: int = field(default_factory=results.usable_cores)
     profile: Profile = field(default_factory=lambda: get_profile("standard"))
     seq_len: int = 128
-    latency_batches: tuple[int, ...] = (1, 8)
-    eval_batch: int = 8
+    latency_batches: tuple[int, ...] = DEFAULT_BATCHES
+    eval_batch: int = EVAL_BATCH
     timeout_s: float = 900.0
     modes: dict[str, tuple[str, ...]] | None = None  # side -> modes; None: all
     dataset: str | None = None
@@ -59,6 +59,23 @@ class RunConfig:
     weights: str = PRETRAINED  # or SEEDED: random weights from a fixed seed, no accuracy
     seed: int = 0
     history: Path | None = None  # SQLite run history to append the record to
+
+    def with_overrides(self, overrides: dict[str, Any], keep: frozenset[str] = frozenset()):
+        """This config with a suite entry's settings applied, except the ones named in
+        `keep` (those the user gave explicitly, which win)."""
+        changes = {name: value for name, value in overrides.items() if name not in keep}
+        if isinstance(changes.get("profile"), str):
+            changes["profile"] = get_profile(changes["profile"])
+        return replace(self, **changes)
+
+    def pair_settings(self) -> dict[str, Any]:
+        """The settings that may differ between the pairs of one run."""
+        return {
+            "weights": self.weights,
+            "profile": self.profile.name,
+            "latency_batches": list(self.latency_batches),
+            "modes": {side: list(modes) for side, modes in (self.modes or {}).items()} or None,
+        }
 
     def modes_for(self, side: str, framework: str) -> tuple[str, ...]:
         offered = MODES.get(framework, (EAGER,))
@@ -374,6 +391,7 @@ def _pair_header(pair: Pair) -> dict[str, Any]:
 
 def run_pair(pair: Pair, config: RunConfig, work_dir: Path, progress: Progress) -> dict[str, Any]:
     record = _pair_header(pair)
+    record["settings"] = config.pair_settings()
     handler = TASK_HANDLERS[pair.task]
     # Seeded same-weights pairs load one seeded checkpoint on both sides, through the
     # real conversion, so their agreement is still measured.
@@ -408,14 +426,19 @@ def run_pair(pair: Pair, config: RunConfig, work_dir: Path, progress: Progress) 
     return record
 
 
-def run(pairs: list[Pair], config: RunConfig) -> dict[str, Any]:
-    """Measure every pair; write results.json and report.md under config.out_dir."""
+def run(pairs: list[Pair | tuple[Pair, RunConfig]], config: RunConfig) -> dict[str, Any]:
+    """Measure every pair; write results.json and report.md under config.out_dir.
+
+    A pair may come with its own RunConfig (a suite entry's settings); where it does not,
+    it runs under `config`, which also holds the run-wide settings (output, history).
+    """
     from parity import report  # late: keeps the renderer out of the worker's import path
 
     started = dt.datetime.now(dt.timezone.utc)
     t0 = time.perf_counter()
     work_dir = Path(tempfile.mkdtemp(prefix="parity-work-"))
-    total = sum(len(plan_cells(pair, config)) for pair in pairs)
+    planned = [item if isinstance(item, tuple) else (item, config) for item in pairs]
+    total = sum(len(plan_cells(pair, pair_config)) for pair, pair_config in planned)
     record: dict[str, Any] = {
         "schema_version": results.SCHEMA_VERSION,
         "run_id": f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}",
@@ -436,8 +459,8 @@ def run(pairs: list[Pair], config: RunConfig) -> dict[str, Any]:
     }
     try:
         with Progress(total) as progress:
-            for pair in pairs:
-                record["pairs"].append(run_pair(pair, config, work_dir, progress))
+            for pair, pair_config in planned:
+                record["pairs"].append(run_pair(pair, pair_config, work_dir, progress))
     finally:
         record["finished_utc"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         record["wall_s"] = time.perf_counter() - t0

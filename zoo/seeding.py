@@ -1,9 +1,10 @@
 """Seeded weights for same-weights pairs, so agreement still means something offline.
 
-One random checkpoint is written by the PyTorch side's library (timm.models.save_for_hf,
-in a child process with torch), then both sides load that file through their real
-loaders: timm on PyTorch, keras-hub's timm conversion on TensorFlow. The parent half of
-this module only spawns; `python -m zoo.seeding timm ARCH FOLDER SEED` is the child half.
+One random checkpoint is written by the PyTorch side's library, in a child process with
+torch: timm.models.save_for_hf for timm models, transformers' save_pretrained for Hugging
+Face ones. Then both sides load that file through their real loaders (timm or
+transformers on PyTorch, keras-hub's conversion of it on TensorFlow). The parent half of
+this module only spawns; `python -m zoo.seeding KIND NAME FOLDER SEED` is the child half.
 """
 
 from __future__ import annotations
@@ -16,6 +17,16 @@ from zoo.catalog import Pair
 from zoo.sources import get_source
 from zoo.sources.files import run_module_in_child, split_checkpoint
 
+# Hugging Face models have no architecture registry to build from offline: their configs
+# are written out here, as each hub repository's config.json gives them (the library's
+# defaults where these say nothing).
+HF_SEEDED_CONFIGS: dict[str, tuple[str, dict]] = {
+    # ViTConfig's defaults are ViT-B/16 at 224 px, as google/vit-base-patch16-224's
+    # config.json is, with its 1000 ImageNet labels.
+    "google/vit-base-patch16-224": ("ViTConfig", {"num_labels": 1000}),
+}
+USAGE = "usage: python -m zoo.seeding {timm ARCH | hf HUB_ID} FOLDER SEED"
+
 
 def seeded_pair(pair: Pair, work_dir: Path, seed: int) -> tuple[Pair, str]:
     """The pair with both sides pointed at one seeded checkpoint; and that folder."""
@@ -23,38 +34,56 @@ def seeded_pair(pair: Pair, work_dir: Path, seed: int) -> tuple[Pair, str]:
         get_source(pair.torch.handle),
         get_source(pair.tensorflow.handle),
     )
-    if (torch_source.prefix, tf_source.prefix) != ("timm", "keras-hub"):
+    kinds = (torch_source.prefix, tf_source.prefix)
+    if kinds == ("timm", "keras-hub"):
+        arch, _ = split_checkpoint(torch_name)
+        folder = work_dir / "seeded" / f"{arch}-seed{seed}"
+        weights_file = folder / "model.safetensors"
+        child_args = ["timm", arch, str(folder), str(seed)]
+        torch_handle = f"timm:{arch}@{weights_file}"
+    elif kinds == ("hf", "keras-hub") and torch_name in HF_SEEDED_CONFIGS:
+        folder = work_dir / "seeded" / f"{torch_name.replace('/', '--')}-seed{seed}"
+        weights_file = folder / "model.safetensors"
+        child_args = ["hf", torch_name, str(folder), str(seed)]
+        torch_handle = f"hf:{folder}"
+    else:
         raise ValueError(
-            f"seeded weights for a same-weights pair need a timm -> keras-hub conversion; "
-            f"{pair.id} is {torch_source.prefix} -> {tf_source.prefix}"
+            f"seeded weights for a same-weights pair need a timm -> keras-hub conversion, or "
+            f"an hf -> keras-hub one for {', '.join(HF_SEEDED_CONFIGS)}; "
+            f"{pair.id} is {kinds[0]} ({torch_name}) -> {kinds[1]}"
         )
-    arch, _ = split_checkpoint(torch_name)
-    folder = work_dir / "seeded" / f"{arch}-seed{seed}"
-    if not (folder / "model.safetensors").is_file():
+    if not weights_file.is_file():
         run_module_in_child(
-            "zoo.seeding",
-            ["timm", arch, str(folder), str(seed)],
-            f"writing a seeded {arch} checkpoint failed",
+            "zoo.seeding", child_args, f"writing a seeded {torch_name} checkpoint failed"
         )
     return replace(
         pair,
-        torch=replace(pair.torch, handle=f"timm:{arch}@{folder / 'model.safetensors'}"),
+        torch=replace(pair.torch, handle=torch_handle),
         tensorflow=replace(pair.tensorflow, handle=f"keras-hub:{folder}"),
     ), str(folder)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 4 or args[0] != "timm":
-        print("usage: python -m zoo.seeding timm ARCH FOLDER SEED", file=sys.stderr)
+    if len(args) != 4 or args[0] not in ("timm", "hf"):
+        print(USAGE, file=sys.stderr)
         return 2
-    import timm
+    kind, name, folder, seed = args
     import torch
 
-    _, arch, folder, seed = args
     torch.manual_seed(int(seed))
-    model = timm.create_model(arch, pretrained=False)
-    timm.models.save_for_hf(model, folder, safe_serialization=True)
+    if kind == "timm":
+        import timm
+
+        model = timm.create_model(name, pretrained=False)
+        timm.models.save_for_hf(model, folder, safe_serialization=True)
+        return 0
+    import transformers
+
+    config_class, settings = HF_SEEDED_CONFIGS[name]
+    config = getattr(transformers, config_class)(**settings)
+    model = transformers.AutoModelForImageClassification.from_config(config)
+    model.save_pretrained(folder, safe_serialization=True)
     return 0
 
 

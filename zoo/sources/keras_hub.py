@@ -1,15 +1,19 @@
 """`keras-hub:` keras-hub presets, TensorFlow side (Keras 3 with KERAS_BACKEND=tensorflow).
 
 keras-hub:hf://sentence-transformers/all-MiniLM-L6-v2   HF checkpoint, converted on load
+keras-hub:kaggle://keras/bert/keras/bert_base_en/2     a Kaggle Models preset (version optional)
 keras-hub:/path/to/folder                              a preset or HF folder on disk
+keras-hub:bert_base_en                                 a preset keras-hub names itself
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from zoo.sources import (
+    CACHED,
     LOCAL,
     MISSING,
     NETWORK,
@@ -31,6 +35,41 @@ TEXT_INPUTS = {
 REQUIRED = ("token_ids", "padding_mask")
 
 
+def kagglehub_cache() -> Path:
+    """Where kagglehub keeps downloads (its KAGGLEHUB_CACHE, else ~/.cache/kagglehub)."""
+    return Path(os.environ.get("KAGGLEHUB_CACHE") or Path.home() / ".cache" / "kagglehub")
+
+
+def locate_kaggle(handle: str, spec: str) -> Location:
+    """A Kaggle Models handle OWNER/MODEL/FRAMEWORK/VARIATION[/VERSION] in kagglehub's cache:
+    models/OWNER/MODEL/FRAMEWORK/VARIATION/VERSION, complete when VERSION.complete exists
+    beside it. Without a version, the newest cached one (online, a newer one may exist)."""
+    parts = spec.strip("/").split("/")
+    if len(parts) not in (4, 5) or not all(parts):
+        return Location(
+            handle,
+            MISSING,
+            note="a Kaggle handle is kaggle://OWNER/MODEL/FRAMEWORK/VARIATION[/VERSION], "
+            "e.g. kaggle://keras/bert/keras/bert_base_en/2",
+        )
+    variation = kagglehub_cache().joinpath("models", *parts[:4])
+    cached = sorted(
+        (int(marker.name.split(".")[0]) for marker in variation.glob("*.complete")),
+        reverse=True,
+    )
+    wanted = [int(parts[4])] if len(parts) == 5 and parts[4].isdigit() else cached[:1]
+    found = [v for v in wanted if v in cached and (variation / str(v)).is_dir()]
+    if found:
+        note = "" if len(parts) == 5 else f"newest cached version, {found[0]}"
+        return Location(handle, CACHED, path=str(variation / str(found[0])), note=note)
+    return Location(
+        handle,
+        NETWORK,
+        hub_id=f"kaggle://{spec}",
+        note=f"needs Kaggle Models (or kagglehub's cache at {variation}, set by KAGGLEHUB_CACHE)",
+    )
+
+
 @register_source
 class KerasHub(Source):
     prefix = "keras-hub"
@@ -44,6 +83,8 @@ class KerasHub(Source):
             found = locate_hf(handle, name[len("hf://") :])
             # keras-hub reads a hub id as hf://ID, so keep that form for the download case.
             return found if found.path else Location(handle, NETWORK, hub_id=name, note=found.note)
+        if name.startswith("kaggle://"):
+            return locate_kaggle(handle, name[len("kaggle://") :])
         path = Path(name).expanduser()
         if name.startswith(("/", ".", "~")):
             if path.exists():
