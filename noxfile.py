@@ -1,4 +1,4 @@
-"""Sessions: parity (the main job), tests, lint.
+"""Sessions: parity (the main job), tests, bench (the harness's own benchmark), lint.
 
 parity and tests share one virtual environment, .nox/stack (about 8 GB: torch,
 TensorFlow, keras-hub, transformers...), created on first use and reinstalled only
@@ -74,6 +74,16 @@ def tests(session: nox.Session) -> None:
     _chromium_for_ci(session)
     session.run(
         str(BIN / "python"), "-m", "pytest", *(session.posargs or ["-q"]), external=True, env=_env()
+    )
+
+
+@nox.session(venv_backend="none")
+def bench(session: nox.Session) -> None:
+    """The harness's own benchmark: its overhead against a bare loop, and the spread of
+    medians over repeated runs (`nox -s bench -- --help` for options). Prints figures."""
+    _stack(session)
+    session.run(
+        str(BIN / "python"), "-m", "parity.bench", *session.posargs, external=True, env=_env()
     )
 
 

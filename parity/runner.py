@@ -59,6 +59,7 @@ class RunConfig:
     weights: str = PRETRAINED  # or SEEDED: random weights from a fixed seed, no accuracy
     seed: int = 0
     history: Path | None = None  # SQLite run history to append the record to
+    harness_check: bool = False  # also time a bare loop of each call (`nox -s bench`)
 
     def with_overrides(self, overrides: dict[str, Any], keep: frozenset[str] = frozenset()):
         """This config with a suite entry's settings applied, except the ones named in
@@ -233,6 +234,7 @@ def _cell_spec(
         "weights": weights,
         "seed": config.seed,
         "profile": config.profile.to_dict(),
+        "harness_check": config.harness_check,
         "output_path": str(cell_dir / "output.npy"),
         "metrics_path": str(cell_dir / "metrics.json"),
         "error_path": str(cell_dir / "error.json"),

@@ -79,6 +79,20 @@ def timed_loop(call, inputs, block, profile: dict[str, Any]) -> tuple[list[float
             return samples, "max_time reached"
 
 
+def bare_loop(call, inputs, block, calls: int, chunks: int = 10) -> list[float]:
+    """The same call with no per-call bookkeeping: `chunks` runs of back-to-back calls,
+    each timed as a whole; the mean ms per call of each run. The harness's overhead is
+    its median against these (`nox -s bench`)."""
+    per_chunk = max(calls // chunks, 5)
+    means = []
+    for _ in range(chunks):
+        t0 = time.perf_counter_ns()
+        for _ in range(per_chunk):
+            block(call(inputs))
+        means.append((time.perf_counter_ns() - t0) / 1e6 / per_chunk)
+    return means
+
+
 def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
     memory: dict[str, Any] = {"rss_start_mib": rss_mib()}
     memory["peak_reset_supported"] = reset_peak()
@@ -165,6 +179,10 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
             "samples_ms": samples,
             "stopped": stopped,
         }
+        if spec.get("harness_check"):
+            latency[str(batch)]["bare_loop_ms"] = bare_loop(
+                call, example, engine.block, len(samples)
+            )
         _log(f"batch {batch}: {len(samples)} calls, median {np.median(samples):.2f} ms")
         measured_batch = max(measured_batch, batch)
     memory["peak_infer_mib"], _ = peak_mib()

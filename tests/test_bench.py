@@ -1,0 +1,31 @@
+"""The harness benchmark's arithmetic, and its bare loop through a real (fake-engine) worker."""
+
+from __future__ import annotations
+
+import pytest
+
+from parity import bench
+from parity.runner import run
+
+
+def test_overhead_and_spread_arithmetic():
+    assert bench.overhead({"samples_ms": [10.1, 10.1, 10.1], "bare_loop_ms": [10.0]}) == (
+        pytest.approx(0.01)
+    )
+    assert bench.overhead({"samples_ms": [1.0]}) is None
+    assert bench.spread([10.0, 10.5, 9.5]) == pytest.approx(0.1)
+
+
+def test_bench_rows_come_from_repeated_runs_with_bare_loops(fake_pair, quick_config, capsys):
+    records = [
+        run([fake_pair()], quick_config(harness_check=True, out_dir=quick_config().out_dir / s))
+        for s in ("a", "b")
+    ]
+    rows = bench.collect(records)
+    # Two sides x two modes x two batch sizes, each seen in both runs.
+    assert len(rows) == 8
+    for row in rows:
+        assert len(row["medians"]) == 2 and row["spread"] is not None
+        assert all(o is not None for o in row["overheads"])
+    text = bench.render(rows, 2)
+    assert "harness overhead" in text and "spread of medians over 2 runs" in text
