@@ -119,3 +119,31 @@ def test_save_pretrained_vit_classifier_and_the_layer_norm_epsilon(checkpoints, 
     diagnostic = evaluation["diagnostics"][0]["agreement"]
     assert diagnostic["passed"] and diagnostic["top1_agreement"] == 1.0, diagnostic
     assert diagnostic["max_abs_diff"] < evaluation["agreement"]["max_abs_diff"]
+
+
+def test_an_input_size_the_model_rejects_fails_its_cells_with_one_line(checkpoints, quick_config):
+    from zoo.preprocessing import Preprocessing
+
+    # The tiny ViT was built for 32 x 32 images; feed it 48 x 48.
+    wrong = Preprocessing(size=48, resize=48, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
+    folder = checkpoints / "vit"
+    pair = Pair(
+        id="tiny-vit-wrong-size",
+        task="image-classifier",
+        relation=SAME_WEIGHTS,
+        torch=Side(f"hf:{folder}", preprocessing=wrong),
+        tensorflow=Side(f"keras-hub:{folder}", preprocessing=wrong),
+        dataset="photos",
+    )
+    config = quick_config(
+        latency_batches=(1,),
+        eval_batch=1,
+        limit=1,
+        modes={"torch": ("eager",), "tensorflow": ("eager",)},
+        timeout_s=300.0,
+    )
+    record = run([pair], config)
+    cells = record["pairs"][0]["cells"]
+    for cell in cells:
+        assert cell["status"] == "failed", cell
+        assert "\n" not in cell["reason"] and "48" in cell["reason"], cell["reason"]
