@@ -19,9 +19,8 @@ def test_every_suite_entry_names_a_catalog_pair_modes_and_a_profile():
         for entry in entries:
             assert entry.pair_id in PAIRS, f"suite {name}: {entry.pair_id} is not in the catalog"
             assert entry.profile in (None, *PROFILES)
-            for side, modes in entry.modes or ():
-                framework = {"torch": "torch", "tensorflow": "tensorflow"}[side]
-                assert set(modes) <= set(MODES[framework]), (entry.pair_id, modes)
+            for side, modes in entry.modes or ():  # sides are named after their frameworks
+                assert set(modes) <= set(MODES[side]), (entry.pair_id, modes)
 
 
 def test_default_suite_is_the_real_pairs_and_the_seeded_performance_rows():
