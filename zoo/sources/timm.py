@@ -102,6 +102,11 @@ class Timm(Source):
         def forward(inputs: dict[str, Any]):
             return model(inputs["pixel_values"])
 
+        def capture(inputs: dict[str, Any], names: list[str]):
+            from zoo.capture import torch_module_outputs
+
+            return torch_module_outputs(model, lambda: forward(inputs), names)
+
         return LoadedModel(
             forward=forward,
             parameters=sum(p.numel() for p in model.parameters()),
@@ -109,4 +114,5 @@ class Timm(Source):
             dtype=str(next(model.parameters()).dtype).replace("torch.", ""),
             details=details,
             adapt_inputs=nchw,
+            capture=capture,
         )
