@@ -218,6 +218,7 @@ def _divergence(pair: dict, found: dict) -> str:
             threshold=found["atol"],
         )
     )
+    out.append("<p>Exact zeros are drawn on the bottom line; hover a point for its value.</p>")
     out.append(
         f"<details><summary>All {len(labels)} matched layers, on the first "
         f"{found.get('rows', '?')} inputs</summary>{_table(divergence_table(found, every=1))}"

@@ -229,9 +229,10 @@ def log_curve(
     positive = [v for vals in series.values() for v in vals if v is not None and v > 0]
     if not x_labels or not positive:
         return ""
-    left, right, top, bottom, width, height = 64, 190, 28, 46, 760, 300
+    left, right, top, bottom, width, height = 64, 190, 28, 90, 760, 340
     limits = [*positive, *([threshold] if threshold else [])]
-    lo, hi = math.floor(math.log10(min(limits))), math.ceil(math.log10(max(limits)))
+    # One decade below the smallest value: the floor (where zeros are drawn) stays apart.
+    lo, hi = math.floor(math.log10(min(limits))) - 1, math.ceil(math.log10(max(limits)))
     hi = hi if hi > lo else lo + 1
     count = len(x_labels)
 
@@ -253,15 +254,16 @@ def log_curve(
         body.append(
             f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" {FONT}>1e{exponent}</text>'
         )
-    label_every = max(1, math.ceil(count / 10))
+    label_every = max(1, math.ceil(count / 16))
     for index in range(0, count, label_every):
+        x, y = sx(index), base + 14
         body.append(
-            f'<text x="{sx(index):.1f}" y="{base + 16}" text-anchor="middle" {FONT}>'
-            f"{escape(x_labels[index])}</text>"
+            f'<text x="{x:.1f}" y="{y}" text-anchor="end" {FONT} '
+            f'transform="rotate(-35 {x:.1f} {y})">{escape(x_labels[index])}</text>'
         )
     body.append(f'<line x1="{left}" x2="{width - right}" y1="{base}" y2="{base}" stroke="#444"/>')
     body.append(
-        f'<text x="{(left + width - right) / 2:.0f}" y="{base + 34}" text-anchor="middle" '
+        f'<text x="{(left + width - right) / 2:.0f}" y="{height - 8}" text-anchor="middle" '
         f"{FONT}>layer, in forward order</text>"
     )
     body.append(

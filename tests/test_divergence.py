@@ -144,3 +144,13 @@ def test_no_divergence_turns_capture_off(fake_pair, quick_config):
     pair = record["pairs"][0]
     assert "divergence" not in pair["evaluation"]
     assert all("capture" not in c["metrics"] for c in pair["cells"])
+
+
+def test_log_curve_draws_zeros_at_the_floor_skips_gaps_and_marks_the_tolerance():
+    from parity.plots import log_curve
+
+    svg = log_curve({"abs": [0.0, None, 3e-4, 2.0]}, ["a", "b", "c", "d"], "t", "y", 1e-4)
+    assert svg.count("<circle") == 3  # the None is a gap
+    assert "0 (drawn at the floor)" in svg and "stroke-dasharray" in svg
+    assert ">1e-5<" in svg and ">1e0<" in svg  # a decade below the smallest value, up to 2
+    assert log_curve({"abs": [0.0, None]}, ["a", "b"], "t", "y") == ""
