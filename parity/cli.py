@@ -133,6 +133,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         dataset=args.dataset,
         limit=args.limit,
         diagnostics=not args.no_diagnostics,
+        divergence=args.divergence,
         offline=args.offline,
         keep_work=args.keep_work,
         weights=args.weights or "pretrained",
@@ -264,6 +265,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not try the network: sides not on disk are marked unavailable",
     )
     run.add_argument("--no-diagnostics", action="store_true", help="skip diagnostic cells")
+    run.add_argument(
+        "--divergence",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="capture intermediate activations in the eager cells and name the first layer "
+        "where the sides differ (default: on for same-weights pairs with a layer map)",
+    )
     run.add_argument(
         "--weights",
         choices=("pretrained", "seeded"),

@@ -19,6 +19,8 @@ from parity.report import (
     cell_table,
     consistency_text,
     dataset_sentence,
+    divergence_sentences,
+    divergence_table,
     latency_sentences,
     main_cells,
     mode_sentence,
@@ -197,6 +199,35 @@ def _agreement(found: dict | None) -> str:
     return f"<p>{escape(missing)}</p>" if missing else _table(agreement_table(found))
 
 
+def _divergence(pair: dict, found: dict) -> str:
+    out = [
+        "<h3>Divergence: where the sides part (eager, layer by layer)</h3>",
+        _list(divergence_sentences(found)),
+    ]
+    if "layers" not in found:
+        return "".join(out)
+    labels = [layer["label"] for layer in found["layers"]]
+    out.append(
+        plots.log_curve(
+            {
+                "max abs diff": [layer.get("max_abs_diff") for layer in found["layers"]],
+                "max rel diff": [layer.get("max_rel_diff") for layer in found["layers"]],
+            },
+            labels,
+            f"{pair['id']}: PyTorch vs TensorFlow per layer (dashed: atol {found['atol']:g})",
+            "difference (log scale)",
+            threshold=found["atol"],
+        )
+    )
+    out.append("<p>Exact zeros are drawn on the bottom line; hover a point for its value.</p>")
+    out.append(
+        f"<details><summary>All {len(labels)} matched layers, on the first "
+        f"{found.get('rows', '?')} inputs</summary>{_table(divergence_table(found, every=1))}"
+        "</details>"
+    )
+    return "".join(out)
+
+
 def _pair(pair: dict, record: dict) -> str:
     out = [
         f'<h2 id="{escape(pair["id"])}">{escape(pair["id"])}</h2>',
@@ -230,6 +261,8 @@ def _pair(pair: dict, record: dict) -> str:
                 ]
             )
         )
+    if evaluation.get("divergence"):
+        out.append(_divergence(pair, evaluation["divergence"]))
     for diag in evaluation.get("diagnostics", []):
         out += [
             f"<h3>Diagnostic: {escape(diag['name'])}</h3>",

@@ -215,3 +215,84 @@ def bars(
         for i, name in enumerate(series)
     )
     return _frame(width, height, body + [legend], title)
+
+
+def log_curve(
+    series: dict[str, list[float | None]],
+    x_labels: list[str],
+    title: str,
+    y_label: str,
+    threshold: float | None = None,
+) -> str:
+    """Values per position (layers in forward order) on a log10 y axis; None is a gap, and a
+    zero is drawn at the floor (marked in its tooltip). A dashed line marks `threshold`."""
+    positive = [v for vals in series.values() for v in vals if v is not None and v > 0]
+    if not x_labels or not positive:
+        return ""
+    left, right, top, bottom, width, height = 64, 190, 28, 90, 760, 340
+    limits = [*positive, *([threshold] if threshold else [])]
+    # One decade below the smallest value: the floor (where zeros are drawn) stays apart.
+    lo, hi = math.floor(math.log10(min(limits))) - 1, math.ceil(math.log10(max(limits)))
+    hi = hi if hi > lo else lo + 1
+    count = len(x_labels)
+
+    def sx(index: int) -> float:
+        return left + (0.5 if count == 1 else index / (count - 1)) * (width - left - right)
+
+    def sy(value: float) -> float:
+        exponent = math.log10(value) if value > 0 else lo
+        return top + (1 - (exponent - lo) / (hi - lo)) * (height - top - bottom)
+
+    base = height - bottom
+    body = [f'<text x="{left}" y="16" {FONT} font-weight="600">{escape(title)}</text>']
+    step = max(1, math.ceil((hi - lo) / 8))
+    for exponent in range(lo, hi + 1, step):
+        y = sy(10.0**exponent)
+        body.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e3e3"/>'
+        )
+        body.append(
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" {FONT}>1e{exponent}</text>'
+        )
+    label_every = max(1, math.ceil(count / 16))
+    for index in range(0, count, label_every):
+        x, y = sx(index), base + 14
+        body.append(
+            f'<text x="{x:.1f}" y="{y}" text-anchor="end" {FONT} '
+            f'transform="rotate(-35 {x:.1f} {y})">{escape(x_labels[index])}</text>'
+        )
+    body.append(f'<line x1="{left}" x2="{width - right}" y1="{base}" y2="{base}" stroke="#444"/>')
+    body.append(
+        f'<text x="{(left + width - right) / 2:.0f}" y="{height - 8}" text-anchor="middle" '
+        f"{FONT}>layer, in forward order</text>"
+    )
+    body.append(
+        f'<text x="14" y="{(top + base) / 2:.0f}" text-anchor="middle" {FONT} '
+        f'transform="rotate(-90 14 {(top + base) / 2:.0f})">{escape(y_label)}</text>'
+    )
+    if threshold:
+        y = sy(threshold)
+        body.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#444" '
+            f'stroke-dasharray="5,4"><title>tolerance {threshold:g}</title></line>'
+        )
+    for s_index, (name, values) in enumerate(series.items()):
+        colour = PALETTE[s_index * 3 % len(PALETTE)]
+        points = [(i, v) for i, v in enumerate(values) if v is not None]
+        path = " ".join(f"{sx(i):.1f},{sy(v):.1f}" for i, v in points)
+        body.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        body += [
+            f'<circle cx="{sx(i):.1f}" cy="{sy(v):.1f}" r="2.5" fill="{colour}">'
+            f"<title>{escape(x_labels[i])}, {escape(name)}: "
+            f"{'0 (drawn at the floor)' if v == 0 else f'{v:.3g}'}</title></circle>"
+            for i, v in points
+        ]
+        legend_y = top + 16 * s_index + 6
+        body.append(
+            f'<rect x="{width - right + 12}" y="{legend_y - 8}" width="12" height="12" '
+            f'fill="{colour}"/>'
+        )
+        body.append(
+            f'<text x="{width - right + 30}" y="{legend_y + 2}" {FONT}>{escape(name)}</text>'
+        )
+    return _frame(width, height, body, title)

@@ -340,6 +340,72 @@ def consistency_text(found: dict) -> str:
     return found.get("error") or _sig(found.get("max_abs_diff"))
 
 
+def _first_text(first: dict | None, criterion: str) -> str:
+    if first is None:
+        return f"no layer exceeds {criterion}"
+    step = (
+        "at the first compared layer (its input, the shared tensor, is identical)"
+        if first["previous_label"] is None
+        else f"up from {_sig(first['previous_max_abs_diff'])} at {first['previous_label']}"
+    )
+    return (
+        f"first over {criterion}: {first['label']} (PyTorch `{first['torch']}`, Keras "
+        f"`{first['tensorflow']}`), max abs difference {_sig(first['max_abs_diff'])}, "
+        f"relative {_sig(first['max_rel_diff'])}, {step}"
+    )
+
+
+def divergence_sentences(found: dict) -> list[str]:
+    """Where the sides part: the first layer over each criterion, and the largest gap."""
+    if "error" in found:
+        return [f"Not localised: {found['error']}"]
+    measured = [layer for layer in found["layers"] if "max_abs_diff" in layer]
+    over = sum(layer["max_abs_diff"] > found["atol"] for layer in measured)
+    lines = [
+        _first_text(found["first_over_atol"], f"atol {found['atol']:g}"),
+        _first_text(found["first_over_rtol"], f"relative {found['rtol']:g}"),
+        f"{over} of {len(measured)} compared layers exceed atol {found['atol']:g}; the largest "
+        f"difference is {_sig(found['largest']['max_abs_diff'])} at {found['largest']['label']}",
+    ]
+    if found.get("errors"):
+        lines.append(f"{found['errors']} matched layers could not be compared (see the table)")
+    return lines
+
+
+def divergence_rows(found: dict, every: int | None = None) -> list[int]:
+    """The curve in a few rows: every Nth layer, the step into each first-over layer, the
+    largest, and the last; all rows when every is 1."""
+    layers = found["layers"]
+    every = every or max(1, len(layers) // 12)
+    keep = set(range(0, len(layers), every)) | {len(layers) - 1}
+    for key in ("first_over_atol", "first_over_rtol"):
+        if found.get(key):
+            index = found[key]["index"]
+            keep |= {max(0, index - 1), index, min(len(layers) - 1, index + 1)}
+    keep |= {i for i, layer in enumerate(layers) if layer["label"] == found["largest"]["label"]}
+    return sorted(keep)
+
+
+def divergence_table(found: dict, every: int | None = None) -> Table:
+    rows = []
+    for index in divergence_rows(found, every):
+        layer = found["layers"][index]
+        rows.append(
+            [
+                str(index),
+                layer["label"],
+                f"`{layer['torch']}`",
+                f"`{layer['tensorflow']}`",
+                "x".join(map(str, layer.get("shape", []))) or "–",
+                _sig(layer.get("max_abs_diff")),
+                _sig(layer.get("max_rel_diff")),
+                layer.get("error", ""),
+            ]
+        )
+    head = ["#", "layer", "PyTorch module", "Keras layer", "shape (NHWC)", "max abs diff"]
+    return Table(head + ["max rel diff", "note"], rows)
+
+
 def published_sentences(pair: dict) -> list[str]:
     return [
         f"{SIDE_NAMES[p['side']]} {p['metric']} {p['value']:g}, as published by "
@@ -397,6 +463,18 @@ def _md_table(table: Table) -> list[str]:
     return lines
 
 
+def _md_divergence(found: dict) -> list[str]:
+    lines = ["### Divergence: where the sides part (eager, layer by layer)", ""]
+    lines += [f"- {text}" for text in divergence_sentences(found)] + [""]
+    if "layers" in found:
+        lines.append(
+            f"Per-layer error on the first {found.get('rows', '?')} inputs (every few layers, "
+            "and each side of the first layer over tolerance; the HTML report has all):"
+        )
+        lines += [""] + _md_table(divergence_table(found)) + [""]
+    return lines
+
+
 def _md_pair(pair: dict, record: dict) -> list[str]:
     lines = [f"## {pair['id']}", "", pair.get("description", ""), ""]
     lines.append(f"- PyTorch: `{pair['sides']['torch']['handle']}`")
@@ -424,6 +502,8 @@ def _md_pair(pair: dict, record: dict) -> list[str]:
             value = consistency_text(consistency)
             lines.append(f"- `{cell_id}`: max abs difference {value}")
         lines.append("")
+    if evaluation.get("divergence"):
+        lines += _md_divergence(evaluation["divergence"])
     for diag in evaluation.get("diagnostics", []):
         lines += [
             f"### Diagnostic: {diag['name']}",

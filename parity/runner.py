@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from parity import image_classifier, results, text_encoder
+from parity import divergence, image_classifier, results, text_encoder
 from parity.files import write_json
 from parity.measure import median_ratio, summarize
 from parity.profiles import DEFAULT_BATCHES, EVAL_BATCH, Profile, get_profile
@@ -60,6 +60,9 @@ class RunConfig:
     seed: int = 0
     history: Path | None = None  # SQLite run history to append the record to
     harness_check: bool = False  # also time a bare loop of each call (`nox -s bench`)
+    # Capture and compare intermediate activations (parity/divergence.py). None: on for
+    # same-weights pairs with a layer map; True also notes pairs that have none.
+    divergence: bool | None = None
 
     def with_overrides(self, overrides: dict[str, Any], keep: frozenset[str] = frozenset()):
         """This config with a suite entry's settings applied, except the ones named in
@@ -238,6 +241,7 @@ def _cell_spec(
         "output_path": str(cell_dir / "output.npy"),
         "metrics_path": str(cell_dir / "metrics.json"),
         "error_path": str(cell_dir / "error.json"),
+        "capture": divergence.capture_request(cell, config.divergence, cell_dir),
     }
 
 
@@ -292,7 +296,13 @@ def _judge(fn, *args) -> dict[str, Any]:
 
 
 def evaluate_pair(
-    pair: Pair, handler, prepared, cells: list[dict], weights: str, converted: bool = False
+    pair: Pair,
+    handler,
+    prepared,
+    cells: list[dict],
+    weights: str,
+    converted: bool = False,
+    divergence_enabled: bool | None = None,
 ) -> dict:
     """converted: a seeded same-weights pair whose sides share one seeded checkpoint, so
     their agreement is measured (accuracy never is, with seeded weights)."""
@@ -350,6 +360,11 @@ def evaluate_pair(
             entry["agreement"] = agree(*ordered)
         evaluation["diagnostics"].append(entry)
     evaluation["latency"] = compare_latency(main)
+    found = divergence.pair_divergence(
+        pair, reference, getattr(prepared, "shared", True), divergence_enabled
+    )
+    if found is not None:
+        evaluation["divergence"] = found
     return evaluation
 
 
@@ -423,7 +438,9 @@ def run_pair(pair: Pair, config: RunConfig, work_dir: Path, progress: Progress) 
         progress.finish(cell.id, found["status"], found.get("wall_s", 0.0), detail)
         cells.append(found)
     record["cells"] = cells
-    record["evaluation"] = evaluate_pair(pair, handler, inputs, cells, config.weights, converted)
+    record["evaluation"] = evaluate_pair(
+        pair, handler, inputs, cells, config.weights, converted, config.divergence
+    )
     record["status"] = OK if any(c["status"] == OK for c in cells) else FAILED
     return record
 

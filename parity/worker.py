@@ -6,6 +6,9 @@ The parent sets the thread environment before this process starts. The worker
 imports its framework (timed, memory), loads the model (timed, memory), computes the
 evaluation outputs in its mode, then times each batch size, and writes:
   - the evaluation outputs as .npy (spec "output_path"),
+  - when spec "capture" asks ({"layers": [...], "rows": K, "path": ...}), the named
+    intermediate activations of the first K evaluation inputs as .npz, captured in one
+    extra eager call after all timing,
   - metrics as JSON (spec "metrics_path"),
   - on an exception, its type, message and traceback as JSON (spec "error_path").
 Exit status: 0 done; 1 an error; 2 the model needs something this machine lacks.
@@ -187,6 +190,10 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
         measured_batch = max(measured_batch, batch)
     memory["peak_infer_mib"], _ = peak_mib()
     memory["rss_end_mib"] = rss_mib()
+    # After every timed and memory figure, so capturing changes none of them.
+    captured = None
+    if spec.get("capture"):
+        captured = capture_layers(model, tensors, eval_inputs, spec["capture"])
 
     return {
         "protocol": PROTOCOL,
@@ -215,6 +222,34 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
         },
         "latency": latency,
         "latency_skipped": skipped,
+        **({"capture": captured} if captured else {}),
+    }
+
+
+def capture_layers(model, tensors, eval_inputs: dict[str, np.ndarray], request: dict) -> dict:
+    """Named activations of the first rows, saved as .npz; a capture that fails is
+    reported in the metrics and leaves the cell's measurements standing."""
+    if model.capture is None:
+        return {"error": "this source has no capture hook (LoadedModel.capture)"}
+    rows = {name: array[: request["rows"]] for name, array in eval_inputs.items()}
+    t0 = time.perf_counter()
+    try:
+        found = model.capture(tensors(rows), list(request["layers"]))
+    except Exception as error:  # a layer map that does not fit the model, say
+        _log(f"capture failed: {type(error).__name__}: {error}")
+        return {"error": f"{type(error).__name__}: {error}"}
+    missing = [name for name in request["layers"] if name not in found]
+    Path(request["path"]).parent.mkdir(parents=True, exist_ok=True)
+    np.savez(request["path"], **{name: np.asarray(found[name]) for name in found})
+    seconds = time.perf_counter() - t0
+    _log(f"captured {len(found)} layers in {seconds:.1f} s")
+    return {
+        "path": request["path"],
+        "rows": int(len(next(iter(rows.values())))),
+        "layers": len(found),
+        "missing": missing,
+        "bytes": int(sum(np.asarray(a).nbytes for a in found.values())),
+        "seconds": seconds,
     }
 
 

