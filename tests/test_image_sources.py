@@ -213,3 +213,27 @@ def test_seeded_same_weights_pair_goes_through_the_real_conversion(quick_config)
     agreement = found["evaluation"]["agreement"]
     assert agreement["passed"], agreement  # one seeded checkpoint, converted by keras-hub
     assert all("seeded" in a["error"] for a in found["evaluation"]["accuracy"].values())
+
+
+def test_seeded_timm_checkpoints_exercise_every_norm(tmp_path):
+    """timm zero-initialises each residual block's last BatchNorm scale; a seeded checkpoint
+    with those zeros would leave the residual branches untested by agreement."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from safetensors.numpy import load_file; "
+        "from zoo.seeding import main; main(['timm', 'resnet18', sys.argv[1], '0']); "
+        "w = load_file(sys.argv[1] + '/model.safetensors'); "
+        "zeros = [k for k, v in w.items() if '.bn' in k and k.endswith('.weight') "
+        "and not v.any()]; "
+        "unit = [k for k, v in w.items() if k.endswith('running_var') and (v == 1).all()]; "
+        "print(zeros, unit); sys.exit(1 if zeros or unit else 0)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "seeded")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr[-2000:]

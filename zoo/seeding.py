@@ -63,6 +63,26 @@ def seeded_pair(pair: Pair, work_dir: Path, seed: int) -> tuple[Pair, str]:
     ), str(folder)
 
 
+def randomize_norms(model) -> None:
+    """Give every BatchNorm a random scale, shift and running statistics.
+
+    A freshly built timm network zero-initialises the last BatchNorm scale of each residual
+    block (zero_init_last) and leaves running statistics at 0 and 1: its residual branches
+    then add nothing, and the conversion of their layers would go untested.
+    """
+    import torch
+
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+                if module.weight is not None:
+                    module.weight.uniform_(0.5, 1.5)
+                    module.bias.normal_(0.0, 0.1)
+                if module.running_mean is not None:
+                    module.running_mean.normal_(0.0, 0.1)
+                    module.running_var.uniform_(0.5, 1.5)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 4 or args[0] not in ("timm", "hf"):
@@ -76,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         import timm
 
         model = timm.create_model(name, pretrained=False)
+        randomize_norms(model)
         timm.models.save_for_hf(model, folder, safe_serialization=True)
         return 0
     import transformers
