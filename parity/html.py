@@ -26,8 +26,10 @@ from parity.report import (
     published_sentences,
     run_preamble,
     summary_table,
+    tracks_table,
     verdict_table,
 )
+from parity.tracks import sentence as tracks_sentence
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px;
@@ -236,8 +238,13 @@ def _pair(pair: dict, record: dict) -> str:
             "</code>, compared with the other side's eager output:</p>",
             _agreement(diag.get("agreement")),
         ]
+    out.append("<h3>Accuracy</h3>")
+    if tracks_table(evaluation):
+        out += [
+            f"<p>{escape(tracks_sentence(evaluation['tracks']))}</p>",
+            _table(tracks_table(evaluation)),
+        ]
     out += [
-        "<h3>Accuracy</h3>",
         _list([f"{cid}: {accuracy_text(found)}" for cid, found in evaluation["accuracy"].items()]),
     ]
     out += [
