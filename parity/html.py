@@ -29,6 +29,7 @@ from parity.report import (
     tracks_table,
     verdict_table,
 )
+from parity.tracks import agreement_b_text
 from parity.tracks import sentence as tracks_sentence
 
 STYLE = """
@@ -243,6 +244,7 @@ def _pair(pair: dict, record: dict) -> str:
         out += [
             f"<p>{escape(tracks_sentence(evaluation['tracks']))}</p>",
             _table(tracks_table(evaluation)),
+            f"<p>{escape(agreement_b_text(evaluation['tracks'].get('agreement_b')) or '')}</p>",
         ]
     out += [
         _list([f"{cid}: {accuracy_text(found)}" for cid, found in evaluation["accuracy"].items()]),

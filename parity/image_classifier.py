@@ -114,7 +114,7 @@ def _track_b(pair: Pair, prepared: PreparedImages, cell: dict, track_a: dict) ->
         found = checks.classification_accuracy(
             _logits(pair, cell, path), prepared.labels, prepared.also
         )
-    except ValueError as error:
+    except (ValueError, OSError) as error:
         return {"error": str(error)}
     return {**found, "basis": "evaluated on the reference side's tensors"}
 
@@ -126,8 +126,29 @@ def accuracy(pair: Pair, prepared: PreparedImages, cell: dict) -> dict[str, Any]
     return {**found, tracks.TRACK_B: track_b} if track_b else found
 
 
+def _track_b_agreement(pair: Pair, summary: dict, cells: list[dict]) -> dict:
+    """PyTorch's and TensorFlow's outputs on the identical track-B tensors: numbers for a
+    same-weights pair, predictions for an independent one."""
+    by_id = {c["cell_id"]: c for c in cells}
+    torch_cell = by_id[summary["sides"]["torch"]["cell"]]
+    tf_cell = by_id[summary["sides"]["tensorflow"]["cell"]]
+    tf_path = (tf_cell.get("extra_output_paths") or {}).get(tracks.TRACK_B)
+    if not tf_path:
+        return {"error": "the TensorFlow cell wrote no track-B output"}
+    try:
+        a, b = _logits(pair, torch_cell), _logits(pair, tf_cell, tf_path)
+        if pair.relation == SAME_WEIGHTS:
+            return {**checks.logits_agreement(a, b, atol=pair.atol), "compared_rows": len(a)}
+        return checks.prediction_agreement(a, b)
+    except (ValueError, OSError) as error:
+        return {"error": str(error)}
+
+
 def summarize_tracks(pair: Pair, prepared: PreparedImages, cells: list[dict], accuracy) -> dict:
-    return tracks.summarize(prepared.track_plan, cells, accuracy)
+    summary = tracks.summarize(prepared.track_plan, cells, accuracy)
+    if prepared.track_plan.status == tracks.MEASURED and all(summary["sides"].values()):
+        summary["agreement_b"] = _track_b_agreement(pair, summary, cells)
+    return summary
 
 
 def agreement(pair: Pair, prepared: PreparedImages, a: dict, b: dict) -> dict[str, Any]:

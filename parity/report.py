@@ -437,6 +437,8 @@ def _md_pair(pair: dict, record: dict) -> list[str]:
     if tracks_table(evaluation):
         lines += [tracks.sentence(evaluation["tracks"]), ""]
         lines += _md_table(tracks_table(evaluation)) + [""]
+        if tracks.agreement_b_text(evaluation["tracks"].get("agreement_b")):
+            lines += [tracks.agreement_b_text(evaluation["tracks"]["agreement_b"]), ""]
     for cell_id, accuracy in evaluation["accuracy"].items():
         lines.append(f"- `{cell_id}`: {accuracy_text(accuracy)}")
     lines += ["", "### Latency and memory", ""]

@@ -130,6 +130,24 @@ def table_rows(tracks: dict) -> tuple[list[str], list[list[str]]]:
     return head, rows
 
 
+def agreement_b_text(found: dict | None) -> str | None:
+    """The two sides' outputs on the identical track-B tensors, in one line."""
+    if not found:
+        return None
+    if "error" in found:
+        return f"Outputs on the track-B tensors could not be compared: {found['error']}"
+    text = f"On the identical track-B tensors: top-1 agreement {found['top1_agreement']:.0%}"
+    if "max_abs_diff" in found:
+        verdict = "pass" if found["passed"] else "FAIL"
+        text += (
+            f", max abs logit difference {found['max_abs_diff']:.3g} "
+            f"(atol {found['atol']:g}: {verdict})"
+        )
+    else:
+        text += f", top-5 overlap {found['top5_overlap']:.0%}"
+    return text + f" over {found['compared_rows']} inputs."
+
+
 def sentence(tracks: dict) -> str:
     return (
         "Track A: each side with its own published preprocessing. Track B: both sides fed "

@@ -15,7 +15,7 @@ from parity import image_datasets, tracks
 from parity.datasets import DatasetError
 from parity.image_datasets import load_image_folder, parse_spec, seeded_subset
 from zoo.catalog import INDEPENDENT, SAME_WEIGHTS, Pair, Side
-from zoo.preprocessing import KERAS_CAFFE, TORCHVISION_IMAGENET, Preprocessing
+from zoo.preprocessing import KERAS_CAFFE, KERAS_TF, TORCHVISION_IMAGENET, Preprocessing
 
 # Solid-colour pictures whose red value is their ImageNet label (see tests/plugins/fake_images).
 LABELS = (7, 60, 130, 200, 250)
@@ -285,9 +285,9 @@ def test_track_plan():
     assert sizes.status == tracks.NOT_MEASURED and "different input sizes" in sizes.note
 
 
-def _image_pair(tf_handle: str, tf_recipe, relation=INDEPENDENT) -> Pair:
+def _image_pair(tf_handle: str, tf_recipe, relation=INDEPENDENT, suffix="") -> Pair:
     return Pair(
-        id=f"fakeimg-rgb-{tf_handle.split(':')[1]}",
+        id=f"fakeimg-rgb-{tf_handle.split(':')[1]}{suffix}",
         task="image-classifier",
         relation=relation,
         torch=Side("fakeimg:rgb", preprocessing=TORCHVISION_IMAGENET),
@@ -308,10 +308,13 @@ def test_tracks_end_to_end_on_an_image_folder(tmp_path, quick_config):
         [
             _image_pair("fakeimg:bgr", KERAS_CAFFE),
             _image_pair("fakeimg:rgb", TORCHVISION_IMAGENET, SAME_WEIGHTS),
+            # Same weights, but the TF side's recipe differs: on identical tensors the
+            # outputs must then agree to the last bit.
+            _image_pair("fakeimg:rgb", KERAS_TF, SAME_WEIGHTS, "-tf-recipe"),
         ],
         config,
     )
-    differ, same = record["pairs"]
+    differ, same, converted = record["pairs"]
     assert record["parent_framework_modules"] == []
     found = differ["evaluation"]["tracks"]
     assert found["track_b"] == tracks.MEASURED
@@ -325,6 +328,11 @@ def test_tracks_end_to_end_on_an_image_folder(tmp_path, quick_config):
         "a": {"top1": 0.0, "top5": 0.0},
         "b": {"top1": 1.0, "top5": 1.0},
     }
+    assert found["agreement_b"]["top1_agreement"] == 0.0  # independent: predictions only
+    agreement_b = converted["evaluation"]["tracks"]["agreement_b"]
+    assert agreement_b["max_abs_diff"] == 0.0 and agreement_b["passed"]
+    # Track A fed the TF side [-1, 1] pixels that this model misreads: A−B shows it.
+    assert converted["evaluation"]["tracks"]["sides"]["tensorflow"]["a_minus_b"]["top1"] < 0
     tf_cell = next(c for c in differ["cells"] if c["side"] == "tensorflow")
     torch_cell = next(c for c in differ["cells"] if c["side"] == "torch")
     assert Path(tf_cell["extra_output_paths"]["track_b"]).name == "output_track_b.npy"
@@ -340,6 +348,8 @@ def test_tracks_end_to_end_on_an_image_folder(tmp_path, quick_config):
     assert "| PyTorch − TensorFlow | +0.0 | +0.0 | +100.0 | +100.0 |" in report
     assert "| TensorFlow | 100.0 | 100.0 | 0.0 | 0.0 | +100.0 | +100.0 |" in report
     assert "track B is track A by construction" in report
+    assert "On the identical track-B tensors: top-1 agreement 0%, top-5 overlap 0%" in report
+    assert "max abs logit difference 0 (atol 0.0001: pass) over 10 inputs" in report
     html = (config.out_dir / "index.html").read_text()
     assert "A−B top-1" in html
     saved = json.loads((config.out_dir / "results.json").read_text())
