@@ -75,6 +75,8 @@ def class_index(name: str) -> int | None:
     """ImageNet-1k index of a class folder or label name: a synset, an index 0-999, or an
     unambiguous class name; None when it is none of those."""
     text = name.strip()
+    if ", " in text:  # "tench, Tinca tinca": synonyms after the first name (HF imagenet-1k)
+        text = text.split(", ", 1)[0]
     if SYNSET.fullmatch(text):
         try:
             return synsets().index(text)
@@ -88,6 +90,12 @@ def class_index(name: str) -> int | None:
 
 def map_class_names(names: list[str], where: str) -> list[int]:
     """Each of a dataset's class names as an ImageNet-1k index, or a clear error."""
+    if len(names) == photos.NUM_CLASSES:
+        # ImageNet-1k itself, in the standard order: names that say nothing certain on
+        # their own (crane, maillot) are then known by position.
+        in_place = sum(class_index(n) == i for i, n in enumerate(names))
+        if in_place >= photos.NUM_CLASSES - 10:
+            return list(range(photos.NUM_CLASSES))
     unknown = [n for n in names if class_index(n) is None]
     if unknown:
         shown = ", ".join(repr(n) for n in unknown[:5])
@@ -251,27 +259,13 @@ def load_child_dataset(
     env = dict(os.environ)
     if offline:
         env.update(HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1")
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "parity.image_datasets", *args, str(seed), str(int(offline))],
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            env=env,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired:
-        raise DatasetError(
-            f"reading {label} took over {timeout_s:g} s; is it downloading? fill {cache_var} "
-            f"first, or pass --offline"
-        ) from None
     error_path = out_dir / "error.json"
+    if not (out_dir / "meta.json").is_file():  # else decoded already, for an earlier pair
+        error_path.unlink(missing_ok=True)
+        _run_child(args, seed, offline, env, timeout_s, label, cache_var)
     if error_path.is_file():
         error = json.loads(error_path.read_text())
         raise DatasetError(f"{label}: {error['message']}")
-    if done.returncode != 0:
-        tail = (done.stderr.strip().splitlines() or ["no message"])[-1]
-        raise DatasetError(f"reading {label} failed in its child process: {tail}")
     meta = json.loads((out_dir / "meta.json").read_text())
     where = f"{label} ({spec.split})"
     indices = map_class_names(meta["class_names"], where)
@@ -297,6 +291,27 @@ def load_child_dataset(
         paths=(),
     )
     return found, subset_note(meta["total"], limit, seed)
+
+
+def _run_child(args, seed, offline, env, timeout_s, label, cache_var) -> None:
+    command = [sys.executable, "-m", "parity.image_datasets", *args, str(seed), str(int(offline))]
+    try:
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired:
+        raise DatasetError(
+            f"reading {label} took over {timeout_s:g} s; is it downloading? fill {cache_var} "
+            f"first, or pass --offline"
+        ) from None
+    if done.returncode != 0 and not (Path(args[4]) / "error.json").is_file():
+        tail = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise DatasetError(f"reading {label} failed in its child process: {tail}")
 
 
 def load_images(spec_text: str, limit: int | None, seed: int, work_dir: Path, offline: bool):
@@ -348,6 +363,11 @@ def _rgb(value: Any, where: str) -> np.ndarray:
     return np.ascontiguousarray(array)
 
 
+def _as_dict(features) -> dict[str, Any]:
+    # HF Features is a dict; tfds FeaturesDict offers keys() and item access.
+    return {key: features[key] for key in features.keys()}
+
+
 def _columns(features: dict[str, Any], where: str) -> tuple[str, str, list[str]]:
     """The image column, the label column and its class names, from a dataset's features."""
     image = next(
@@ -377,7 +397,7 @@ def _hf_rows(name: str, config: str | None, split: str, limit: int, seed: int):
             f"check the name and split, and fill the cache (HF_DATASETS_CACHE) on a machine "
             f"that can reach the Hugging Face Hub"
         ) from None
-    image, label, names = _columns(dict(found.features), f"hf:{name}")
+    image, label, names = _columns(_as_dict(found.features), f"hf:{name}")
     total = len(found)
     chosen = seeded_subset(total, limit or None, seed)
     indices = range(total) if chosen is None else [int(i) for i in chosen]
@@ -400,7 +420,7 @@ def _tfds_rows(name: str, split: str, limit: int, seed: int, offline: bool):
             f"could not load {name} split {split!r} ({type(error).__name__}: {first}); check "
             f"the name and split, and download it first (tfds build {name}) into TFDS_DATA_DIR"
         ) from None
-    image, label, names = _columns(dict(info.features), f"tfds:{name}")
+    image, label, names = _columns(_as_dict(info.features), f"tfds:{name}")
     total = int(info.splits[split].num_examples)
     chosen = seeded_subset(total, limit or None, seed)
     wanted = None if chosen is None else {int(i) for i in chosen}

@@ -49,6 +49,18 @@ def test_synsets_are_the_standard_order_of_the_class_names():
     assert image_datasets.class_index("999") == 999
     assert image_datasets.class_index("1000") is None
     assert image_datasets.class_index("crane") is None  # two classes share the name
+    assert image_datasets.class_index("goldfish, Carassius auratus") == 1
+
+
+def test_imagenet_itself_maps_by_position_even_where_names_repeat():
+    from parity.photos import class_names
+
+    # As Hugging Face's imagenet-1k names its classes: synonyms, and "crane" twice.
+    names = [f"{name}, synonym" for name in class_names()]
+    names[134] = names[517] = "crane"
+    assert image_datasets.map_class_names(names, "hf:imagenet-1k") == list(range(1000))
+    with pytest.raises(DatasetError, match="'crane'"):
+        image_datasets.map_class_names(names[100:200], "a subset")
 
 
 # ---- --dataset forms ----
