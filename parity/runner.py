@@ -414,9 +414,11 @@ def run_pair(pair: Pair, config: RunConfig, work_dir: Path, progress: Progress) 
     cells = []
     for cell in plan_cells(pair, config):
         progress.start(cell.id)
-        # Diagnostic cells test a hypothesis on track A's inputs only.
+        # Diagnostic cells test a hypothesis on track A's inputs only; seeded weights
+        # have no accuracy, so no track B.
         extra_for = getattr(inputs, "extra_inputs_for", None)
-        extra = extra_for(cell.side) if extra_for and not cell.diagnostic else {}
+        wanted = extra_for and not cell.diagnostic and config.weights != SEEDED
+        extra = extra_for(cell.side) if wanted else {}
         found = run_cell(cell, inputs.paths_for(cell.side), work_dir, config, cell_weights, extra)
         detail = "" if found["status"] == OK else found.get("reason", "")
         progress.finish(cell.id, found["status"], found.get("wall_s", 0.0), detail)
