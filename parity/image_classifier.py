@@ -86,7 +86,7 @@ def prepare(pair: Pair, config, work_dir: Path) -> PreparedImages:
         also=tuple(tuple(a) for a in found.also),
         name=found.name,
         sources=tuple(found.sources),
-        track_plan=tracks.plan(recipes, paths),
+        track_plan=tracks.plan(recipes, paths, seeded=config.weights == "seeded"),
         subset=subset,
     )
 

@@ -414,11 +414,9 @@ def run_pair(pair: Pair, config: RunConfig, work_dir: Path, progress: Progress) 
     cells = []
     for cell in plan_cells(pair, config):
         progress.start(cell.id)
-        # Diagnostic cells test a hypothesis on track A's inputs only; seeded weights
-        # have no accuracy, so no track B.
+        # Diagnostic cells test a hypothesis on track A's inputs only.
         extra_for = getattr(inputs, "extra_inputs_for", None)
-        wanted = extra_for and not cell.diagnostic and config.weights != SEEDED
-        extra = extra_for(cell.side) if wanted else {}
+        extra = extra_for(cell.side) if extra_for and not cell.diagnostic else {}
         found = run_cell(cell, inputs.paths_for(cell.side), work_dir, config, cell_weights, extra)
         detail = "" if found["status"] == OK else found.get("reason", "")
         progress.finish(cell.id, found["status"], found.get("wall_s", 0.0), detail)

@@ -32,10 +32,16 @@ class TrackPlan:
     extra_inputs: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
-def plan(recipes: dict[str, Any], paths: dict[str, dict[str, str]]) -> TrackPlan:
+def plan(
+    recipes: dict[str, Any], paths: dict[str, dict[str, str]], seeded: bool = False
+) -> TrackPlan:
     """recipes: side -> Preprocessing; paths: side -> track-A input files."""
     reference = recipes[REFERENCE_SIDE]
     others = [s for s in recipes if s != REFERENCE_SIDE]
+    if seeded:
+        return TrackPlan(
+            NOT_MEASURED, "seeded weights have no accuracy to compare", reference.to_dict()
+        )
     if all(recipes[s].key() == reference.key() for s in others):
         return TrackPlan(
             IDENTICAL,

@@ -295,6 +295,8 @@ def test_track_plan():
         {"torch": TORCHVISION_IMAGENET, "tensorflow": Preprocessing(size=299)}, paths
     )
     assert sizes.status == tracks.NOT_MEASURED and "different input sizes" in sizes.note
+    seeded = tracks.plan({"torch": TORCHVISION_IMAGENET, "tensorflow": KERAS_CAFFE}, paths, True)
+    assert seeded.status == tracks.NOT_MEASURED and seeded.extra_inputs == {}
 
 
 def _image_pair(tf_handle: str, tf_recipe, relation=INDEPENDENT, suffix="") -> Pair:
