@@ -251,8 +251,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SIDE=MODE[,MODE]",
         help="restrict modes, e.g. torch=eager (default: every mode)",
     )
-    run.add_argument("--dataset", help="sentence pairs: sts-smoke or stsb:/path/to/sts-test.csv")
-    run.add_argument("--limit", type=int, help="use only the first N pairs of the dataset")
+    run.add_argument(
+        "--dataset",
+        help="sentence pairs: sts-smoke or stsb:/path/to/sts-test.csv; images: photos, "
+        "imagefolder:/path (ImageNet-val layout), hf:NAME[:SPLIT] or hf:NAME:CONFIG:SPLIT, "
+        "tfds:NAME[:SPLIT]",
+    )
+    run.add_argument(
+        "--limit",
+        type=int,
+        help="images: a seeded random subset of N (seed from --seed); sentence pairs: the first N",
+    )
     run.add_argument(
         "--timeout",
         type=float,
@@ -278,7 +287,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="seeded: random weights from --seed, for latency and memory rows offline; "
         "such runs show no accuracy (default: pretrained, or a suite entry's)",
     )
-    run.add_argument("--seed", type=int, default=0, help="seed for --weights seeded (default 0)")
+    run.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed for --weights seeded and for the --limit image subset (default 0)",
+    )
     run.add_argument(
         "--keep-work",
         action="store_true",

@@ -29,8 +29,11 @@ from parity.report import (
     run_preamble,
     settings_sentence,
     summary_table,
+    tracks_table,
     verdict_table,
 )
+from parity.tracks import agreement_b_text
+from parity.tracks import sentence as tracks_sentence
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px;
@@ -271,8 +274,14 @@ def _pair(pair: dict, record: dict) -> str:
             "</code>, compared with the other side's eager output:</p>",
             _agreement(diag.get("agreement")),
         ]
+    out.append("<h3>Accuracy</h3>")
+    if tracks_table(evaluation):
+        out += [
+            f"<p>{escape(tracks_sentence(evaluation['tracks']))}</p>",
+            _table(tracks_table(evaluation)),
+            f"<p>{escape(agreement_b_text(evaluation['tracks'].get('agreement_b')) or '')}</p>",
+        ]
     out += [
-        "<h3>Accuracy</h3>",
         _list([f"{cid}: {accuracy_text(found)}" for cid, found in evaluation["accuracy"].items()]),
     ]
     out += [

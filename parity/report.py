@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from parity import tracks
 from parity.files import write_atomic
 from parity.verdicts import verdict_rows
 from parity.worker_engines import MODE_DESCRIPTIONS
@@ -119,10 +120,23 @@ def accuracy_text(found: dict, short: bool = False) -> str:
     head = f"top-1 {found['top1']:.0%} ({correct}/{found['images']})"
     if short:
         return head
+    track_b = found.get(tracks.TRACK_B) or {}
+    if "top1" in track_b:
+        head += f" (track A); track B top-1 {track_b['top1']:.0%}, top-5 {track_b['top5']:.0%}"
+    elif "error" in track_b:
+        head += f" (track A); track B error: {track_b['error']}"
     return (
-        f"{head}, top-5 {found['top5']:.0%}, top-1 counting acceptable classes "
+        f"{head}; track A top-5 {found['top5']:.0%}, top-1 counting acceptable classes "
         f"{found['top1_acceptable']:.0%}; predicted classes {found['predicted']}"
     )
+
+
+def tracks_table(evaluation: dict) -> Table | None:
+    """Accuracy tracks A and B per side, A minus B, and PyTorch minus TensorFlow."""
+    found = evaluation.get("tracks")
+    if not found:
+        return None
+    return Table(*tracks.table_rows(found))
 
 
 def _accuracy_of(pair: dict, side: str) -> str:
@@ -327,6 +341,12 @@ def dataset_sentence(pair: dict) -> str | None:
             for side, recipe in data["preprocessing"].items()
         )
         same = "identical inputs" if data["identical_inputs"] else "each side its own inputs"
+        subset = data.get("subset")
+        if subset:
+            same += (
+                f"; a seeded random subset of {subset['limit']} of {subset['of']} images "
+                f"(seed {subset['seed']})"
+            )
         return f"data: {data['name']}, {data['images']} images; {recipes}; {same}"
     return (
         f"data: {data['name']}, {data['pairs']} sentence pairs ({data['sentences']} distinct "
@@ -525,6 +545,11 @@ def _md_pair(pair: dict, record: dict) -> list[str]:
         "### Accuracy",
         "",
     ]
+    if tracks_table(evaluation):
+        lines += [tracks.sentence(evaluation["tracks"]), ""]
+        lines += _md_table(tracks_table(evaluation)) + [""]
+        if tracks.agreement_b_text(evaluation["tracks"].get("agreement_b")):
+            lines += [tracks.agreement_b_text(evaluation["tracks"]["agreement_b"]), ""]
     for cell_id, accuracy in evaluation["accuracy"].items():
         lines.append(f"- `{cell_id}`: {accuracy_text(accuracy)}")
     lines += ["", "### Latency and memory", ""]

@@ -219,8 +219,10 @@ def _cell_spec(
     cell_dir: Path,
     config: RunConfig,
     weights: str,
+    extra_inputs: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, Any]:
     source, _ = get_source(cell.handle)
+    extra_inputs = extra_inputs or {}
     return {
         "protocol": PROTOCOL,
         "cell_id": cell.id,
@@ -242,11 +244,19 @@ def _cell_spec(
         "metrics_path": str(cell_dir / "metrics.json"),
         "error_path": str(cell_dir / "error.json"),
         "capture": divergence.capture_request(cell, config.divergence, cell_dir),
+        # Further input sets evaluated in the same cell (accuracy track B), by name.
+        "extra_inputs": extra_inputs,
+        "extra_output_paths": {name: str(cell_dir / f"output_{name}.npy") for name in extra_inputs},
     }
 
 
 def run_cell(
-    cell: Cell, inputs: dict[str, str], work_dir: Path, config: RunConfig, weights: str
+    cell: Cell,
+    inputs: dict[str, str],
+    work_dir: Path,
+    config: RunConfig,
+    weights: str,
+    extra_inputs: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, Any]:
     source, name = get_source(cell.handle)
     location = source.resolve(name)
@@ -276,10 +286,12 @@ def run_cell(
     record["location"] = location.to_dict()
     cell_dir = work_dir / "cells" / cell.id.replace("/", "__").replace(":", "-")
     cell_dir.mkdir(parents=True, exist_ok=True)
-    spec = _cell_spec(cell, location, inputs, cell_dir, config, weights)
+    spec = _cell_spec(cell, location, inputs, cell_dir, config, weights, extra_inputs)
     record.update(run_worker(spec, cell_dir, source.framework, config.threads, config.timeout_s))
     if record["status"] == OK:
         record["output_path"] = spec["output_path"]
+        if spec["extra_output_paths"]:
+            record["extra_output_paths"] = spec["extra_output_paths"]
         record["latency_stats"] = {
             batch: summarize(entry["samples_ms"]).to_dict()
             for batch, entry in record["metrics"]["latency"].items()
@@ -328,6 +340,10 @@ def evaluate_pair(
             {"error": "seeded weights: accuracy is not measured"}
             if seeded
             else _judge(handler.accuracy, pair, prepared, cell)
+        )
+    if not seeded and hasattr(handler, "summarize_tracks"):
+        evaluation["tracks"] = handler.summarize_tracks(
+            pair, prepared, main, evaluation["accuracy"]
         )
     reference = {side: eager(side) for side in SIDES}
     if all(reference.values()) and (converted or not seeded):
@@ -433,7 +449,10 @@ def run_pair(pair: Pair, config: RunConfig, work_dir: Path, progress: Progress) 
     cells = []
     for cell in plan_cells(pair, config):
         progress.start(cell.id)
-        found = run_cell(cell, inputs.paths_for(cell.side), work_dir, config, cell_weights)
+        # Diagnostic cells test a hypothesis on track A's inputs only.
+        extra_for = getattr(inputs, "extra_inputs_for", None)
+        extra = extra_for(cell.side) if extra_for and not cell.diagnostic else {}
+        found = run_cell(cell, inputs.paths_for(cell.side), work_dir, config, cell_weights, extra)
         detail = "" if found["status"] == OK else found.get("reason", "")
         progress.finish(cell.id, found["status"], found.get("wall_s", 0.0), detail)
         cells.append(found)

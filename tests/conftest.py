@@ -11,7 +11,7 @@ import pytest
 PLUGINS = Path(__file__).parent / "plugins"
 # Set before any zoo.sources discovery, and inherited by worker children.
 sys.path.insert(0, str(PLUGINS))
-os.environ["PARITY_PLUGINS"] = "fake_zoo"
+os.environ["PARITY_PLUGINS"] = "fake_zoo,fake_images"
 os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (str(PLUGINS), os.environ.get("PYTHONPATH")) if p
 )
