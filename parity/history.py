@@ -135,8 +135,10 @@ def flatten(record: Mapping[str, Any]) -> dict[str, Value]:
         <pair>/agreement/max_abs_diff      also mean_abs_diff, min_embedding_cosine, ...
         <pair>/agreement/passed            1.0 or 0.0 (absent when not computed)
         <pair>/agreement/error             text, when it could not be computed
-        <pair>/accuracy/<side>/<mode>/spearman
+        <pair>/accuracy/<side>/<mode>/spearman   (text; images: top1, top5, track_b/top1...)
         <pair>/latency/b<batch>/torch_over_tf
+        <pair>/divergence/first_over_atol  text: the first layer over tolerance
+        <pair>/divergence/largest_max_abs_diff
     """
     flat: dict[str, Value] = {}
     for pair in record.get("pairs") or []:
@@ -160,7 +162,25 @@ def flatten(record: Mapping[str, Any]) -> dict[str, Value]:
                 continue
             if found.get("error"):
                 flat[f"{pair_id}/accuracy/{within}/error"] = str(found["error"])
-            _put_number(flat, f"{pair_id}/accuracy/{within}/spearman", found.get("spearman"))
+            for name in ("spearman", "top1", "top5"):
+                _put_number(flat, f"{pair_id}/accuracy/{within}/{name}", found.get(name))
+            track_b = found.get("track_b")
+            if isinstance(track_b, Mapping):
+                for name in ("top1", "top5"):
+                    _put_number(
+                        flat, f"{pair_id}/accuracy/{within}/track_b/{name}", track_b.get(name)
+                    )
+        divergence = evaluation.get("divergence")
+        if isinstance(divergence, Mapping) and "layers" in divergence:
+            first = divergence.get("first_over_atol")
+            flat[f"{pair_id}/divergence/first_over_atol"] = (
+                str(first.get("label")) if isinstance(first, Mapping) else "none"
+            )
+            _put_number(
+                flat,
+                f"{pair_id}/divergence/largest_max_abs_diff",
+                (divergence.get("largest") or {}).get("max_abs_diff"),
+            )
         latency = evaluation.get("latency") or {}
         for batch in sorted(latency, key=_batch_order):
             ratio = ((latency[batch] or {}).get("torch_over_tf") or {}).get("ratio")
@@ -403,9 +423,17 @@ def _same(a: Value, b: Value) -> bool:
     return type(a) is type(b) and a == b
 
 
+# Figures an accuracy rule watches: the text task's Spearman, the image task's top-k.
+ACCURACY_FIGURES = ("spearman", "top1", "top5")
+
+
 def _is_absolute(key: str) -> bool:
     """Figures whose change is read as a difference, not a percentage."""
-    return key.endswith(("spearman", "cosine")) or "/agreement/" in key or "/vs_eager/" in key
+    return (
+        key.endswith(("spearman", "cosine", "top1", "top5"))
+        or "/agreement/" in key
+        or "/vs_eager/" in key
+    )
 
 
 def format_value(key: str, value: Value) -> str:
@@ -465,7 +493,7 @@ def compare(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[Row]:
 RULE_FORMS = (
     "median:+N%, p90:+N%, peak_infer_mib:+N%, peak_load_mib:+N% (a figure grew by more "
     "than N percent), agreement (a pair that passed no longer passes), accuracy:-X (a "
-    "Spearman fell by more than X, absolute), status (a cell that was ok is not)"
+    "Spearman or top-1/top-5 fell by more than X, absolute), status (a cell that was ok is not)"
 )
 _GROWTH_FIGURES = {
     "median": "median_ms",
@@ -496,7 +524,7 @@ def parse_rule(text: str) -> Rule:
     elif sep and name == "accuracy":
         match = re.fullmatch(r"-?(\d+(?:\.\d*)?|\.\d+)", argument)
         if match:
-            return Rule(cleaned, "accuracy", "spearman", float(match[1]))
+            return Rule(cleaned, "accuracy", None, float(match[1]))
     raise RuleError(
         f"--fail-on {text!r} is not a rule; accepted forms: {RULE_FORMS}; "
         "e.g. --fail-on median:+10% --fail-on agreement --fail-on accuracy:-0.01"
@@ -532,7 +560,12 @@ def _check(rule: Rule, key: str, a: Value, b: Any, flat_b: Mapping[str, Value]) 
             return f"passed in A; in B {detail}"
         return "passed in A, fails in B"
     if rule.kind == "accuracy":
-        if len(parts) < 3 or parts[1] != "accuracy" or parts[-1] != "spearman" or not _finite(a):
+        if (
+            len(parts) < 3
+            or parts[1] != "accuracy"
+            or parts[-1] not in ACCURACY_FIGURES
+            or not _finite(a)
+        ):
             return None
         if _finite(b):
             if a - b > rule.limit:

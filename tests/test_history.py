@@ -415,3 +415,40 @@ def test_compare_command_imports_no_framework():
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert "EXIT 0" in done.stdout and "LOADED []" in done.stdout, done.stdout + done.stderr
+
+
+def test_flatten_keeps_image_accuracy_tracks_and_divergence():
+    record = {
+        "pairs": [
+            {
+                "id": "p",
+                "status": "ok",
+                "cells": [],
+                "evaluation": {
+                    "accuracy": {
+                        "p/torch/eager": {"top1": 0.8, "top5": 1.0, "track_b": {"top1": 0.6}}
+                    },
+                    "divergence": {
+                        "layers": [{"label": "stem"}],
+                        "first_over_atol": {"label": "stem", "max_abs_diff": 7.5},
+                        "largest": {"label": "stem", "max_abs_diff": 7.5},
+                    },
+                },
+            }
+        ]
+    }
+    flat = history.flatten(record)
+    assert flat["p/accuracy/torch/eager/top1"] == 0.8
+    assert flat["p/accuracy/torch/eager/track_b/top1"] == 0.6
+    assert flat["p/divergence/first_over_atol"] == "stem"
+    assert flat["p/divergence/largest_max_abs_diff"] == 7.5
+
+
+def test_accuracy_rule_watches_image_top1_too():
+    def run_with(top1: float) -> dict:
+        accuracy = {"p/torch/eager": {"top1": top1, "top5": 1.0}}
+        return {"pairs": [{"id": "p", "cells": [], "evaluation": {"accuracy": accuracy}}]}
+
+    found = history.regressions(run_with(0.8), run_with(0.6), ["accuracy:-0.1"])
+    assert [r.key for r in found] == ["p/accuracy/torch/eager/top1"]
+    assert not history.regressions(run_with(0.8), run_with(0.75), ["accuracy:-0.1"])
