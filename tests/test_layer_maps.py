@@ -43,8 +43,11 @@ def test_transformer_maps_follow_the_checkpoint_config(tmp_path):
     assert [m.tensorflow for m in found[-2:]] == ["vit_encoder/ln", "predictions"]
     other = _checkpoint(tmp_path, "gpt2", {"model_type": "gpt2"})
     assert layer_map_for(f"hf:{other}", f"keras-hub:{other}") is None
-    # No config on this machine (a hub id not downloaded): no map, not a guess.
+    # No config on this machine (a hub id not downloaded): no map, not a guess, unless
+    # the catalog records that checkpoint's config.
     assert layer_map_for("hf:nobody/absent-model", "keras-hub:hf://nobody/absent-model") is None
+    vit_hub = "google/vit-base-patch16-224"
+    assert len(layer_map_for(f"hf:{vit_hub}", f"keras-hub:hf://{vit_hub}")) == 1 + 12 + 2
     assert layer_map_for(f"hf:{bert}", f"keras-apps:{bert}") is None
 
 

@@ -194,8 +194,19 @@ def vit_map(layers: int, transformers_major: int | None = None) -> LayerMap:
     return tuple(matches)
 
 
+# The catalog's hub checkpoints, as their config.json files say, for a first run that has
+# not downloaded them yet (the map is planned before the worker fetches the checkpoint).
+KNOWN_HF_CONFIGS = {
+    "sentence-transformers/all-MiniLM-L6-v2": {"model_type": "bert", "num_hidden_layers": 6},
+    "google-bert/bert-base-uncased": {"model_type": "bert", "num_hidden_layers": 12},
+    "distilbert/distilbert-base-uncased": {"model_type": "distilbert", "n_layers": 6},
+    "google/vit-base-patch16-224": {"model_type": "vit", "num_hidden_layers": 12},
+}
+
+
 def hf_config(handle: str) -> dict | None:
-    """config.json of an hf: handle's checkpoint when it is on this machine, else None."""
+    """config.json of an hf: handle's checkpoint when it is on this machine; else the
+    catalog's record of it, if any; else None."""
     try:
         source, name = get_source(handle)
         folder = source.resolve(name).path
@@ -203,7 +214,7 @@ def hf_config(handle: str) -> dict | None:
         return None
     config = Path(folder) / "config.json" if folder else None
     if config is None or not config.is_file():
-        return None
+        return KNOWN_HF_CONFIGS.get(name)
     try:
         return json.loads(config.read_text())
     except (OSError, ValueError):
