@@ -422,7 +422,7 @@ def divergence_table(found: dict, every: int | None = None) -> Table:
                 layer.get("error", ""),
             ]
         )
-    head = ["#", "layer", "PyTorch module", "Keras layer", "shape (NHWC)", "max abs diff"]
+    head = ["#", "layer", "PyTorch module", "Keras layer", "shape (channels last)", "max abs diff"]
     return Table(head + ["max rel diff", "note"], rows)
 
 

@@ -87,7 +87,7 @@ def test_densenet121_map_follows_keras_hub_names_in_forward_order():
     assert [m.tensorflow for m in found[-3:]] == ["relu", "pooler", "predictions"]
     assert layer_map_for("timm:resnet50.a1_in1k", "keras-hub:hf://timm/resnet50.a1_in1k")
     assert layer_map_for("timm:vgg11", "keras-hub:hf://timm/vgg11") is None
-    assert layer_map_for("hf:google/vit-base-patch16-224", "keras-hub:hf://x") is None
+    assert layer_map_for("hf:nobody/gpt-x", "keras-hub:hf://nobody/gpt-x") is None
 
 
 def _pair(relation: str = SAME_WEIGHTS) -> Pair:

@@ -115,14 +115,28 @@ class HuggingFaceTransformers(Source):
                 raise unavailable(location, error) from error
             raise
         model.eval()
+
+        def capture(inputs: dict[str, Any], layers: list[str]):
+            from zoo.capture import torch_module_outputs, zero_padding
+
+            found = torch_module_outputs(model, lambda: forward(inputs), layers)
+            if "attention_mask" in inputs:  # text: compare real tokens only
+                found = zero_padding(found, inputs["attention_mask"].cpu().numpy())
+            return found
+
         if task == "image-classifier":
+
+            def forward(inputs: dict[str, Any]):
+                return model(pixel_values=inputs["pixel_values"]).logits
+
             return LoadedModel(
-                forward=lambda inputs: model(pixel_values=inputs["pixel_values"]).logits,
+                forward=forward,
                 parameters=sum(p.numel() for p in model.parameters()),
                 weights_bytes=weight_files_bytes(location.path),
                 dtype=str(next(model.parameters()).dtype).replace("torch.", ""),
                 details={"class": type(model).__name__},
                 adapt_inputs=nchw,
+                capture=capture,
             )
         # DistilBERT and others take no token types: pass only what forward() accepts.
         accepted = inspect.signature(model.forward).parameters
@@ -143,4 +157,5 @@ class HuggingFaceTransformers(Source):
                 "inputs": names,
                 "activation": getattr(config, "hidden_act", getattr(config, "activation", None)),
             },
+            capture=capture,
         )

@@ -79,10 +79,16 @@ class KerasBuild(Source):
         def forward(inputs: dict[str, Any]):
             return model(inputs["pixel_values"], training=False)
 
+        def capture(inputs: dict[str, Any], names: list[str]):
+            from zoo.capture import keras_layer_outputs
+
+            return keras_layer_outputs(model, inputs["pixel_values"], names)
+
         return LoadedModel(
             forward=forward,
             parameters=int(model.count_params()),
             weights_bytes=Path(location.path).stat().st_size,
             dtype=str(model.dtype_policy.compute_dtype),
             details={"arch": arch, "weights": location.note or location.path},
+            capture=capture,
         )

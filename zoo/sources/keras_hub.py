@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from zoo.sources import (
     CACHED,
     LOCAL,
@@ -129,6 +131,14 @@ class KerasHub(Source):
             # BERT returns a dict with a pooled output too; DistilBERT the sequence alone.
             return outputs["sequence_output"] if isinstance(outputs, dict) else outputs
 
+        def capture(inputs: dict[str, Any], names: list[str]):
+            from zoo.capture import keras_layer_outputs, zero_padding
+
+            theirs = {theirs: inputs[ours] for ours, theirs in used.items()}
+            found = keras_layer_outputs(backbone, theirs, names)
+            # Real tokens only, as the PyTorch side's capture does.
+            return zero_padding(found, np.asarray(inputs["attention_mask"]))
+
         return LoadedModel(
             forward=forward,
             parameters=int(backbone.count_params()),
@@ -136,6 +146,7 @@ class KerasHub(Source):
             weights_bytes=weight_files_bytes(location.path),
             dtype=str(backbone.dtype_policy.compute_dtype),
             details={"class": type(backbone).__name__},
+            capture=capture,
         )
 
     def _image_classifier(self, keras_hub, location: Location) -> LoadedModel:

