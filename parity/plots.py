@@ -15,6 +15,15 @@ PALETTE = ("#d1492e", "#f08a5d", "#8c2d19", "#1f6fb4", "#5aa9e6", "#0b3c6e", "#3
 FONT = 'font-family="system-ui, sans-serif" font-size="12"'
 
 
+def _legend_entry(x: float, top: float, index: int, colour: str, label: str) -> list[str]:
+    """A colour swatch and its label, the index-th line of a legend right of the plot."""
+    y = top + 16 * index + 6
+    return [
+        f'<rect x="{x + 12}" y="{y - 8}" width="12" height="12" fill="{colour}"/>',
+        f'<text x="{x + 30}" y="{y + 2}" {FONT}>{escape(label)}</text>',
+    ]
+
+
 def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     """Round tick values covering [low, high]."""
     if high <= low:
@@ -162,14 +171,7 @@ def lines(
             f"<title>{escape(label)}: batch {_fmt(x)}, {y:.1f}</title></circle>"
             for x, y in points
         ]
-        legend_y = top + 16 * index + 6
-        body.append(
-            f'<rect x="{width - right + 12}" y="{legend_y - 8}" width="12" height="12" '
-            f'fill="{colour}"/>'
-        )
-        body.append(
-            f'<text x="{width - right + 30}" y="{legend_y + 2}" {FONT}>{escape(label)}</text>'
-        )
+        body += _legend_entry(width - right, top, index, colour, label)
     return _frame(width, height, body, title)
 
 
@@ -287,12 +289,5 @@ def log_curve(
             f"{'0 (drawn at the floor)' if v == 0 else f'{v:.3g}'}</title></circle>"
             for i, v in points
         ]
-        legend_y = top + 16 * s_index + 6
-        body.append(
-            f'<rect x="{width - right + 12}" y="{legend_y - 8}" width="12" height="12" '
-            f'fill="{colour}"/>'
-        )
-        body.append(
-            f'<text x="{width - right + 30}" y="{legend_y + 2}" {FONT}>{escape(name)}</text>'
-        )
+        body += _legend_entry(width - right, top, s_index, colour, name)
     return _frame(width, height, body, title)
