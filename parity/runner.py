@@ -11,18 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from parity import image_classifier, results, text_encoder
+from parity import image_classifier, journal, results, scheduler, text_encoder
 from parity.files import write_json
 from parity.measure import median_ratio, summarize
 from parity.profiles import Profile, get_profile
@@ -59,6 +57,12 @@ class RunConfig:
     weights: str = PRETRAINED  # or SEEDED: random weights from a fixed seed, no accuracy
     seed: int = 0
     history: Path | None = None  # SQLite run history to append the record to
+    jobs: int = 1  # workers alive at once; > 1 measures latency concurrently (labelled so)
+    # Per-worker resident-memory limit in MiB; None: no limit (the CLI's default is a share
+    # of RAM, see scheduler.default_memory_limit_mib).
+    memory_limit_mib: float | None = None
+    resume: Path | None = None  # the work folder of a run to continue
+    argv: list[str] | None = None  # the command line, kept so a resume can replay it
 
     def modes_for(self, side: str, framework: str) -> tuple[str, ...]:
         offered = MODES.get(framework, (EAGER,))
@@ -138,14 +142,19 @@ def child_environment(threads: int, framework: str, cell_dir: Path | None = None
 
 
 def run_worker(
-    spec: dict[str, Any], cell_dir: Path, framework: str, threads: int, timeout_s: float
+    spec: dict[str, Any],
+    cell_dir: Path,
+    framework: str,
+    threads: int,
+    timeout_s: float,
+    memory_limit_mib: float | None = None,
 ) -> dict[str, Any]:
-    """Spawn one worker and classify how it ended."""
+    """Spawn one worker (holding one of the run's worker slots) and classify how it ended."""
     spec_path = cell_dir / "cell.json"
     write_json(spec_path, spec)
     stdout_path, stderr_path = cell_dir / "stdout.txt", cell_dir / "stderr.txt"
-    started = time.perf_counter()
-    with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
+    with scheduler.slots(), open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
+        started = time.perf_counter()
         child = subprocess.Popen(
             [sys.executable, "-m", "parity.worker", str(spec_path)],
             stdout=out,
@@ -155,13 +164,24 @@ def run_worker(
             # Its own process group, so a timeout kills everything it started.
             start_new_session=True,
         )
+        journal.note_child(cell_dir, child.pid)
+        peak_rss, over_memory, timed_out = None, False, False
         try:
-            returncode = child.wait(timeout=timeout_s)
-            timed_out = False
-        except subprocess.TimeoutExpired:
-            os.killpg(child.pid, signal.SIGKILL)
-            returncode = child.wait()
-            timed_out = True
+            while True:
+                try:
+                    returncode = child.wait(timeout=scheduler.POLL_S)
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+                rss = scheduler.group_rss_mib(child.pid)
+                if rss is not None:
+                    peak_rss = max(peak_rss or 0.0, rss)
+                over_memory = memory_limit_mib is not None and (rss or 0.0) > memory_limit_mib
+                timed_out = time.perf_counter() - started > timeout_s
+                if over_memory or timed_out:
+                    os.killpg(child.pid, signal.SIGKILL)
+                    returncode = child.wait()
+                    break
         except BaseException:
             # Ctrl-C reaches only the parent (the child has its own session): stop the child too.
             os.killpg(child.pid, signal.SIGKILL)
@@ -172,12 +192,23 @@ def run_worker(
         "wall_s": time.perf_counter() - started,
     }
     error_path, metrics_path = Path(spec["error_path"]), Path(spec["metrics_path"])
-    if timed_out:
+    if peak_rss is not None:
+        record["peak_rss_seen_mib"] = round(peak_rss, 1)
+    if over_memory:
+        record.update(
+            status=FAILED,
+            reason=f"exceeded memory limit {memory_limit_mib:g} MiB (peak RSS seen "
+            f"{peak_rss:.0f} MiB; killed); raise --memory-limit or lower --batch-sizes",
+        )
+    elif timed_out:
         record.update(status=FAILED, reason=f"timed out after {timeout_s:g} s (killed)")
     elif returncode == 0 and metrics_path.is_file():
         record.update(status=OK, metrics=json.loads(metrics_path.read_text()))
     elif returncode < 0:
-        record.update(status=FAILED, reason=f"crashed: killed by {_signal_name(-returncode)}")
+        reason = f"crashed: killed by {_signal_name(-returncode)}"
+        if -returncode == signal.SIGKILL:
+            reason += " (from outside: another process, or the kernel's out-of-memory killer)"
+        record.update(status=FAILED, reason=reason)
     elif error_path.is_file():
         error = json.loads(error_path.read_text())
         record.update(
@@ -246,15 +277,24 @@ def run_cell(
         record.update(status=UNAVAILABLE, reason=f"{cell.handle}: {location.note}")
         return record
     try:
-        location = source.materialize(location, work_dir)
+        with scheduler.setup_lock:  # two cells of a pair may convert the same file
+            location = source.materialize(location, work_dir)
     except (ValueError, OSError, subprocess.SubprocessError) as error:
         record.update(status=FAILED, reason=f"{cell.handle}: {error}")
         return record
     record["location"] = location.to_dict()
-    cell_dir = work_dir / "cells" / cell.id.replace("/", "__").replace(":", "-")
-    cell_dir.mkdir(parents=True, exist_ok=True)
+    cell_dir = journal.fresh_cell_dir(work_dir, cell.id)
     spec = _cell_spec(cell, location, inputs, cell_dir, config, weights)
-    record.update(run_worker(spec, cell_dir, source.framework, config.threads, config.timeout_s))
+    record.update(
+        run_worker(
+            spec,
+            cell_dir,
+            source.framework,
+            config.threads,
+            config.timeout_s,
+            config.memory_limit_mib,
+        )
+    )
     if record["status"] == OK:
         record["output_path"] = spec["output_path"]
         record["latency_stats"] = {
@@ -381,27 +421,39 @@ def run_pair(pair: Pair, config: RunConfig, work_dir: Path, progress: Progress) 
     cell_weights = PRETRAINED if converted else config.weights
     if converted:
         try:
-            pair, record["seeded_checkpoint"] = seeded_pair(pair, work_dir, config.seed)
+            with scheduler.setup_lock:
+                pair, record["seeded_checkpoint"] = seeded_pair(pair, work_dir, config.seed)
         except (ValueError, OSError, subprocess.SubprocessError) as error:
             record.update(status=FAILED, reason=str(error), cells=[])
             progress.note(f"{pair.id}: {error}")
             progress.skip(len(plan_cells(pair, config)))
             return record
     try:
-        inputs = handler.prepare(pair, config, work_dir)
+        with scheduler.setup_lock:
+            inputs = handler.prepare(pair, config, work_dir)
     except (ValueError, OSError) as error:
         record.update(status=FAILED, reason=f"inputs could not be prepared: {error}", cells=[])
         progress.note(f"{pair.id}: {record['reason']}")
         progress.skip(len(plan_cells(pair, config)))
         return record
     record["dataset"] = inputs.describe()
-    cells = []
-    for cell in plan_cells(pair, config):
+
+    def measure(cell: Cell) -> dict[str, Any]:
         progress.start(cell.id)
-        found = run_cell(cell, inputs.paths_for(cell.side), work_dir, config, cell_weights)
+        # A resumed run keeps what its earlier attempt finished; each new cell is saved
+        # as soon as it ends, so a killed run loses at most the cells still running.
+        found = journal.load_cell(work_dir, cell.id)
+        if found is None:
+            found = run_cell(cell, inputs.paths_for(cell.side), work_dir, config, cell_weights)
+            journal.save_cell(work_dir, cell.id, found)
         detail = "" if found["status"] == OK else found.get("reason", "")
-        progress.finish(cell.id, found["status"], found.get("wall_s", 0.0), detail)
-        cells.append(found)
+        status = found["status"] + (
+            " (kept from the interrupted run)" if found.get("resumed") else ""
+        )
+        progress.finish(cell.id, status, found.get("wall_s", 0.0), detail)
+        return found
+
+    cells = scheduler.map_ordered(measure, plan_cells(pair, config), config.jobs)
     record["cells"] = cells
     record["evaluation"] = evaluate_pair(pair, handler, inputs, cells, config.weights, converted)
     record["status"] = OK if any(c["status"] == OK for c in cells) else FAILED
@@ -410,11 +462,10 @@ def run_pair(pair: Pair, config: RunConfig, work_dir: Path, progress: Progress) 
 
 def run(pairs: list[Pair], config: RunConfig) -> dict[str, Any]:
     """Measure every pair; write results.json and report.md under config.out_dir."""
-    from parity import report  # late: keeps the renderer out of the worker's import path
-
     started = dt.datetime.now(dt.timezone.utc)
     t0 = time.perf_counter()
-    work_dir = Path(tempfile.mkdtemp(prefix="parity-work-"))
+    # A results file that cannot be read is the user's to inspect: never write over it.
+    results.refuse_to_overwrite(config.out_dir / "results.json")
     total = sum(len(plan_cells(pair, config)) for pair in pairs)
     record: dict[str, Any] = {
         "schema_version": results.SCHEMA_VERSION,
@@ -431,33 +482,59 @@ def run(pairs: list[Pair], config: RunConfig) -> dict[str, Any]:
             "eval_batch": config.eval_batch,
             "timeout_s": config.timeout_s,
             "weights": config.weights,
+            "jobs": config.jobs,
+            # With jobs > 1 workers share the cores: their latencies are not solo timings.
+            "latency_concurrent": config.jobs > 1,
+            "memory_limit_mib": config.memory_limit_mib,
         },
         "pairs": [],
     }
+    pair_ids = [pair.id for pair in pairs]
+    if config.resume is not None:
+        work_dir = Path(config.resume)
+        journal.resume(record, work_dir, pair_ids)
+    else:
+        work_dir = journal.start(record, config.out_dir, pair_ids, config.argv)
+    slots = scheduler.use_slots(config.jobs)
+    completed = published = False
     try:
         with Progress(total) as progress:
-            for pair in pairs:
-                record["pairs"].append(run_pair(pair, config, work_dir, progress))
+            scheduler.map_ordered(
+                lambda pair: run_pair(pair, config, work_dir, progress),
+                pairs,
+                config.jobs,
+                into=record["pairs"],
+            )
+        completed = True
     finally:
         record["finished_utc"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         record["wall_s"] = time.perf_counter() - t0
         record["parent_framework_modules"] = results.framework_modules_loaded()
-        config.out_dir.mkdir(parents=True, exist_ok=True)
-        results.save(config.out_dir / "results.json", record)
-        if config.history is not None:
-            try:
-                from parity import history
-
-                history.append(config.history, record)
-            except Exception as error:  # results.json is saved; the history must not undo that
-                _progress(
-                    f"parity: could not record run {record['run_id']} in {config.history}: "
-                    f"{error} (results.json is saved)"
-                )
-        for path in report.publish(record, config.out_dir):
-            _progress(f"wrote {path}")
-        if config.keep_work:
-            _progress(f"worker files kept in {work_dir}")
-        else:
-            shutil.rmtree(work_dir, ignore_errors=True)
+        record["workers"] = {"jobs": slots.jobs, "max_alive": slots.max_alive}
+        try:
+            _publish(record, config)
+            published = True
+        finally:
+            journal.finish(
+                work_dir, config.out_dir, keep_work=config.keep_work, done=completed and published
+            )
     return record
+
+
+def _publish(record: dict[str, Any], config: RunConfig) -> None:
+    from parity import report  # late: keeps the renderer out of the worker's import path
+
+    config.out_dir.mkdir(parents=True, exist_ok=True)
+    results.save(config.out_dir / "results.json", record)
+    if config.history is not None:
+        try:
+            from parity import history
+
+            history.append(config.history, record)
+        except Exception as error:  # results.json is saved; the history must not undo that
+            _progress(
+                f"parity: could not record run {record['run_id']} in {config.history}: "
+                f"{error} (results.json is saved)"
+            )
+    for path in report.publish(record, config.out_dir):
+        _progress(f"wrote {path}")
