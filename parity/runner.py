@@ -29,7 +29,7 @@ from parity.worker import PROTOCOL
 from parity.worker_engines import EAGER, MODES
 from zoo.catalog import SAME_WEIGHTS, SIDES, Pair
 from zoo.seeding import seeded_pair
-from zoo.sources import Location, get_source
+from zoo.sources import Location, get_source, refuse_empty_file
 
 OK, FAILED, UNAVAILABLE = "ok", "failed", "unavailable"
 PRETRAINED, SEEDED = "pretrained", "seeded"
@@ -279,6 +279,8 @@ def run_cell(
     try:
         with scheduler.setup_lock:  # two cells of a pair may convert the same file
             location = source.materialize(location, work_dir)
+        if needs_weights:
+            refuse_empty_file(location)
     except (ValueError, OSError, subprocess.SubprocessError) as error:
         record.update(status=FAILED, reason=f"{cell.handle}: {error}")
         return record

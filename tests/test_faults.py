@@ -282,3 +282,33 @@ def test_jobs_bound_the_workers_alive_and_label_the_report(fake_pair, quick_conf
     assert len(failure_lines) == len(failed)
     nan = record["pairs"][23]["evaluation"]["agreement"]
     assert "NaN/Inf" in nan["error"]  # reported as such, never averaged
+
+
+def test_cli_resume_replays_the_interrupted_command_line(tmp_path, monkeypatch):
+    import parity.runner
+    from parity.cli import main
+    from parity.scheduler import default_memory_limit_mib
+
+    out = str(tmp_path / "out")
+    argv = ["run", "mobilenet_v2", "--weights", "seeded", "--jobs", "2", "--out", out]
+    work_dir = journal.start(
+        {"run_id": "r1", "started_utc": "x", "settings": {}}, Path(out), ["mobilenet_v2"], argv
+    )
+    seen = {}
+
+    def fake_run(pairs, config):
+        seen.update(pairs=[p.id for p in pairs], config=config)
+        return {"pairs": [], "run_id": "r1", "wall_s": 0.0}
+
+    monkeypatch.setattr(parity.runner, "run", fake_run)
+    assert main(["run", "--resume", "r1", "--out", out]) == 0
+    config = seen["config"]
+    assert seen["pairs"] == ["mobilenet_v2"] and config.resume == work_dir
+    assert config.jobs == 2 and config.weights == "seeded"
+    assert config.memory_limit_mib == default_memory_limit_mib(2)
+    assert main([*argv, "--memory-limit", "0"]) == 0 and seen["config"].memory_limit_mib is None
+    assert seen["config"].argv == [*argv, "--memory-limit", "0"]  # kept for a later --resume
+    with pytest.raises(SystemExit, match=r"parity run --resume: no run 'r2' to resume in .* r1"):
+        main(["run", "--resume", "r2", "--out", out])
+    with pytest.raises(SystemExit, match="--jobs must be at least 1"):
+        main(["run", "mobilenet_v2", "--jobs", "0"])

@@ -63,6 +63,16 @@ def load_state_dict_file(path: str) -> dict:
     return state
 
 
+def state_dict_misfit(error: Exception) -> str:
+    """load_state_dict's many-line error as one line: its first problem, and how many more.
+    ("Error(s) in loading state_dict for ResNet:" alone says nothing.)"""
+    problems = [line.strip() for line in str(error).strip().splitlines()[1:] if line.strip()]
+    if not problems:
+        return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return problems[0].replace("torch.Size(", "(") + more
+
+
 @register_source
 class TorchVision(Source):
     prefix = "torchvision"
@@ -112,8 +122,7 @@ class TorchVision(Source):
                 model.load_state_dict(state, strict=True)
             except RuntimeError as error:
                 raise ValueError(
-                    f"{location.path} does not fit torchvision {arch}: "
-                    f"{str(error).strip().splitlines()[0]}"
+                    f"{location.path} does not fit torchvision {arch}: {state_dict_misfit(error)}"
                 ) from None
             details["weights"] = location.path
         else:
