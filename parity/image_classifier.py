@@ -47,9 +47,13 @@ class PreparedImages:
 def _load_images(dataset: str, limit: int | None):
     from parity import photos
 
-    if dataset != "photos":
-        raise DatasetError(f"unknown image dataset {dataset!r}: use photos")
-    found = photos.load_photo_set()
+    if dataset == "photos":
+        found = photos.load_photo_set()
+    elif dataset.startswith("photos:"):
+        # A manifest of one's own, in the bundled one's format (rows name package files).
+        found = photos.load_photo_set(dataset.split(":", 1)[1])
+    else:
+        raise DatasetError(f"unknown image dataset {dataset!r}: use photos or photos:MANIFEST.tsv")
     count = len(found.labels) if limit is None else min(limit, len(found.labels))
     if count < 1:
         raise DatasetError("the photo set is empty")

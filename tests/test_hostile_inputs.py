@@ -117,3 +117,35 @@ def test_broken_weights_fail_their_cells_with_one_line_reasons(quick_config, tmp
         "size mismatch for fc.weight: copying a param with shape ([10, 512])"
         in misfit_cell["reason"]
     )
+
+
+@pytest.mark.parametrize(
+    "row_path, message",
+    [
+        ("images/../../outside.png", "uses '..' and would leave the package folder"),
+        ("images/fake.png", "images/fake.png is not a decodable image"),
+    ],
+)
+def test_a_bad_photo_manifest_fails_its_pair_and_the_run_goes_on(
+    fake_pair, quick_config, tmp_path, monkeypatch, row_path, message
+):
+    from PIL import Image
+
+    from parity.photos import HEADER
+
+    root = tmp_path / "site" / "hostile_photos_pkg"
+    (root / "images").mkdir(parents=True)
+    (root / "images/fake.png").write_bytes(b"this is text, not a PNG\n")
+    Image.new("RGB", (4, 4)).save(tmp_path / "site" / "outside.png")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    manifest = tmp_path / "manifest.tsv"
+    rows = ["\t".join(HEADER), "\t".join(("hostile_photos_pkg", row_path, "1", "", "n"))]
+    manifest.write_text("\n".join(rows) + "\n")
+    images = replace(
+        fake_pair(), id="bad-photos", task="image-classifier", dataset=f"photos:{manifest}"
+    )
+    record = run([images, fake_pair()], quick_config(modes=EAGER_ONLY))
+    bad, healthy = record["pairs"]
+    assert bad["status"] == FAILED and bad["reason"].startswith("inputs could not be prepared: ")
+    assert message in bad["reason"] and "\n" not in bad["reason"]
+    assert healthy["status"] == OK
