@@ -50,8 +50,19 @@ def runs_folder(out_dir: Path) -> Path:
     return Path(out_dir) / WORK_FOLDER
 
 
-def cell_folder(work_dir: Path, cell_id: str) -> Path:
-    return Path(work_dir) / "cells" / cell_id.replace("/", "__").replace(":", "-")
+def cell_folder(work_dir: Path, cell_key: str) -> Path:
+    return Path(work_dir) / "cells" / cell_key.replace("/", "__").replace(":", "-")
+
+
+def occurrences(pair_ids: list[str]) -> list[int]:
+    """For each pair, how many times its id came before it: a run may hold one pair twice
+    (with other settings, say), and each needs folders of its own."""
+    seen: dict[str, int] = {}
+    found = []
+    for pair_id in pair_ids:
+        found.append(seen.get(pair_id, 0))
+        seen[pair_id] = found[-1] + 1
+    return found
 
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:
@@ -149,9 +160,9 @@ def _stop_orphan(cell_dir: Path) -> None:
             pass
 
 
-def fresh_cell_dir(work_dir: Path, cell_id: str) -> Path:
+def fresh_cell_dir(work_dir: Path, cell_key: str) -> Path:
     """The cell's folder, emptied of an earlier attempt's worker files."""
-    cell_dir = cell_folder(work_dir, cell_id)
+    cell_dir = cell_folder(work_dir, cell_key)
     if cell_dir.is_dir():
         _stop_orphan(cell_dir)
         for name in (*WORKER_FILES, PID_FILE):
@@ -161,14 +172,15 @@ def fresh_cell_dir(work_dir: Path, cell_id: str) -> Path:
     return cell_dir
 
 
-def save_cell(work_dir: Path, cell_id: str, record: dict[str, Any]) -> None:
-    write_json(cell_folder(work_dir, cell_id) / RECORD_FILE, record)
+def save_cell(work_dir: Path, cell_key: str, record: dict[str, Any]) -> None:
+    write_json(cell_folder(work_dir, cell_key) / RECORD_FILE, record)
 
 
-def load_cell(work_dir: Path, cell_id: str) -> dict[str, Any] | None:
+def load_cell(work_dir: Path, cell_key: str, cell_id: str | None = None) -> dict[str, Any] | None:
     """A finished cell's record, or None when the cell must be (re)measured. A measured
     cell whose output.npy is gone is measured again; an unreadable record is refused."""
-    cell_dir = cell_folder(work_dir, cell_id)
+    cell_id = cell_id or cell_key
+    cell_dir = cell_folder(work_dir, cell_key)
     path = cell_dir / RECORD_FILE
     if not path.is_file():
         return None

@@ -173,5 +173,5 @@ def refuse_to_overwrite(path: str | Path) -> None:
         load(path)
     except (ResultsFileError, OSError, UnicodeDecodeError) as error:
         raise ResultsFileError(
-            f"{error}; refusing to overwrite it: move it away or choose another --out"
+            f"{error}. parity run will not replace it: move it away or choose another --out"
         ) from None

@@ -2,8 +2,10 @@
 turns what the workers wrote into one results record. Imports no framework.
 
 A cell is (pair, side, mode), or a pair's diagnostic variant. Cells run one at a time,
-so no two measurements share the machine. A worker that crashes, hangs past its
-timeout, or raises becomes a failed cell with the tail of its stderr; the run goes on.
+so no two measurements share the machine, unless --jobs allows more (parity.scheduler).
+A worker that crashes, hangs past its timeout, passes its memory limit, or raises
+becomes a failed cell with the tail of its stderr; the run goes on. Each finished cell
+is saved in the run's work folder at once (parity.journal), so a killed run resumes.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -78,11 +80,17 @@ class Cell:
     handle: str
     load_options: dict[str, Any]
     diagnostic: str | None = None
+    occurrence: int = 0  # the same pair twice in one run: 0 for the first, 1 the next...
 
     @property
     def id(self) -> str:
         tail = f"diagnostic:{self.diagnostic}" if self.diagnostic else self.mode
         return f"{self.pair.id}/{self.side}/{tail}"
+
+    @property
+    def key(self) -> str:
+        """Names the cell's folder in the run's work folder: unique within the run."""
+        return self.id if not self.occurrence else f"{self.id}#{self.occurrence}"
 
 
 def plan_cells(pair: Pair, config: RunConfig) -> list[Cell]:
@@ -285,7 +293,7 @@ def run_cell(
         record.update(status=FAILED, reason=f"{cell.handle}: {error}")
         return record
     record["location"] = location.to_dict()
-    cell_dir = journal.fresh_cell_dir(work_dir, cell.id)
+    cell_dir = journal.fresh_cell_dir(work_dir, cell.key)
     spec = _cell_spec(cell, location, inputs, cell_dir, config, weights)
     record.update(
         run_worker(
@@ -414,7 +422,9 @@ def _pair_header(pair: Pair) -> dict[str, Any]:
     }
 
 
-def run_pair(pair: Pair, config: RunConfig, work_dir: Path, progress: Progress) -> dict[str, Any]:
+def run_pair(
+    pair: Pair, config: RunConfig, work_dir: Path, progress: Progress, occurrence: int = 0
+) -> dict[str, Any]:
     record = _pair_header(pair)
     handler = TASK_HANDLERS[pair.task]
     # Seeded same-weights pairs load one seeded checkpoint on both sides, through the
@@ -444,10 +454,10 @@ def run_pair(pair: Pair, config: RunConfig, work_dir: Path, progress: Progress) 
         progress.start(cell.id)
         # A resumed run keeps what its earlier attempt finished; each new cell is saved
         # as soon as it ends, so a killed run loses at most the cells still running.
-        found = journal.load_cell(work_dir, cell.id)
+        found = journal.load_cell(work_dir, cell.key, cell.id)
         if found is None:
             found = run_cell(cell, inputs.paths_for(cell.side), work_dir, config, cell_weights)
-            journal.save_cell(work_dir, cell.id, found)
+            journal.save_cell(work_dir, cell.key, found)
         detail = "" if found["status"] == OK else found.get("reason", "")
         status = found["status"] + (
             " (kept from the interrupted run)" if found.get("resumed") else ""
@@ -455,7 +465,8 @@ def run_pair(pair: Pair, config: RunConfig, work_dir: Path, progress: Progress) 
         progress.finish(cell.id, status, found.get("wall_s", 0.0), detail)
         return found
 
-    cells = scheduler.map_ordered(measure, plan_cells(pair, config), config.jobs)
+    planned = [replace(cell, occurrence=occurrence) for cell in plan_cells(pair, config)]
+    cells = scheduler.map_ordered(measure, planned, config.jobs)
     record["cells"] = cells
     record["evaluation"] = evaluate_pair(pair, handler, inputs, cells, config.weights, converted)
     record["status"] = OK if any(c["status"] == OK for c in cells) else FAILED
@@ -502,8 +513,8 @@ def run(pairs: list[Pair], config: RunConfig) -> dict[str, Any]:
     try:
         with Progress(total) as progress:
             scheduler.map_ordered(
-                lambda pair: run_pair(pair, config, work_dir, progress),
-                pairs,
+                lambda numbered: run_pair(numbered[0], config, work_dir, progress, numbered[1]),
+                zip(pairs, journal.occurrences(pair_ids), strict=True),
                 config.jobs,
                 into=record["pairs"],
             )

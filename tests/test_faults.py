@@ -192,7 +192,9 @@ def test_a_corrupt_results_file_is_refused_never_overwritten(
     before = target.read_bytes()
     with pytest.raises(results.ResultsFileError, match=message) as refused:
         run([fake_pair()], config)
-    assert "refusing to overwrite it: move it away or choose another --out" in str(refused.value)
+    assert "parity run will not replace it: move it away or choose another --out" in str(
+        refused.value
+    )
     assert target.read_bytes() == before
     assert not journal.runs_folder(config.out_dir).exists()  # refused before any work
 
@@ -312,3 +314,14 @@ def test_cli_resume_replays_the_interrupted_command_line(tmp_path, monkeypatch):
         main(["run", "--resume", "r2", "--out", out])
     with pytest.raises(SystemExit, match="--jobs must be at least 1"):
         main(["run", "mobilenet_v2", "--jobs", "0"])
+
+
+def test_one_pair_twice_in_a_run_is_measured_twice(fake_pair, quick_config):
+    from dataclasses import replace
+
+    first = replace(fake_pair("fake:ok", "fake:ok"), id="twice")
+    second = replace(fake_pair("fake:ok", "fake:noisy"), id="twice")
+    record = run([first, second], quick_config(modes=EAGER_ONLY))
+    agreements = [p["evaluation"]["agreement"]["passed"] for p in record["pairs"]]
+    assert agreements == [True, False]  # the second's cells were its own, not the first's
+    assert not any(c.get("resumed") for c in _cells(record))

@@ -53,6 +53,13 @@ def load_state_dict_file(path: str) -> dict:
     try:
         state = torch.load(file, map_location="cpu", weights_only=True)
     except Exception as error:  # unpickling errors have many types; say which file and why
+        if "Weights only load failed" in str(error):
+            # torch's own text suggests weights_only=False; this tool never offers that.
+            raise ValueError(
+                f"{path} holds pickled objects that are not tensors (possibly code), which "
+                "torch.load(weights_only=True) refuses; zoo-parity never unpickles them: "
+                "save a plain state dict of tensors, or .safetensors"
+            ) from None
         raise ValueError(
             f"cannot load {path} as a state dict ({type(error).__name__}: "
             f"{str(error).strip().splitlines()[0] if str(error).strip() else 'no detail'}); "
