@@ -502,7 +502,8 @@ def run(pairs: list[Pair], config: RunConfig) -> dict[str, Any]:
         },
         "pairs": [],
     }
-    pair_ids = [pair.id for pair in pairs]
+    # What a resumed run must match: each pair with both sides' handles.
+    pair_ids = [f"{p.id} ({p.torch.handle} | {p.tensorflow.handle})" for p in pairs]
     if config.resume is not None:
         work_dir = Path(config.resume)
         journal.resume(record, work_dir, pair_ids)
@@ -514,7 +515,7 @@ def run(pairs: list[Pair], config: RunConfig) -> dict[str, Any]:
         with Progress(total) as progress:
             scheduler.map_ordered(
                 lambda numbered: run_pair(numbered[0], config, work_dir, progress, numbered[1]),
-                zip(pairs, journal.occurrences(pair_ids), strict=True),
+                zip(pairs, journal.occurrences([p.id for p in pairs]), strict=True),
                 config.jobs,
                 into=record["pairs"],
             )

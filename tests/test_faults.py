@@ -82,8 +82,8 @@ from zoo.catalog import SAME_WEIGHTS, Pair, Side
 
 pairs = [
     Pair(id=f"slow-{i}", task="text-encoder", relation=SAME_WEIGHTS, torch=Side("fake:slow"),
-         tensorflow=Side("fake:slow"), tokenizer="hf:" + sys.argv[2], dataset="sts-smoke")
-    for i in range(4)
+         tensorflow=Side(handle), tokenizer="hf:" + sys.argv[2], dataset="sts-smoke")
+    for i, handle in enumerate(sys.argv[3].split(","))
 ]
 config = RunConfig(
     out_dir=Path(sys.argv[1]), threads=1, seq_len=16, latency_batches=(1,), eval_batch=4,
@@ -94,31 +94,44 @@ run(pairs, config)
 """
 
 
-def _slow_pairs(fake_pair, count=4):
+def _slow_pairs(fake_pair, tf_handles):
     from dataclasses import replace
 
-    return [replace(fake_pair("fake:slow", "fake:slow"), id=f"slow-{i}") for i in range(count)]
+    return [
+        replace(fake_pair("fake:slow", handle), id=f"slow-{i}")
+        for i, handle in enumerate(tf_handles)
+    ]
+
+
+def _start_parent(out, word_tokenizer, tf_handles):
+    script = [sys.executable, "-c", textwrap.dedent(PARENT_SCRIPT), str(out), str(word_tokenizer)]
+    return subprocess.Popen(
+        [*script, ",".join(tf_handles)],
+        env={**os.environ, "FAKE_SLOW_S": "0.5"},
+        stderr=subprocess.PIPE,
+    )
+
+
+def _kill_parent_when(parent, ready, limit_s=60):
+    try:
+        deadline = time.time() + limit_s
+        while time.time() < deadline and not ready():
+            assert parent.poll() is None, parent.stderr.read().decode()[-2000:]
+            time.sleep(0.02)
+    finally:
+        parent.send_signal(signal.SIGKILL)  # no finally block, no atexit: the hard case
+        parent.wait()
 
 
 def test_a_parent_killed_mid_run_loses_no_finished_cell(
     fake_pair, quick_config, word_tokenizer, tmp_path
 ):
     out = tmp_path / "out"
-    parent = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(PARENT_SCRIPT), str(out), str(word_tokenizer)],
-        env={**os.environ, "FAKE_SLOW_S": "0.5"},
-        stderr=subprocess.PIPE,
+    handles = ["fake:slow"] * 4
+    parent = _start_parent(out, word_tokenizer, handles)
+    _kill_parent_when(
+        parent, lambda: len(list(out.glob(".parity-runs/*/cells/*/record.json"))) >= 3
     )
-    try:
-        deadline = time.time() + 60
-        while (
-            time.time() < deadline and len(list(out.glob(".parity-runs/*/cells/*/record.json"))) < 3
-        ):
-            assert parent.poll() is None, parent.stderr.read().decode()[-2000:]
-            time.sleep(0.02)
-    finally:
-        parent.send_signal(signal.SIGKILL)  # no finally block, no atexit: the hard case
-        parent.wait()
     (run_json,) = _run_folders(out)
     work_dir = run_json.parent
     kept = {
@@ -131,7 +144,7 @@ def test_a_parent_killed_mid_run_loses_no_finished_cell(
     config = quick_config(
         latency_batches=(1,), modes=EAGER_ONLY, resume=journal.resolve(work_dir.name, out)
     )
-    record = run(_slow_pairs(fake_pair), config)
+    record = run(_slow_pairs(fake_pair, handles), config)
     ids = [c["cell_id"] for c in _cells(record)]
     assert len(ids) == len(set(ids)) == 8  # every cell exactly once
     assert all(c["status"] == OK for c in _cells(record))
@@ -148,6 +161,39 @@ def test_a_parent_killed_mid_run_loses_no_finished_cell(
     assert sorted(c["cell_id"] for c in _cells(saved)) == sorted(ids)
     assert saved["pairs"][0]["evaluation"]["agreement"]["passed"]  # outputs were reloaded
     assert not work_dir.exists()
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state in ("Z", "X")  # dead, waiting for its new parent to reap it
+
+
+def test_resume_stops_a_worker_the_killed_parent_left_running(
+    fake_pair, quick_config, word_tokenizer, tmp_path
+):
+    out = tmp_path / "out"
+    handles = ["fake:hang"]
+    parent = _start_parent(out, word_tokenizer, handles)
+    pattern = ".parity-runs/*/cells/slow-0__tensorflow__eager/worker.pid"
+    _kill_parent_when(parent, lambda: bool(list(out.glob(pattern))))
+    (pid_file,) = out.glob(pattern)
+    orphan = int(pid_file.read_text())
+    try:
+        time.sleep(0.2)
+        assert not _gone(orphan)  # the hanging worker outlived its parent
+        config = quick_config(
+            latency_batches=(1,), modes=EAGER_ONLY, timeout_s=2.0, resume=pid_file.parents[2]
+        )
+        record = run(_slow_pairs(fake_pair, handles), config)
+        assert _gone(orphan)  # stopped by the resume, not left to hang for an hour
+        hung = _cells(record)[1]
+        assert hung["status"] == FAILED and hung["reason"].startswith("timed out after 2 s")
+    finally:
+        if not _gone(orphan):
+            os.killpg(orphan, signal.SIGKILL)
 
 
 def test_resume_refuses_other_settings_and_unknown_runs(fake_pair, quick_config, tmp_path):
