@@ -161,7 +161,8 @@ def run_worker(
     spec_path = cell_dir / "cell.json"
     write_json(spec_path, spec)
     stdout_path, stderr_path = cell_dir / "stdout.txt", cell_dir / "stderr.txt"
-    with scheduler.slots(), open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
+    slots = scheduler.slots()
+    with slots, open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
         started = time.perf_counter()
         child = subprocess.Popen(
             [sys.executable, "-m", "parity.worker", str(spec_path)],
@@ -173,6 +174,7 @@ def run_worker(
             start_new_session=True,
         )
         journal.note_child(cell_dir, child.pid)
+        slots.track(child.pid)
         peak_rss, over_memory, timed_out = None, False, False
         try:
             while True:
@@ -195,6 +197,10 @@ def run_worker(
             os.killpg(child.pid, signal.SIGKILL)
             child.wait()
             raise
+        finally:
+            slots.untrack(child.pid)
+    if slots.stopping:  # killed because the run is stopping: not this cell's failure
+        raise scheduler.RunStopped
     record: dict[str, Any] = {
         "returncode": returncode,
         "wall_s": time.perf_counter() - started,

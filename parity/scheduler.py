@@ -15,9 +15,10 @@ kills the group when the sum passes the limit.
 from __future__ import annotations
 
 import os
+import signal
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TypeVar
 
@@ -33,8 +34,13 @@ _PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 DEFAULT_MEMORY_SHARE = 0.8
 
 
+class RunStopped(BaseException):
+    """Raised in a cell's thread when the run is being stopped (Ctrl-C in the main thread):
+    the cell is abandoned, not recorded as failed, so a resume measures it again."""
+
+
 class WorkerSlots:
-    """At most `jobs` workers alive; counts the most seen at once."""
+    """At most `jobs` workers alive; counts the most seen at once; stops them all."""
 
     def __init__(self, jobs: int = 1):
         if jobs < 1:
@@ -44,6 +50,29 @@ class WorkerSlots:
         self._lock = threading.Lock()
         self.alive = 0
         self.max_alive = 0
+        self.stopping = False
+        self._children: set[int] = set()
+
+    def track(self, pid: int) -> None:
+        with self._lock:
+            self._children.add(pid)
+        if self.stopping:  # spawned while the run was being stopped
+            self.stop_all()
+
+    def untrack(self, pid: int) -> None:
+        with self._lock:
+            self._children.discard(pid)
+
+    def stop_all(self) -> None:
+        """Kill every live worker's process group; their threads then raise RunStopped."""
+        self.stopping = True
+        with self._lock:
+            children = list(self._children)
+        for pid in children:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
 
     def __enter__(self) -> WorkerSlots:
         self._free.acquire()
@@ -88,10 +117,16 @@ def map_ordered(
         futures = [pool.submit(fn, item) for item in items]
         try:
             for future in futures:
+                # Wait in short steps: a blocked wait would see Ctrl-C only once it returned.
+                while not future.done():
+                    wait([future], timeout=POLL_S)
                 done.append(future.result())
         except BaseException:
             for future in futures:
                 future.cancel()
+            # Ctrl-C reaches only this thread; the workers other threads wait on must stop
+            # too, or leaving this block would wait for each to finish or time out.
+            _slots.stop_all()
             raise
     return done
 

@@ -371,3 +371,32 @@ def test_one_pair_twice_in_a_run_is_measured_twice(fake_pair, quick_config):
     agreements = [p["evaluation"]["agreement"]["passed"] for p in record["pairs"]]
     assert agreements == [True, False]  # the second's cells were its own, not the first's
     assert not any(c.get("resumed") for c in _cells(record))
+
+
+def test_ctrl_c_with_jobs_stops_every_worker_and_records_none_as_failed(fake_pair, quick_config):
+    config = quick_config(jobs=3, timeout_s=120.0, modes=EAGER_ONLY)
+    pairs = [fake_pair("fake:hang", "fake:hang"), fake_pair("fake:ok", "fake:hang")]
+    pid_files = ".parity-runs/*/cells/*/worker.pid"
+
+    def interrupt_when_three_workers_run():
+        deadline = time.time() + 30
+        while time.time() < deadline and len(list(config.out_dir.glob(pid_files))) < 3:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C: KeyboardInterrupt in the main thread
+
+    interrupter = threading.Thread(target=interrupt_when_three_workers_run)
+    interrupter.start()
+    started = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        run(pairs, config)
+    interrupter.join()
+    assert time.perf_counter() - started < 60  # did not wait for the hanging workers
+    pids = [int(p.read_text()) for p in config.out_dir.glob(pid_files)]
+    assert len(pids) >= 3 and all(_gone(pid) for pid in pids)
+    records = [
+        json.loads(p.read_text()) for p in config.out_dir.glob(".parity-runs/*/cells/*/record.json")
+    ]
+    # Cells cut short by the interruption are not failures: a resume measures them again.
+    assert all(r["status"] == OK for r in records), [r.get("reason") for r in records]
+    assert _run_folders(config.out_dir)  # kept for --resume
