@@ -175,7 +175,8 @@ def run_worker(
         )
         journal.note_child(cell_dir, child.pid)
         slots.track(child.pid)
-        peak_rss, over_memory, timed_out = None, False, False
+        memory = scheduler.MemoryWatch(child.pid)
+        over_memory = timed_out = False
         try:
             while True:
                 try:
@@ -183,11 +184,10 @@ def run_worker(
                     break
                 except subprocess.TimeoutExpired:
                     pass
-                rss = scheduler.group_rss_mib(child.pid)
-                if rss is not None:
-                    peak_rss = max(peak_rss or 0.0, rss)
+                now = time.perf_counter()
+                rss = memory.sample(now)
                 over_memory = memory_limit_mib is not None and (rss or 0.0) > memory_limit_mib
-                timed_out = time.perf_counter() - started > timeout_s
+                timed_out = now - started > timeout_s
                 if over_memory or timed_out:
                     os.killpg(child.pid, signal.SIGKILL)
                     returncode = child.wait()
@@ -206,6 +206,7 @@ def run_worker(
         "wall_s": time.perf_counter() - started,
     }
     error_path, metrics_path = Path(spec["error_path"]), Path(spec["metrics_path"])
+    peak_rss = memory.peak
     if peak_rss is not None:
         record["peak_rss_seen_mib"] = round(peak_rss, 1)
     if over_memory:

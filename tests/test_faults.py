@@ -32,9 +32,10 @@ def _run_folders(out_dir: Path) -> list[Path]:
     return sorted(journal.runs_folder(out_dir).glob("*/run.json"))
 
 
-def test_a_worker_over_the_memory_limit_is_killed_and_named(fake_pair, quick_config):
+@pytest.mark.parametrize("hog", ["fake:memhog", "fake:forkhog"])  # forkhog: in a grandchild
+def test_a_worker_over_the_memory_limit_is_killed_and_named(fake_pair, quick_config, hog):
     config = quick_config(memory_limit_mib=300, timeout_s=30.0, modes=EAGER_ONLY)
-    record = run([fake_pair("fake:ok", "fake:memhog")], config)
+    record = run([fake_pair("fake:ok", hog)], config)
     ok_cell, hog = _cells(record)
     assert ok_cell["status"] == OK
     assert hog["status"] == FAILED

@@ -12,6 +12,7 @@ user's own source would be. Handles:
     fake:unavailable   raises ModelUnavailableError, as a hub download would offline
     fake:slow          fake:ok after sleeping FAKE_SLOW_S seconds (default 0.5) while loading
     fake:memhog        touches ever more memory while loading (up to FAKE_MEMHOG_MIB), then hangs
+    fake:forkhog       the same, in a child process of its own (as compile workers would be)
 
 With FAKE_TRACE_DIR set, each worker writes PID.json there with the wall-clock times its
 model started loading and its process exited, so a test can count workers alive at once.
@@ -23,6 +24,8 @@ import atexit
 import ctypes
 import json
 import os
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -83,6 +86,16 @@ def _encoder(noise: float = 0.0, nan: bool = False):
     return forward
 
 
+def _hog() -> None:
+    # 64 MiB a step, each page touched so it is resident; capped (FAKE_MEMHOG_MIB, default
+    # 1024) so a runner without a limit only hangs, until its timeout.
+    hoard = []
+    while len(hoard) * 64 < int(os.environ.get("FAKE_MEMHOG_MIB", "1024")):
+        hoard.append(np.ones(8 * 2**20, dtype=np.float64))
+        time.sleep(0.05)
+    time.sleep(3600)
+
+
 def _trace_lifetime() -> None:
     folder = os.environ.get("FAKE_TRACE_DIR")
     if not folder:
@@ -110,14 +123,12 @@ class FakeSource(Source):
         _trace_lifetime()
         if name == "slow":
             time.sleep(float(os.environ.get("FAKE_SLOW_S", "0.5")))
-        if name == "memhog":
-            # 64 MiB a step, each page touched so it is resident; capped (FAKE_MEMHOG_MIB,
-            # default 1024) so a runner without a limit only hangs, until its timeout.
-            hoard = []
-            while len(hoard) * 64 < int(os.environ.get("FAKE_MEMHOG_MIB", "1024")):
-                hoard.append(np.ones(8 * 2**20, dtype=np.float64))
-                time.sleep(0.05)
+        if name == "forkhog":
+            hog = "from fake_zoo import _hog; _hog()"
+            subprocess.Popen([sys.executable, "-c", hog])  # same process group, not waited for
             time.sleep(3600)
+        if name == "memhog":
+            _hog()
         if name == "segfault":
             ctypes.string_at(0)
         if name == "hang":
