@@ -27,11 +27,12 @@ _NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
 
 def _disk_full(path: Path, error: OSError) -> DiskFullError:
     kept = "its previous version is unchanged" if path.exists() else "nothing was written"
-    return DiskFullError(
-        error.errno,
+    full = DiskFullError(
         f"no space left on the device to write {path} ({kept}); free space there or "
-        "choose another --out, then rerun (an unfinished run continues with --resume)",
+        "choose another --out, then rerun (an unfinished run continues with --resume)"
     )
+    full.errno = error.errno  # still an OSError with its errno, for callers that check
+    return full
 
 
 def write_atomic(path: str | Path, data: bytes) -> None:

@@ -267,7 +267,8 @@ def test_a_full_disk_names_the_file_keeps_the_old_one_and_the_run_resumes(
     with pytest.raises(DiskFullError) as full:
         run([fake_pair()], config)
     message = str(full.value)
-    assert f"no space left on the device to write {target}" in message
+    assert message.startswith(f"no space left on the device to write {target} (")
+    assert full.value.errno == errno.ENOSPC
     assert "its previous version is unchanged" in message and "--resume" in message
     assert target.read_bytes() == good  # nothing half-written replaced the good file
     assert not list(config.out_dir.glob(".results.json.*"))  # no temporary left behind
@@ -361,6 +362,26 @@ def test_cli_resume_replays_the_interrupted_command_line(tmp_path, monkeypatch):
         main(["run", "--resume", "r2", "--out", out])
     with pytest.raises(SystemExit, match="--jobs must be at least 1"):
         main(["run", "mobilenet_v2", "--jobs", "0"])
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        DiskFullError("no space left on the device to write out/results.json"),
+        results.ResultsFileError("out/results.json is not valid JSON"),
+        journal.JournalError("record.json (a cell record) cannot be read"),
+    ],
+)
+def test_cli_run_turns_write_and_resume_refusals_into_exit_2(monkeypatch, capsys, error):
+    import parity.runner
+    from parity.cli import main
+
+    def failing_run(pairs, config):
+        raise error
+
+    monkeypatch.setattr(parity.runner, "run", failing_run)
+    assert main(["run", "mobilenet_v2", "--no-history"]) == 2
+    assert capsys.readouterr().err == f"parity run: {error}\n"
 
 
 def test_one_pair_twice_in_a_run_is_measured_twice(fake_pair, quick_config):
