@@ -319,6 +319,10 @@ def test_jobs_bound_the_workers_alive_and_label_the_report(fake_pair, quick_conf
     for _, step in events:
         alive += step
         most = max(most, alive)
+    print(
+        f"load test: {len(cells)} cells in {record['wall_s']:.1f} s, at most {most} workers "
+        f"alive (their own traces), parent peak RSS {parent_peak_mib:.0f} MiB"
+    )
     assert 2 <= most <= 3, most
     assert record["workers"] == {"jobs": 3, "max_alive": 3}
     assert record["settings"]["latency_concurrent"] is True
