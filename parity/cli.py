@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 from parity import history
+from parity.files import DiskFullError
 from parity.history import DEFAULT_DB as DEFAULT_HISTORY
 from parity.profiles import DEFAULT_BATCHES, EVAL_BATCH, PROFILES, get_profile
-from parity.results import usable_cores
+from parity.results import ResultsFileError, usable_cores
 from zoo.catalog import PAIRS, SIDES, SUITES, custom_pair, get_pair, get_suite
 from zoo.sources import UnknownSourceError, resolve
 
@@ -99,8 +100,21 @@ def _history_path(args: argparse.Namespace) -> Path | None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from parity import journal
     from parity.runner import FAILED, RunConfig, run
+    from parity.scheduler import default_memory_limit_mib
 
+    resume = None
+    if args.resume:
+        try:
+            resume = journal.resolve(args.resume, Path(args.out))
+            stored = journal.load_run(resume)
+        except journal.JournalError as error:
+            raise SystemExit(f"parity run --resume: {error}") from None
+        if not (args.pair or args.suite or args.torch or args.tf) and stored.get("argv"):
+            # Plain `--resume RUN`: replay the interrupted run's own command line.
+            args = build_parser().parse_args(stored["argv"])
+        args.resume, args.argv = str(resume), stored.get("argv")
     custom = bool(args.torch or args.tf)
     if [bool(args.pair), bool(args.suite), custom].count(True) != 1 or (
         custom and not (args.torch and args.tf)
@@ -121,6 +135,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.threads < 1:
         raise SystemExit("parity run: --threads must be at least 1")
     batches = _parse_batches(args.batch_sizes) if args.batch_sizes else DEFAULT_BATCHES
+    if args.jobs < 1:
+        raise SystemExit("parity run: --jobs must be at least 1")
+    if args.memory_limit is None:
+        memory_limit = default_memory_limit_mib(args.jobs)
+    else:
+        memory_limit = args.memory_limit if args.memory_limit > 0 else None
     config = RunConfig(
         out_dir=Path(args.out),
         threads=args.threads,
@@ -139,6 +159,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         weights=args.weights or "pretrained",
         seed=args.seed,
         history=_history_path(args),
+        jobs=args.jobs,
+        memory_limit_mib=memory_limit,
+        resume=resume,
+        argv=getattr(args, "argv", None),
     )
     # What the user gave on the command line wins over a suite entry's settings.
     given = {
@@ -155,7 +179,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         (pair, config.with_overrides(entry.overrides(), frozenset(given)) if entry else config)
         for pair, entry in entries
     ]
-    record = run(pairs, config)
+    try:
+        record = run(pairs, config)
+    except (journal.JournalError, ResultsFileError, DiskFullError) as error:
+        print(f"parity run: {error}", file=sys.stderr)
+        return 2
     failed = [
         c["cell_id"] for p in record["pairs"] for c in p.get("cells", []) if c["status"] == FAILED
     ]
@@ -298,6 +326,26 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="keep the workers' files (inputs, outputs, logs) after the run",
     )
+    run.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="workers alive at once (default 1: no two timings share the machine; with more, "
+        "the report labels latencies as measured concurrently)",
+    )
+    run.add_argument(
+        "--memory-limit",
+        type=float,
+        metavar="MiB",
+        help="kill a worker whose resident memory (its process group's) passes this; 0: no "
+        "limit (default: 80%% of RAM divided by --jobs)",
+    )
+    run.add_argument(
+        "--resume",
+        metavar="RUN",
+        help="continue an interrupted run (its id under OUT/.parity-runs, or its folder): "
+        "finished cells are kept, the rest are measured",
+    )
     recording = run.add_mutually_exclusive_group()
     recording.add_argument(
         "--history",
@@ -339,7 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv  # kept in the run folder, so `--resume RUN` can replay it
     try:
         return args.func(args)
     except UnknownSourceError as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -17,10 +18,30 @@ def _umask() -> int:
     return current
 
 
+class DiskFullError(OSError):
+    """A write that found no space: names the file and the fix; the old file is intact."""
+
+
+_NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
+
+
+def _disk_full(path: Path, error: OSError) -> DiskFullError:
+    kept = "its previous version is unchanged" if path.exists() else "nothing was written"
+    full = DiskFullError(
+        f"no space left on the device to write {path} ({kept}); free space there or "
+        "choose another --out, then rerun (an unfinished run continues with --resume)"
+    )
+    full.errno = error.errno  # still an OSError with its errno, for callers that check
+    return full
+
+
 def write_atomic(path: str | Path, data: bytes) -> None:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        raise _disk_full(path, error) if error.errno in _NO_SPACE else error from None
     try:
         # mkstemp makes the file private (0600); reports are meant to be shared.
         os.fchmod(fd, 0o666 & ~_umask())
@@ -29,8 +50,10 @@ def write_atomic(path: str | Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(error, OSError) and error.errno in _NO_SPACE:
+            raise _disk_full(path, error) from None
         raise
 
 
@@ -41,9 +64,17 @@ def write_json(path: str | Path, payload: Any) -> None:
 def save_npy(path: str | Path, array: np.ndarray) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.npy")
-    np.save(tmp, array, allow_pickle=False)
-    os.replace(tmp, path)
+    # A unique temporary name: two writers of the same cached array must not collide.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp.npy")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.save(handle, array, allow_pickle=False)
+        os.replace(tmp, path)
+    except BaseException as error:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(error, OSError) and error.errno in _NO_SPACE:
+            raise _disk_full(path, error) from None
+        raise
 
 
 def load_npy(path: str | Path) -> np.ndarray:

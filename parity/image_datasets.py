@@ -51,7 +51,7 @@ IMAGE_SUFFIXES = frozenset(
 DEFAULT_SPLIT = "validation"
 SYNSET = re.compile(r"n\d{8}")
 AMBIGUOUS_NAMES = frozenset({"crane", "maillot"})
-FORMS = "photos, imagefolder:/path, hf:NAME[:SPLIT], tfds:NAME[:SPLIT]"
+FORMS = "photos, photos:MANIFEST.tsv, imagefolder:/path, hf:NAME[:SPLIT], tfds:NAME[:SPLIT]"
 
 
 @lru_cache(maxsize=1)
@@ -138,6 +138,9 @@ def parse_spec(spec: str) -> ImageSpec:
     kind, sep, rest = spec.partition(":")
     if spec == "photos":
         return ImageSpec("photos")
+    if sep and kind == "photos" and rest:
+        # A manifest of one's own, in the bundled one's format (rows name package files).
+        return ImageSpec("photos", rest)
     if sep and kind == "imagefolder" and rest:
         return ImageSpec("imagefolder", rest)
     if sep and kind in ("hf", "tfds") and rest:
@@ -320,7 +323,7 @@ def load_images(spec_text: str, limit: int | None, seed: int, work_dir: Path, of
     if limit is not None and limit < 1:
         raise DatasetError(f"--limit must be at least 1, not {limit}")
     if spec.kind == "photos":
-        found = photos.load_photo_set()
+        found = photos.load_photo_set(spec.name) if spec.name else photos.load_photo_set()
         total = len(found)
         chosen = seeded_subset(total, limit, seed)
         if chosen is not None:

@@ -4,6 +4,7 @@ plain line per finished cell and nothing animated."""
 from __future__ import annotations
 
 import sys
+import threading
 from typing import TextIO
 
 
@@ -15,6 +16,7 @@ class Progress:
         self.live = self.stream.isatty() if live is None else live
         self._bar = None
         self._task = None
+        self._lock = threading.Lock()  # cells may finish in several threads (--jobs)
 
     def __enter__(self) -> Progress:
         if self.live:
@@ -43,14 +45,15 @@ class Progress:
             self._bar.update(self._task, description=cell_id)
 
     def finish(self, cell_id: str, status: str, wall_s: float, detail: str = "") -> None:
-        self.done += 1
-        line = f"[{self.done}/{self.total}] {cell_id} {status} ({wall_s:.1f} s)"
-        line += f": {detail}" if detail else ""
-        if self._bar is not None:
-            self._bar.console.print(line, markup=False, highlight=False)
-            self._bar.advance(self._task)
-        else:
-            print(line, file=self.stream, flush=True)
+        with self._lock:
+            self.done += 1
+            line = f"[{self.done}/{self.total}] {cell_id} {status} ({wall_s:.1f} s)"
+            line += f": {detail}" if detail else ""
+            if self._bar is not None:
+                self._bar.console.print(line, markup=False, highlight=False)
+                self._bar.advance(self._task)
+            else:
+                print(line, file=self.stream, flush=True)
 
     def skip(self, count: int) -> None:
         """Cells that will not run (their pair's inputs failed)."""

@@ -448,6 +448,20 @@ def settings_sentence(record: dict, pair: dict) -> str:
     return f"run with {weights}; profile {profile}; batch sizes {batches}"
 
 
+def concurrency_note(record: dict) -> str | None:
+    """With --jobs > 1 workers shared the cores: say so wherever latency is shown."""
+    jobs = record["settings"].get("jobs", 1)
+    if jobs <= 1:
+        return None
+    seen = (record.get("workers") or {}).get("max_alive")
+    most = f", at most {seen} seen" if seen is not None else ""
+    return (
+        f"⚠ Latency measured concurrently: up to {jobs} workers ran at once (--jobs {jobs}"
+        f"{most}), sharing the machine's cores. These are not solo timings; rerun with "
+        "--jobs 1 before comparing sides."
+    )
+
+
 def run_preamble(record: dict) -> list[str]:
     """The paragraphs that say how the run was made, shared by both renderers."""
     settings, machine = record["settings"], record["machine"]
@@ -467,7 +481,7 @@ def run_preamble(record: dict) -> list[str]:
         'ratio excludes 1 and the ratio differs from 1 by more than 2%. "first call s" is '
         "the very first call (it includes tracing or compiling for the first shape).",
         "Libraries: " + ", ".join(f"{k} {v}" for k, v in record["libraries"].items() if v) + ".",
-    ]
+    ] + ([note] if (note := concurrency_note(record)) else [])
 
 
 # ---- Markdown ----
@@ -553,6 +567,8 @@ def _md_pair(pair: dict, record: dict) -> list[str]:
     for cell_id, accuracy in evaluation["accuracy"].items():
         lines.append(f"- `{cell_id}`: {accuracy_text(accuracy)}")
     lines += ["", "### Latency and memory", ""]
+    if concurrency_note(record):
+        lines += [concurrency_note(record), ""]
     lines += _md_table(cell_table(pair, batches_of(record, pair))) + [""]
     lines += [f"- {s}" for s in latency_sentences(pair)] + ["", mode_sentence(pair), ""]
     lines += [f"- {s}" for s in model_sentences(pair)] + [""]

@@ -158,4 +158,20 @@ def load(path: str | Path) -> dict[str, Any]:
         raise ResultsFileError(
             f"{path} is not valid JSON ({error}); it was left untouched"
         ) from None
+    except UnicodeDecodeError as error:
+        raise ResultsFileError(f"{path} is not text ({error}); it was left untouched") from None
     return migrate(record, str(path))
+
+
+def refuse_to_overwrite(path: str | Path) -> None:
+    """Raise ResultsFileError when `path` exists but is no readable results file: a run
+    must not replace what the user may need to inspect or recover."""
+    path = Path(path)
+    if not path.exists():
+        return
+    try:
+        load(path)
+    except (ResultsFileError, OSError, UnicodeDecodeError) as error:
+        raise ResultsFileError(
+            f"{error}. parity run will not replace it: move it away or choose another --out"
+        ) from None

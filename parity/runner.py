@@ -2,8 +2,10 @@
 turns what the workers wrote into one results record. Imports no framework.
 
 A cell is (pair, side, mode), or a pair's diagnostic variant. Cells run one at a time,
-so no two measurements share the machine. A worker that crashes, hangs past its
-timeout, or raises becomes a failed cell with the tail of its stderr; the run goes on.
+so no two measurements share the machine, unless --jobs allows more (parity.scheduler).
+A worker that crashes, hangs past its timeout, passes its memory limit, or raises
+becomes a failed cell with the tail of its stderr; the run goes on. Each finished cell
+is saved in the run's work folder at once (parity.journal), so a killed run resumes.
 """
 
 from __future__ import annotations
@@ -11,18 +13,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from parity import divergence, image_classifier, results, text_encoder
+from parity import divergence, image_classifier, journal, results, scheduler, text_encoder
 from parity.files import write_json
 from parity.measure import median_ratio, summarize
 from parity.profiles import DEFAULT_BATCHES, EVAL_BATCH, Profile, get_profile
@@ -31,7 +31,7 @@ from parity.worker import PROTOCOL
 from parity.worker_engines import EAGER, MODES
 from zoo.catalog import SAME_WEIGHTS, SIDES, Pair
 from zoo.seeding import seeded_pair
-from zoo.sources import Location, get_source
+from zoo.sources import Location, get_source, refuse_empty_file
 
 OK, FAILED, UNAVAILABLE = "ok", "failed", "unavailable"
 PRETRAINED, SEEDED = "pretrained", "seeded"
@@ -63,6 +63,12 @@ class RunConfig:
     # Capture and compare intermediate activations (parity/divergence.py). None: on for
     # same-weights pairs with a layer map; True also notes pairs that have none.
     divergence: bool | None = None
+    jobs: int = 1  # workers alive at once; > 1 measures latency concurrently (labelled so)
+    # Per-worker resident-memory limit in MiB; None: no limit (the CLI's default is a share
+    # of RAM, see scheduler.default_memory_limit_mib).
+    memory_limit_mib: float | None = None
+    resume: Path | None = None  # the work folder of a run to continue
+    argv: list[str] | None = None  # the command line, kept so a resume can replay it
 
     def with_overrides(self, overrides: dict[str, Any], keep: frozenset[str] = frozenset()):
         """This config with a suite entry's settings applied, except the ones named in
@@ -95,11 +101,17 @@ class Cell:
     handle: str
     load_options: dict[str, Any]
     diagnostic: str | None = None
+    occurrence: int = 0  # the same pair twice in one run: 0 for the first, 1 the next...
 
     @property
     def id(self) -> str:
         tail = f"diagnostic:{self.diagnostic}" if self.diagnostic else self.mode
         return f"{self.pair.id}/{self.side}/{tail}"
+
+    @property
+    def key(self) -> str:
+        """Names the cell's folder in the run's work folder: unique within the run."""
+        return self.id if not self.occurrence else f"{self.id}#{self.occurrence}"
 
 
 def plan_cells(pair: Pair, config: RunConfig) -> list[Cell]:
@@ -159,14 +171,20 @@ def child_environment(threads: int, framework: str, cell_dir: Path | None = None
 
 
 def run_worker(
-    spec: dict[str, Any], cell_dir: Path, framework: str, threads: int, timeout_s: float
+    spec: dict[str, Any],
+    cell_dir: Path,
+    framework: str,
+    threads: int,
+    timeout_s: float,
+    memory_limit_mib: float | None = None,
 ) -> dict[str, Any]:
-    """Spawn one worker and classify how it ended."""
+    """Spawn one worker (holding one of the run's worker slots) and classify how it ended."""
     spec_path = cell_dir / "cell.json"
     write_json(spec_path, spec)
     stdout_path, stderr_path = cell_dir / "stdout.txt", cell_dir / "stderr.txt"
-    started = time.perf_counter()
-    with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
+    slots = scheduler.slots()
+    with slots, open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
+        started = time.perf_counter()
         child = subprocess.Popen(
             [sys.executable, "-m", "parity.worker", str(spec_path)],
             stdout=out,
@@ -176,29 +194,57 @@ def run_worker(
             # Its own process group, so a timeout kills everything it started.
             start_new_session=True,
         )
+        journal.note_child(cell_dir, child.pid)
+        slots.track(child.pid)
+        memory = scheduler.MemoryWatch(child.pid)
+        over_memory = timed_out = False
         try:
-            returncode = child.wait(timeout=timeout_s)
-            timed_out = False
-        except subprocess.TimeoutExpired:
-            os.killpg(child.pid, signal.SIGKILL)
-            returncode = child.wait()
-            timed_out = True
+            while True:
+                try:
+                    returncode = child.wait(timeout=scheduler.POLL_S)
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+                now = time.perf_counter()
+                rss = memory.sample(now)
+                over_memory = memory_limit_mib is not None and (rss or 0.0) > memory_limit_mib
+                timed_out = now - started > timeout_s
+                if over_memory or timed_out:
+                    os.killpg(child.pid, signal.SIGKILL)
+                    returncode = child.wait()
+                    break
         except BaseException:
             # Ctrl-C reaches only the parent (the child has its own session): stop the child too.
             os.killpg(child.pid, signal.SIGKILL)
             child.wait()
             raise
+        finally:
+            slots.untrack(child.pid)
+    if slots.stopping:  # killed because the run is stopping: not this cell's failure
+        raise scheduler.RunStopped
     record: dict[str, Any] = {
         "returncode": returncode,
         "wall_s": time.perf_counter() - started,
     }
     error_path, metrics_path = Path(spec["error_path"]), Path(spec["metrics_path"])
-    if timed_out:
+    peak_rss = memory.peak
+    if peak_rss is not None:
+        record["peak_rss_seen_mib"] = round(peak_rss, 1)
+    if over_memory:
+        record.update(
+            status=FAILED,
+            reason=f"exceeded memory limit {memory_limit_mib:g} MiB (peak RSS seen "
+            f"{peak_rss:.0f} MiB; killed); raise --memory-limit or lower --batch-sizes",
+        )
+    elif timed_out:
         record.update(status=FAILED, reason=f"timed out after {timeout_s:g} s (killed)")
     elif returncode == 0 and metrics_path.is_file():
         record.update(status=OK, metrics=json.loads(metrics_path.read_text()))
     elif returncode < 0:
-        record.update(status=FAILED, reason=f"crashed: killed by {_signal_name(-returncode)}")
+        reason = f"crashed: killed by {_signal_name(-returncode)}"
+        if -returncode == signal.SIGKILL:
+            reason += " (from outside: another process, or the kernel's out-of-memory killer)"
+        record.update(status=FAILED, reason=reason)
     elif error_path.is_file():
         error = json.loads(error_path.read_text())
         record.update(
@@ -279,15 +325,26 @@ def run_cell(
         record.update(status=UNAVAILABLE, reason=f"{cell.handle}: {location.note}")
         return record
     try:
-        location = source.materialize(location, work_dir)
+        with scheduler.setup_lock:  # two cells of a pair may convert the same file
+            location = source.materialize(location, work_dir)
+        if needs_weights:
+            refuse_empty_file(location)
     except (ValueError, OSError, subprocess.SubprocessError) as error:
         record.update(status=FAILED, reason=f"{cell.handle}: {error}")
         return record
     record["location"] = location.to_dict()
-    cell_dir = work_dir / "cells" / cell.id.replace("/", "__").replace(":", "-")
-    cell_dir.mkdir(parents=True, exist_ok=True)
+    cell_dir = journal.fresh_cell_dir(work_dir, cell.key)
     spec = _cell_spec(cell, location, inputs, cell_dir, config, weights, extra_inputs)
-    record.update(run_worker(spec, cell_dir, source.framework, config.threads, config.timeout_s))
+    record.update(
+        run_worker(
+            spec,
+            cell_dir,
+            source.framework,
+            config.threads,
+            config.timeout_s,
+            config.memory_limit_mib,
+        )
+    )
     if record["status"] == OK:
         record["output_path"] = spec["output_path"]
         if spec["extra_output_paths"]:
@@ -422,7 +479,9 @@ def _pair_header(pair: Pair) -> dict[str, Any]:
     }
 
 
-def run_pair(pair: Pair, config: RunConfig, work_dir: Path, progress: Progress) -> dict[str, Any]:
+def run_pair(
+    pair: Pair, config: RunConfig, work_dir: Path, progress: Progress, occurrence: int = 0
+) -> dict[str, Any]:
     record = _pair_header(pair)
     record["settings"] = config.pair_settings()
     handler = TASK_HANDLERS[pair.task]
@@ -432,30 +491,45 @@ def run_pair(pair: Pair, config: RunConfig, work_dir: Path, progress: Progress) 
     cell_weights = PRETRAINED if converted else config.weights
     if converted:
         try:
-            pair, record["seeded_checkpoint"] = seeded_pair(pair, work_dir, config.seed)
+            with scheduler.setup_lock:
+                pair, record["seeded_checkpoint"] = seeded_pair(pair, work_dir, config.seed)
         except (ValueError, OSError, subprocess.SubprocessError) as error:
             record.update(status=FAILED, reason=str(error), cells=[])
             progress.note(f"{pair.id}: {error}")
             progress.skip(len(plan_cells(pair, config)))
             return record
     try:
-        inputs = handler.prepare(pair, config, work_dir)
+        with scheduler.setup_lock:
+            inputs = handler.prepare(pair, config, work_dir)
     except (ValueError, OSError) as error:
         record.update(status=FAILED, reason=f"inputs could not be prepared: {error}", cells=[])
         progress.note(f"{pair.id}: {record['reason']}")
         progress.skip(len(plan_cells(pair, config)))
         return record
     record["dataset"] = inputs.describe()
-    cells = []
-    for cell in plan_cells(pair, config):
+
+    def measure(cell: Cell) -> dict[str, Any]:
         progress.start(cell.id)
-        # Diagnostic cells test a hypothesis on track A's inputs only.
-        extra_for = getattr(inputs, "extra_inputs_for", None)
-        extra = extra_for(cell.side) if extra_for and not cell.diagnostic else {}
-        found = run_cell(cell, inputs.paths_for(cell.side), work_dir, config, cell_weights, extra)
+        # A resumed run keeps what its earlier attempt finished; each new cell is saved
+        # as soon as it ends, so a killed run loses at most the cells still running.
+        found = journal.load_cell(work_dir, cell.key, cell.id)
+        if found is None:
+            # Diagnostic cells test a hypothesis on track A's inputs only.
+            extra_for = getattr(inputs, "extra_inputs_for", None)
+            extra = extra_for(cell.side) if extra_for and not cell.diagnostic else {}
+            found = run_cell(
+                cell, inputs.paths_for(cell.side), work_dir, config, cell_weights, extra
+            )
+            journal.save_cell(work_dir, cell.key, found)
         detail = "" if found["status"] == OK else found.get("reason", "")
-        progress.finish(cell.id, found["status"], found.get("wall_s", 0.0), detail)
-        cells.append(found)
+        status = found["status"] + (
+            " (kept from the interrupted run)" if found.get("resumed") else ""
+        )
+        progress.finish(cell.id, status, found.get("wall_s", 0.0), detail)
+        return found
+
+    planned = [replace(cell, occurrence=occurrence) for cell in plan_cells(pair, config)]
+    cells = scheduler.map_ordered(measure, planned, config.jobs)
     record["cells"] = cells
     record["evaluation"] = evaluate_pair(
         pair, handler, inputs, cells, config.weights, converted, config.divergence
@@ -468,13 +542,12 @@ def run(pairs: list[Pair | tuple[Pair, RunConfig]], config: RunConfig) -> dict[s
     """Measure every pair; write results.json and report.md under config.out_dir.
 
     A pair may come with its own RunConfig (a suite entry's settings); where it does not,
-    it runs under `config`, which also holds the run-wide settings (output, history).
+    it runs under `config`, which also holds the run-wide settings (output, history, jobs).
     """
-    from parity import report  # late: keeps the renderer out of the worker's import path
-
     started = dt.datetime.now(dt.timezone.utc)
     t0 = time.perf_counter()
-    work_dir = Path(tempfile.mkdtemp(prefix="parity-work-"))
+    # A results file that cannot be read is the user's to inspect: never write over it.
+    results.refuse_to_overwrite(config.out_dir / "results.json")
     planned = [item if isinstance(item, tuple) else (item, config) for item in pairs]
     total = sum(len(plan_cells(pair, pair_config)) for pair, pair_config in planned)
     record: dict[str, Any] = {
@@ -492,33 +565,60 @@ def run(pairs: list[Pair | tuple[Pair, RunConfig]], config: RunConfig) -> dict[s
             "eval_batch": config.eval_batch,
             "timeout_s": config.timeout_s,
             "weights": config.weights,
+            "jobs": config.jobs,
+            # With jobs > 1 workers share the cores: their latencies are not solo timings.
+            "latency_concurrent": config.jobs > 1,
+            "memory_limit_mib": config.memory_limit_mib,
         },
         "pairs": [],
     }
+    # What a resumed run must match: each pair with both sides' handles.
+    pair_ids = [f"{p.id} ({p.torch.handle} | {p.tensorflow.handle})" for p, _ in planned]
+    if config.resume is not None:
+        work_dir = Path(config.resume)
+        journal.resume(record, work_dir, pair_ids)
+    else:
+        work_dir = journal.start(record, config.out_dir, pair_ids, config.argv)
+    slots = scheduler.use_slots(config.jobs)
+    completed = published = False
     try:
         with Progress(total) as progress:
-            for pair, pair_config in planned:
-                record["pairs"].append(run_pair(pair, pair_config, work_dir, progress))
+            scheduler.map_ordered(
+                lambda numbered: run_pair(*numbered[0], work_dir, progress, numbered[1]),
+                zip(planned, journal.occurrences([p.id for p, _ in planned]), strict=True),
+                config.jobs,
+                into=record["pairs"],
+            )
+        completed = True
     finally:
         record["finished_utc"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         record["wall_s"] = time.perf_counter() - t0
         record["parent_framework_modules"] = results.framework_modules_loaded()
-        config.out_dir.mkdir(parents=True, exist_ok=True)
-        results.save(config.out_dir / "results.json", record)
-        if config.history is not None:
-            try:
-                from parity import history
-
-                history.append(config.history, record)
-            except Exception as error:  # results.json is saved; the history must not undo that
-                _progress(
-                    f"parity: could not record run {record['run_id']} in {config.history}: "
-                    f"{error} (results.json is saved)"
-                )
-        for path in report.publish(record, config.out_dir):
-            _progress(f"wrote {path}")
-        if config.keep_work:
-            _progress(f"worker files kept in {work_dir}")
-        else:
-            shutil.rmtree(work_dir, ignore_errors=True)
+        record["workers"] = {"jobs": slots.jobs, "max_alive": slots.max_alive}
+        try:
+            _publish(record, config)
+            published = True
+        finally:
+            journal.finish(
+                work_dir, config.out_dir, keep_work=config.keep_work, done=completed and published
+            )
     return record
+
+
+def _publish(record: dict[str, Any], config: RunConfig) -> None:
+    from parity import report  # late: keeps the renderer out of the worker's import path
+
+    config.out_dir.mkdir(parents=True, exist_ok=True)
+    results.save(config.out_dir / "results.json", record)
+    if config.history is not None:
+        try:
+            from parity import history
+
+            history.append(config.history, record)
+        except Exception as error:  # results.json is saved; the history must not undo that
+            _progress(
+                f"parity: could not record run {record['run_id']} in {config.history}: "
+                f"{error} (results.json is saved)"
+            )
+    for path in report.publish(record, config.out_dir):
+        _progress(f"wrote {path}")

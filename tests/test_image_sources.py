@@ -139,8 +139,10 @@ def test_hostile_and_broken_files_fail_their_cell_with_a_clear_reason(artifacts,
         p["cells"] for p in record["pairs"]
     )
     assert pickle_cell["status"] == FAILED and "weights_only" in pickle_cell["reason"]
+    assert "never unpickles them" in pickle_cell["reason"]  # not torch's weights_only=False hint
     assert not marker.exists(), "the pickle's payload ran"
     assert lambda_cell["status"] == FAILED and "Lambda" in lambda_cell["stderr_tail"]
+    assert "zoo-parity never disables safe_mode" in lambda_cell["reason"]
     assert "safe_mode" in lambda_cell["stderr_tail"] or "unsafe" in lambda_cell["stderr_tail"]
     assert truncated_cell["status"] == FAILED and "truncated.pth" in truncated_cell["reason"]
     assert healthy_cell["status"] == OK  # the run went on

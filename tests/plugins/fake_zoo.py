@@ -11,14 +11,25 @@ user's own source would be. Handles:
     fake:raise         raises RuntimeError while loading
     fake:unavailable   raises ModelUnavailableError, as a hub download would offline
     fake:nocapture     fake:ok without a capture hook
+    fake:slow          fake:ok after sleeping FAKE_SLOW_S seconds (default 0.5) while loading
+    fake:memhog        touches ever more memory while loading (up to FAKE_MEMHOG_MIB), then hangs
+    fake:forkhog       the same, in a child process of its own (as compile workers would be)
 
 Every fake model but nocapture captures its steps (lookup, tanh, masked, output), and two
 fake handles have a layer map joining those steps, so divergence localisation runs too.
+
+With FAKE_TRACE_DIR set, each worker writes PID.json there with the wall-clock times its
+model started loading and its process exited, so a test can count workers alive at once.
 """
 
 from __future__ import annotations
 
+import atexit
 import ctypes
+import json
+import os
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -98,6 +109,29 @@ def _encoder(noise: float = 0.0, nan: bool = False):
     return lambda inputs: steps(inputs)["output"]
 
 
+def _hog() -> None:
+    # 64 MiB a step, each page touched so it is resident; capped (FAKE_MEMHOG_MIB, default
+    # 1024) so a runner without a limit only hangs, until its timeout.
+    hoard = []
+    while len(hoard) * 64 < int(os.environ.get("FAKE_MEMHOG_MIB", "1024")):
+        hoard.append(np.ones(8 * 2**20, dtype=np.float64))
+        time.sleep(0.05)
+    time.sleep(3600)
+
+
+def _trace_lifetime() -> None:
+    folder = os.environ.get("FAKE_TRACE_DIR")
+    if not folder:
+        return
+    started = time.time()
+
+    def write() -> None:
+        with open(os.path.join(folder, f"{os.getpid()}.json"), "w") as handle:
+            json.dump({"start": started, "end": time.time()}, handle)
+
+    atexit.register(write)
+
+
 @register_source
 class FakeSource(Source):
     prefix = "fake"
@@ -109,6 +143,15 @@ class FakeSource(Source):
 
     def load(self, location, task, options, weights="pretrained", seed=0):
         name = location.handle.split(":", 1)[1]
+        _trace_lifetime()
+        if name == "slow":
+            time.sleep(float(os.environ.get("FAKE_SLOW_S", "0.5")))
+        if name == "forkhog":
+            hog = "from fake_zoo import _hog; _hog()"
+            subprocess.Popen([sys.executable, "-c", hog])  # same process group, not waited for
+            time.sleep(3600)
+        if name == "memhog":
+            _hog()
         if name == "segfault":
             ctypes.string_at(0)
         if name == "hang":

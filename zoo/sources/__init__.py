@@ -133,6 +133,15 @@ def nchw(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {k: np.ascontiguousarray(v.transpose(0, 3, 1, 2)) for k, v in arrays.items()}
 
 
+def refuse_empty_file(location: Location) -> None:
+    """A 0-byte weights file (an interrupted download or copy) fails in the parent, with
+    its path, before a worker is started for it."""
+    if location.path and os.path.isfile(location.path) and os.path.getsize(location.path) == 0:
+        raise ValueError(
+            f"weights file {location.path} is empty (0 bytes); download or export it again"
+        )
+
+
 def pretrained_only(source: Source, weights: str) -> None:
     if weights != "pretrained":
         raise ValueError(f"{source.prefix}: seeded weights are not supported by this source")

@@ -7,6 +7,7 @@ hf:/path/to/folder                         a folder written by save_pretrained
 from __future__ import annotations
 
 import inspect
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,34 @@ def locate_hf(handle: str, name: str) -> Location:
     return Location(handle, NETWORK, hub_id=name, note=note)
 
 
+def refuse_remote_code(folder: str | None, known_model_types=None) -> None:
+    """Raise ValueError when a Hugging Face folder asks to run code it ships (config.json's
+    `auto_map`, or a model_type transformers does not implement). Reads JSON only, so it
+    runs before transformers sees the folder; trust_remote_code stays False regardless."""
+    if not folder or not (Path(folder) / "config.json").is_file():
+        return  # a hub id, or no config: transformers says what is missing
+    path = Path(folder) / "config.json"
+    try:
+        config = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path} cannot be read as JSON ({error}); re-export the model") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{path} is not a JSON object; re-export the model")
+    refusal = (
+        "; zoo-parity never runs code from a model folder (trust_remote_code=False): use "
+        "a checkpoint of an architecture transformers implements"
+    )
+    if config.get("auto_map"):
+        shipped_code = sorted(p.name for p in Path(folder).glob("*.py"))
+        names = f" ({', '.join(shipped_code)})" if shipped_code else ""
+        raise ValueError(f"{folder} asks for its own code through auto_map{names}{refusal}")
+    model_type = config.get("model_type")
+    if known_model_types is not None and model_type not in known_model_types:
+        raise ValueError(
+            f"{folder}: model_type {model_type!r} is not built into transformers{refusal}"
+        )
+
+
 def weight_files_bytes(folder: str | None) -> int | None:
     if not folder:
         return None
@@ -89,6 +118,10 @@ class HuggingFaceTransformers(Source):
     def resolve(self, name: str) -> Location:
         return locate_hf(f"{self.prefix}:{name}", name)
 
+    def materialize(self, location: Location, work_dir: Path) -> Location:
+        refuse_remote_code(location.path)  # in the parent: the cell fails before any worker
+        return location
+
     def load(
         self,
         location: Location,
@@ -98,6 +131,9 @@ class HuggingFaceTransformers(Source):
         seed: int = 0,
     ) -> LoadedModel:
         pretrained_only(self, weights)
+        from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+
+        refuse_remote_code(location.path, known_model_types=CONFIG_MAPPING_NAMES)
         from transformers import AutoModel, AutoModelForImageClassification
 
         auto = AutoModelForImageClassification if task == "image-classifier" else AutoModel

@@ -120,7 +120,17 @@ class KerasApplications(Source):
         details: dict[str, Any] = {"application": app}
         if location.availability == LOCAL and location.path.endswith(".keras"):
             # safe_mode refuses Lambda layers and other deserialised code.
-            model = keras.saving.load_model(location.path, safe_mode=True, compile=False)
+            try:
+                model = keras.saving.load_model(location.path, safe_mode=True, compile=False)
+            except ValueError as error:
+                if "safe_mode" not in str(error):
+                    raise
+                # Keras suggests safe_mode=False; this tool never offers that, so say so.
+                raise ValueError(
+                    f"{location.path} holds Python code (e.g. a Lambda layer), which "
+                    "safe_mode=True refuses to deserialise; zoo-parity never disables safe_mode: "
+                    "save the model without Lambda layers, or give weights: NAME@/path.weights.h5"
+                ) from None
             details["weights"] = location.path
         else:
             builder = getattr(keras.applications, app)

@@ -25,7 +25,7 @@ from zoo.sources import (
 )
 from zoo.sources.files import artifact_of, locate_checkpoint, split_checkpoint
 from zoo.sources.hf import locate_hf
-from zoo.sources.torchvision import load_state_dict_file
+from zoo.sources.torchvision import load_state_dict_file, state_dict_misfit
 
 
 def read_checkpoint(path: str) -> dict:
@@ -124,7 +124,7 @@ class Timm(Source):
                 model.load_state_dict(state, strict=True)
             except RuntimeError as error:
                 raise ValueError(
-                    f"{location.path} does not fit timm {arch}: {str(error).splitlines()[0]}"
+                    f"{location.path} does not fit timm {arch}: {state_dict_misfit(error)}"
                 ) from None
             details["weights"] = location.path
         else:

@@ -53,6 +53,13 @@ def load_state_dict_file(path: str) -> dict:
     try:
         state = torch.load(file, map_location="cpu", weights_only=True)
     except Exception as error:  # unpickling errors have many types; say which file and why
+        if "Weights only load failed" in str(error):
+            # torch's own text suggests weights_only=False; this tool never offers that.
+            raise ValueError(
+                f"{path} holds pickled objects that are not tensors (possibly code), which "
+                "torch.load(weights_only=True) refuses; zoo-parity never unpickles them: "
+                "save a plain state dict of tensors, or .safetensors"
+            ) from None
         raise ValueError(
             f"cannot load {path} as a state dict ({type(error).__name__}: "
             f"{str(error).strip().splitlines()[0] if str(error).strip() else 'no detail'}); "
@@ -61,6 +68,16 @@ def load_state_dict_file(path: str) -> dict:
     if not isinstance(state, dict):
         raise ValueError(f"{path} holds a {type(state).__name__}, not a state dict")
     return state
+
+
+def state_dict_misfit(error: Exception) -> str:
+    """load_state_dict's many-line error as one line: its first problem, and how many more.
+    ("Error(s) in loading state_dict for ResNet:" alone says nothing.)"""
+    problems = [line.strip() for line in str(error).strip().splitlines()[1:] if line.strip()]
+    if not problems:
+        return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return problems[0].replace("torch.Size(", "(") + more
 
 
 @register_source
@@ -112,8 +129,7 @@ class TorchVision(Source):
                 model.load_state_dict(state, strict=True)
             except RuntimeError as error:
                 raise ValueError(
-                    f"{location.path} does not fit torchvision {arch}: "
-                    f"{str(error).strip().splitlines()[0]}"
+                    f"{location.path} does not fit torchvision {arch}: {state_dict_misfit(error)}"
                 ) from None
             details["weights"] = location.path
         else:
