@@ -157,6 +157,7 @@ def child_environment(threads: int, framework: str, cell_dir: Path | None = None
         TF_NUM_INTEROP_THREADS="1",
         TF_CPP_MIN_LOG_LEVEL=env.get("TF_CPP_MIN_LOG_LEVEL", "1"),
         PYTHONUNBUFFERED="1",
+        PARITY_PARENT_PID=str(os.getpid()),  # the worker dies with this process
     )
     if framework == "tensorflow":
         env["KERAS_BACKEND"] = "tensorflow"
