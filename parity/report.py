@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from parity.files import write_atomic
+from parity.measure import compile_cost_s
 from parity.verdicts import verdict_rows
 from parity.worker_engines import MODE_DESCRIPTIONS
 
@@ -231,6 +232,61 @@ def cell_table(pair: dict, batches: list[str]) -> Table:
     return Table(head, rows)
 
 
+def _flops_text(flops: dict | None) -> str:
+    if not flops:
+        return "–"
+    if flops.get("per_sample") is None:
+        return f"not counted: {flops.get('error', 'no count')}"
+    return f"{flops['per_sample'] / 1e9:.4g}"
+
+
+def compute_table(pair: dict, batches: list[str]) -> Table:
+    """Per mode: FLOPs per sample, and per batch the compile cost (first call minus the
+    steady median), achieved GFLOP/s and its share of the machine's measured peak."""
+    head = ["side", "mode", "GFLOPs per sample"]
+    for batch in batches:
+        head += [f"b{batch} compile s", f"b{batch} GFLOP/s", f"b{batch} % of peak"]
+    rows = []
+    for cell in main_cells(pair):
+        metrics = cell.get("metrics")
+        if not metrics:
+            continue
+        row = [SIDE_NAMES[cell["side"]], cell["mode"], _flops_text(metrics.get("flops"))]
+        for batch in batches:
+            stats = cell.get("latency_stats", {}).get(batch)
+            if not stats:
+                row += ["–"] * 3
+                continue
+            found = (cell.get("efficiency") or {}).get(batch) or {}
+            cost = compile_cost_s(metrics["latency"][batch]["first_call_s"], stats["median"])
+            share = found.get("percent_of_peak")
+            flag = f" ⚠ {found['flag']}" if found.get("flag") else ""
+            row += [
+                _num(cost, 2),
+                _num(found.get("gflops_per_s"), 1),
+                _num(share, 1) + flag,
+            ]
+        rows.append(row)
+    return Table(head, rows)
+
+
+def peak_sentence(record: dict) -> str | None:
+    """The machine's measured limit that every % of peak refers to."""
+    peak = record["machine"].get("gemm_peak")
+    if peak is None:  # a record from before calibration existed
+        return None
+    if peak.get("gflops_per_s") is None:
+        return f"Machine peak: not measured ({peak.get('error')}), so no % of peak is shown."
+    origin = "read from the cache" if peak.get("cached") else "measured for this run"
+    return (
+        f"Machine peak: {peak['gflops_per_s']:.1f} GFLOP/s fp32 GEMM with "
+        f"{peak.get('key', {}).get('threads', '?')} threads ({origin}; measured "
+        f"{peak.get('measured_utc')}; {peak.get('method')}). Achieved GFLOP/s = FLOPs per "
+        "sample x batch / median latency; % of peak is its share of this figure, and a cell "
+        "above 100% is flagged as a measurement error, not a result."
+    )
+
+
 AGREEMENT_ROWS = (
     ("max_abs_diff", "max abs difference (masked hidden states, or logits)", _sig),
     ("mean_abs_diff", "mean abs difference", _sig),
@@ -351,7 +407,7 @@ def run_preamble(record: dict) -> list[str]:
         'ratio excludes 1 and the ratio differs from 1 by more than 2%. "first call s" is '
         "the very first call (it includes tracing or compiling for the first shape).",
         "Libraries: " + ", ".join(f"{k} {v}" for k, v in record["libraries"].items() if v) + ".",
-    ]
+    ] + ([peak_sentence(record)] if peak_sentence(record) else [])
 
 
 # ---- Markdown ----
@@ -418,6 +474,7 @@ def _md_pair(pair: dict, record: dict) -> list[str]:
         lines.append(f"- `{cell_id}`: {accuracy_text(accuracy)}")
     lines += ["", "### Latency and memory", ""]
     lines += _md_table(cell_table(pair, batches_of(record))) + [""]
+    lines += _md_table(compute_table(pair, batches_of(record))) + [""]
     lines += [f"- {s}" for s in latency_sentences(pair)] + ["", mode_sentence(pair), ""]
     lines += [f"- {s}" for s in model_sentences(pair)] + [""]
     failures = [c for c in pair["cells"] if c["status"] != "ok"]

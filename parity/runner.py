@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from parity import image_classifier, results, text_encoder
+from parity import image_classifier, peak, results, text_encoder
 from parity.files import write_json
 from parity.measure import median_ratio, summarize
 from parity.profiles import Profile, get_profile
@@ -59,6 +59,7 @@ class RunConfig:
     weights: str = PRETRAINED  # or SEEDED: random weights from a fixed seed, no accuracy
     seed: int = 0
     history: Path | None = None  # SQLite run history to append the record to
+    calibrate: bool = True  # measure (or read the cached) GEMM peak; tests turn it off
 
     def modes_for(self, side: str, framework: str) -> tuple[str, ...]:
         offered = MODES.get(framework, (EAGER,))
@@ -434,6 +435,11 @@ def run(pairs: list[Pair], config: RunConfig) -> dict[str, Any]:
         },
         "pairs": [],
     }
+    record["machine"]["gemm_peak"] = (
+        peak.machine_peak(config.threads)
+        if config.calibrate
+        else {"gflops_per_s": None, "error": "not calibrated in this run"}
+    )
     try:
         with Progress(total) as progress:
             for pair in pairs:
@@ -442,6 +448,7 @@ def run(pairs: list[Pair], config: RunConfig) -> dict[str, Any]:
         record["finished_utc"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         record["wall_s"] = time.perf_counter() - t0
         record["parent_framework_modules"] = results.framework_modules_loaded()
+        peak.attach_efficiency(record)
         config.out_dir.mkdir(parents=True, exist_ok=True)
         results.save(config.out_dir / "results.json", record)
         if config.history is not None:

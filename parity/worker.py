@@ -79,6 +79,18 @@ def timed_loop(call, inputs, block, profile: dict[str, Any]) -> tuple[list[float
             return samples, "max_time reached"
 
 
+def count_flops(engine, forward, example) -> dict[str, Any]:
+    """FLOPs per sample by the engine's own counter, or the reason there is none."""
+    counter = getattr(engine, "count_flops", None)
+    if counter is None:
+        return {"per_sample": None, "error": f"the {engine.name} engine counts no FLOPs"}
+    try:
+        return counter(forward, example)
+    except Exception as error:  # a count that failed is reported, never guessed
+        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        return {"per_sample": None, "error": f"{type(error).__name__}: {message}"}
+
+
 def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
     memory: dict[str, Any] = {"rss_start_mib": rss_mib()}
     memory["peak_reset_supported"] = reset_peak()
@@ -161,6 +173,12 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
         _log(f"batch {batch}: {len(samples)} calls, median {np.median(samples):.2f} ms")
     memory["peak_infer_mib"], _ = peak_mib()
     memory["rss_end_mib"] = rss_mib()
+    # After every timed loop and memory reading, so counting disturbs neither; a cell with
+    # no timed loop (a diagnostic) has no rate to relate it to.
+    flops = None
+    if latency:
+        example = tensors({name: array[:1] for name, array in eval_inputs.items()})
+        flops = count_flops(engine, model.forward, example)
 
     return {
         "protocol": PROTOCOL,
@@ -188,6 +206,7 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
             "nonfinite": int((~np.isfinite(output)).sum()),
         },
         "latency": latency,
+        "flops": flops,
     }
 
 

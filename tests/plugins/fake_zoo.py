@@ -10,6 +10,7 @@ user's own source would be. Handles:
     fake:hang          sleeps while loading, until the runner's timeout kills it
     fake:raise         raises RuntimeError while loading
     fake:unavailable   raises ModelUnavailableError, as a hub download would offline
+    fake:impossible    claims 1e18 FLOPs per sample: faster than any machine's peak
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ class NumpyEngine:
     def block(self, value):
         pass
 
+    def count_flops(self, forward, example):
+        # A declared figure, not a count: the fake models do no real arithmetic to count.
+        return {"per_sample": forward.flops_per_sample, "method": "declared by the fake model"}
+
 
 register_engine(NumpyEngine(), modes=("eager", "graph"))
 
@@ -95,6 +100,7 @@ class FakeSource(Source):
         if name == "unavailable":
             raise ModelUnavailableError("fake:unavailable needs the network (set FAKE_CACHE)")
         forward = _encoder(noise=1e-3 if name == "noisy" else 0.0, nan=name == "nan")
+        forward.flops_per_sample = 1e18 if name == "impossible" else 2.0 * WIDTH
         return LoadedModel(
             forward=forward,
             parameters=VOCAB * WIDTH,

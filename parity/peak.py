@@ -1,0 +1,183 @@
+"""The machine's limit: fp32 GEMM GFLOP/s, measured once per machine in a worker child.
+
+    parity calibrate [--threads N] [--force]
+
+The parent imports no framework: the benchmark runs in a child (`python -m parity.peak
+THREADS`) with the same thread environment as every cell (runner.child_environment), and
+the figure is cached in $XDG_CACHE_HOME/zoo-parity/peak.json (default ~/.cache), keyed
+by CPU model, usable cores, threads and torch version, so it is measured once per machine.
+Each cell's achieved GFLOP/s is then set against it (DESIGN.md, measurement rule 9).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from parity import results
+from parity.files import write_json
+from parity.measure import efficiency, gemm_rate
+
+SIZES = (256, 512, 1024, 2048)
+ROUND_S = 0.2  # one timed round: enough calls to fill this
+ROUNDS = 5  # rounds per size; the best round is the sustained rate
+METHOD = (
+    "torch.mm of square fp32 matrices (n = {sizes}), {rounds} rounds of >= {round_s:g} s "
+    "each per n after warm-up; 2 n^3 flops per product; the best round's rate over all n"
+)
+CALIBRATION_TIMEOUT_S = 300.0
+
+
+def cache_path() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "zoo-parity" / "peak.json"
+
+
+def machine_key(threads: int) -> dict[str, Any]:
+    try:
+        torch_version = metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        torch_version = None
+    return {
+        "cpu": results.machine_info()["cpu"],
+        "cores_usable": results.usable_cores(),
+        "threads": threads,
+        "torch": torch_version,
+    }
+
+
+def _key_text(key: dict[str, Any]) -> str:
+    return "|".join(f"{k}={key[k]}" for k in sorted(key))
+
+
+def _read_cache(path: Path) -> dict[str, Any]:
+    try:
+        found = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):  # absent or damaged: measure again
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def machine_peak(threads: int, force: bool = False, timeout_s: float = CALIBRATION_TIMEOUT_S):
+    """The cached peak for this machine and thread count, or a fresh measurement.
+
+    Returns {"gflops_per_s", "method", "measured_utc", "cached", "key", "per_size"}, or
+    {"gflops_per_s": None, "error": ...} when it could not be measured (never a guess).
+    """
+    key = machine_key(threads)
+    path = cache_path()
+    entries = _read_cache(path)
+    if not force and _key_text(key) in entries:
+        return {**entries[_key_text(key)], "cached": True, "cache_file": str(path)}
+    if key["torch"] is None:
+        return {"gflops_per_s": None, "error": "torch is not installed: install it to calibrate"}
+    print(
+        f"measuring the machine's fp32 GEMM peak with {threads} threads (once; cached in {path})",
+        file=sys.stderr,
+        flush=True,
+    )
+    found = _measure_in_child(threads, timeout_s)
+    if found.get("gflops_per_s") is None:
+        return found
+    entry = {**found, "key": key}
+    entries[_key_text(key)] = entry
+    try:
+        write_json(path, entries)
+    except OSError as error:  # a read-only home still gets its figure, just not cached
+        entry["cache_error"] = str(error)
+    return {**entry, "cached": False, "cache_file": str(path)}
+
+
+def _measure_in_child(threads: int, timeout_s: float) -> dict[str, Any]:
+    from parity.runner import child_environment  # late: runner imports this module
+
+    started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "parity.peak", str(threads)],
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            stdin=subprocess.DEVNULL,
+            env=child_environment(threads, "torch"),
+        )
+    except subprocess.TimeoutExpired:
+        return {"gflops_per_s": None, "error": f"GEMM calibration timed out after {timeout_s} s"}
+    if done.returncode != 0:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return {
+            "gflops_per_s": None,
+            "error": f"GEMM calibration worker exited with {done.returncode}: {tail}",
+        }
+    measured = json.loads(done.stdout.strip().splitlines()[-1])
+    return {**measured, "measured_utc": started}
+
+
+def attach_efficiency(record: dict[str, Any]) -> None:
+    """Per timed cell and batch: achieved GFLOP/s, % of the measured peak, and the
+    measurement-error flag, from the cell's FLOPs count and median latency."""
+    peak = ((record.get("machine") or {}).get("gemm_peak") or {}).get("gflops_per_s")
+    for pair in record.get("pairs", []):
+        for cell in pair.get("cells", []):
+            flops = ((cell.get("metrics") or {}).get("flops") or {}).get("per_sample")
+            if not cell.get("latency_stats"):
+                continue
+            cell["efficiency"] = {
+                batch: efficiency(flops, int(batch), stats["median"], peak)
+                for batch, stats in cell["latency_stats"].items()
+            }
+
+
+# ---- the child: imports torch ----
+
+
+def _benchmark(sizes=SIZES, rounds=ROUNDS, round_s=ROUND_S) -> dict[str, Any]:
+    import torch
+
+    per_size = {}
+    for n in sizes:
+        generator = torch.Generator().manual_seed(n)
+        a = torch.randn(n, n, generator=generator, dtype=torch.float32)
+        b = torch.randn(n, n, generator=generator, dtype=torch.float32)
+        out = torch.empty(n, n, dtype=torch.float32)
+        t0 = time.perf_counter()
+        calls = 0
+        while calls < 3 or time.perf_counter() - t0 < round_s:  # warm-up, and a call count
+            torch.mm(a, b, out=out)
+            calls += 1
+        per_round = max(calls, 1)
+        best = 0.0
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            for _ in range(per_round):
+                torch.mm(a, b, out=out)
+            best = max(best, gemm_rate(n, (time.perf_counter() - t0) / per_round))
+        per_size[str(n)] = best
+    return {
+        "gflops_per_s": max(per_size.values()),
+        "per_size": per_size,
+        "method": METHOD.format(sizes=", ".join(map(str, sizes)), rounds=rounds, round_s=round_s),
+        "threads_effective": torch.get_num_threads(),
+        "torch": torch.__version__,
+    }
+
+
+def _child_main(argv: list[str]) -> int:
+    import torch
+
+    threads = int(argv[0])
+    torch.set_num_threads(threads)
+    torch.set_num_interop_threads(1)
+    print(json.dumps(_benchmark()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child_main(sys.argv[1:]))
