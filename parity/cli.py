@@ -171,10 +171,15 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     if found.get("gflops_per_s") is None:
         print(f"parity calibrate: {found['error']}", file=sys.stderr)
         return 1
-    origin = "cached" if found["cached"] else "measured now"
+    if found["cached"]:
+        origin = f"cached, measured {found['measured_utc']}; {found['cache_file']}"
+    elif found.get("cache_file"):
+        origin = f"measured now; cached in {found['cache_file']}"
+    else:
+        origin = "measured now; not cached"
     print(
         f"fp32 GEMM peak: {found['gflops_per_s']:.1f} GFLOP/s with {args.threads} threads "
-        f"({origin}, {found['measured_utc']}; cache {found['cache_file']})"
+        f"({origin})"
     )
     sizes = ", ".join(f"n={n}: {v:.1f}" for n, v in found.get("per_size", {}).items())
     print(f"per size (GFLOP/s): {sizes}")

@@ -241,30 +241,33 @@ def _flops_text(flops: dict | None) -> str:
 
 
 def compute_table(pair: dict, batches: list[str]) -> Table:
-    """Per mode: FLOPs per sample, and per batch the compile cost (first call minus the
-    steady median), achieved GFLOP/s and its share of the machine's measured peak."""
-    head = ["side", "mode", "GFLOPs per sample"]
+    """Per mode: FLOPs per sample; the compile cost (the very first call, at the
+    evaluation batch size, minus that size's steady median: the cold trace or compile);
+    and per batch the achieved GFLOP/s and its share of the machine's measured peak."""
+    head = ["side", "mode", "GFLOPs per sample", "compile s (first call − median)"]
     for batch in batches:
-        head += [f"b{batch} compile s", f"b{batch} GFLOP/s", f"b{batch} % of peak"]
+        head += [f"b{batch} GFLOP/s", f"b{batch} % of peak"]
     rows = []
     for cell in main_cells(pair):
         metrics = cell.get("metrics")
         if not metrics:
             continue
-        row = [SIDE_NAMES[cell["side"]], cell["mode"], _flops_text(metrics.get("flops"))]
+        eval_stats = cell.get("latency_stats", {}).get(str(metrics["eval"]["batch"]))
+        cost = compile_cost_s(
+            metrics["timings"]["eval_first_call_s"], eval_stats and eval_stats["median"]
+        )
+        row = [
+            SIDE_NAMES[cell["side"]],
+            cell["mode"],
+            _flops_text(metrics.get("flops")),
+            _num(cost, 2),
+        ]
         for batch in batches:
-            stats = cell.get("latency_stats", {}).get(batch)
-            if not stats:
-                row += ["–"] * 3
-                continue
             found = (cell.get("efficiency") or {}).get(batch) or {}
-            cost = compile_cost_s(metrics["latency"][batch]["first_call_s"], stats["median"])
-            share = found.get("percent_of_peak")
             flag = f" ⚠ {found['flag']}" if found.get("flag") else ""
             row += [
-                _num(cost, 2),
                 _num(found.get("gflops_per_s"), 1),
-                _num(share, 1) + flag,
+                _num(found.get("percent_of_peak"), 1) + flag,
             ]
         rows.append(row)
     return Table(head, rows)
@@ -283,7 +286,9 @@ def peak_sentence(record: dict) -> str | None:
         f"{peak.get('key', {}).get('threads', '?')} threads ({origin}; measured "
         f"{peak.get('measured_utc')}; {peak.get('method')}). Achieved GFLOP/s = FLOPs per "
         "sample x batch / median latency; % of peak is its share of this figure, and a cell "
-        "above 100% is flagged as a measurement error, not a result."
+        "above 100% is flagged as a measurement error, not a result (of the cell, or of the "
+        "peak: `parity calibrate --force` measures it again)."
+        + (f" Warning: {peak['warning']}." if peak.get("warning") else "")
     )
 
 

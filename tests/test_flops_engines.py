@@ -78,7 +78,7 @@ def test_torchscript_mode_matches_eager_and_fails_clearly():
         (scripted(again) - eager_again).abs().max().item(),
     )
     try:
-        ENGINE.compile(lambda inputs: "not a tensor", "torchscript", example)
+        ENGINE.compile(lambda inputs: "not a tensor", "torchscript", example)(example)
         result["error"] = None
     except TorchScriptError as error:
         result["error"] = str(error)

@@ -69,3 +69,16 @@ def test_a_cell_faster_than_the_peak_is_flagged_in_results_and_reports(
     assert "Machine peak: 1.0 GFLOP/s fp32 GEMM with 1 threads (read from the cache" in report
     assert report.count(FASTER_THAN_PEAK) == 2  # both batches of the impossible cell
     assert escape(FASTER_THAN_PEAK) in (config.out_dir / "index.html").read_text()
+
+
+def test_a_peak_measured_on_a_busy_machine_is_not_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(
+        peak,
+        "_measure_in_child",
+        lambda threads, timeout_s: {"gflops_per_s": 40.0, "cpu_share": 0.3, "method": "fake"},
+    )
+    found = peak.machine_peak(2)
+    assert found["gflops_per_s"] == 40.0 and found["cached"] is False
+    assert "busy" in found["warning"] and "parity calibrate --force" in found["warning"]
+    assert not (tmp_path / "zoo-parity" / "peak.json").exists()
