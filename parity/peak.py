@@ -135,7 +135,8 @@ def _measure_in_child(threads: int, timeout_s: float) -> dict[str, Any]:
 def attach_efficiency(record: dict[str, Any]) -> None:
     """Per timed cell and batch: achieved GFLOP/s, % of the measured peak, and the
     measurement-error flag, from the cell's FLOPs count and median latency."""
-    peak = ((record.get("machine") or {}).get("gemm_peak") or {}).get("gflops_per_s")
+    measured = (record.get("machine") or {}).get("gemm_peak") or {}
+    peak = measured.get("gflops_per_s")
     for pair in record.get("pairs", []):
         for cell in pair.get("cells", []):
             flops = ((cell.get("metrics") or {}).get("flops") or {}).get("per_sample")
@@ -145,6 +146,9 @@ def attach_efficiency(record: dict[str, Any]) -> None:
                 batch: efficiency(flops, int(batch), stats["median"], peak)
                 for batch, stats in cell["latency_stats"].items()
             }
+            for found in cell["efficiency"].values():
+                if found["flag"] and measured.get("warning"):
+                    found["flag"] += " (or of the peak, measured on a busy machine)"
 
 
 # ---- the child: imports torch ----
