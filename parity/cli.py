@@ -181,8 +181,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         f"fp32 GEMM peak: {found['gflops_per_s']:.1f} GFLOP/s with {args.threads} threads "
         f"({origin})"
     )
-    sizes = ", ".join(f"n={n}: {v:.1f}" for n, v in found.get("per_size", {}).items())
-    print(f"per size (GFLOP/s): {sizes}")
+    sizes = ", ".join(f"{name}: {v:.1f}" for name, v in found.get("per_size", {}).items())
+    print(f"per kernel (GFLOP/s): {sizes}")
     print(f"method: {found['method']}")
     return 0
 

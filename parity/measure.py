@@ -132,9 +132,3 @@ def efficiency(
         if found["percent_of_peak"] > 100.0:
             found["flag"] = FASTER_THAN_PEAK
     return found
-
-
-def gemm_rate(n: int, seconds_per_call: float) -> float:
-    """GFLOP/s of one n x n by n x n fp32 matrix product: 2 n^3 flops (one multiply-add
-    is two), the same convention as torch.utils.flop_counter."""
-    return 2.0 * n**3 / seconds_per_call / 1e9

@@ -5,7 +5,6 @@ from parity.measure import (
     FASTER_THAN_PEAK,
     compile_cost_s,
     efficiency,
-    gemm_rate,
     median_ratio,
     summarize,
 )
@@ -92,10 +91,6 @@ def test_no_count_or_no_peak_gives_no_figure_rather_than_a_guess():
     no_peak = efficiency(8e9, 8, 400.0, None)
     assert no_peak["gflops_per_s"] == pytest.approx(160.0)
     assert no_peak["percent_of_peak"] is None and no_peak["flag"] is None
-
-
-def test_gemm_rate_counts_two_flops_per_multiply_add():
-    assert gemm_rate(1000, 0.01) == pytest.approx(200.0)  # 2e9 flops in 10 ms
 
 
 def test_compile_cost_is_first_call_minus_steady_median():
