@@ -121,8 +121,9 @@ def test_gemm_calibration_child_reports_a_rate_per_size():
     import json
     from parity.peak import _benchmark
 
-    print(json.dumps(_benchmark(sizes=(64, 128), conv_channels=(32,), rounds=2, round_s=0.01)))
+    found = _benchmark(sizes=(64, 128), conv_channels=(32,), rounds=2, round_s=0.01)
+    print(json.dumps(found))
     """,
     )
-    assert set(found["per_size"]) == {"mm n=64", "mm n=128", "conv1x1 c=32"}
+    assert set(found["per_size"]) == {"mm n=64", "mm n=128", "conv1x1 c=32", "conv3x3 c=256"}
     assert found["gflops_per_s"] == max(found["per_size"].values()) > 0
