@@ -52,11 +52,17 @@ def test_torch_flops_of_a_linear_layer_are_two_per_multiply_add():
         TORCH_MODELS
         + """
     example = {"x": torch.ones(3, 32), "y": torch.ones(3, 1)}
-    print(json.dumps(ENGINE.count_flops(closure(linear), example)))
+    attend = lambda i: torch.nn.functional.scaled_dot_product_attention(i["q"], i["q"], i["q"])
+    print(json.dumps({
+        "linear": ENGINE.count_flops(closure(linear), example),
+        "attention": ENGINE.count_flops(attend, {"q": torch.ones(1, 2, 16, 8)}),
+    }))
     """,
     )
-    assert found["per_sample"] == 2 * 32 * 10  # per sample, though the batch was 3
-    assert "FlopCounterMode" in found["method"]
+    assert found["linear"]["per_sample"] == 2 * 32 * 10  # per sample, though the batch was 3
+    assert "FlopCounterMode" in found["linear"]["method"]
+    # Two products of 2 heads x 16 x 16 x 8 multiply-adds, on the CPU attention kernel.
+    assert found["attention"]["per_sample"] == 2 * 2 * (2 * 16 * 16 * 8)
 
 
 def test_torchscript_mode_matches_eager_and_fails_clearly():
