@@ -6,8 +6,9 @@ machine in a worker child.
 The parent imports no framework: the benchmark runs in a child (`python -m parity.peak
 THREADS`) with the same thread environment as every cell (runner.child_environment), and
 the figure is cached in $XDG_CACHE_HOME/zoo-parity/peak.json (default ~/.cache), keyed
-by CPU model, usable cores, threads and torch version, so it is measured once per machine.
-Each cell's achieved GFLOP/s is then set against it (DESIGN.md, measurement rule 9).
+by CPU model, usable cores, threads, torch version and calibration version, so it is
+measured once per machine. Each cell's achieved GFLOP/s is then set against it
+(DESIGN.md, measurement rule 9).
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ METHOD = (
     "2 flops per multiply-add"
 )
 CALIBRATION_TIMEOUT_S = 300.0
+# Part of the cache key: raise it when the kernels change, so old figures are not reused.
+CALIBRATION_VERSION = 1
 # A busy machine gives the benchmark less CPU than its threads ask for, and a peak
 # measured so would be cached far too low: below this share it is used but not cached.
 MIN_CPU_SHARE = 0.8
@@ -61,6 +64,7 @@ def machine_key(threads: int) -> dict[str, Any]:
         "cores_usable": results.usable_cores(),
         "threads": threads,
         "torch": torch_version,
+        "calibration": CALIBRATION_VERSION,
     }
 
 
