@@ -220,6 +220,31 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 1 if found else 0
 
 
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from parity import peak
+
+    if args.threads < 1:
+        raise SystemExit("parity calibrate: --threads must be at least 1")
+    found = peak.machine_peak(args.threads, force=args.force)
+    if found.get("gflops_per_s") is None:
+        print(f"parity calibrate: {found['error']}", file=sys.stderr)
+        return 1
+    if found["cached"]:
+        origin = f"cached, measured {found['measured_utc']}; {found['cache_file']}"
+    elif found.get("cache_file"):
+        origin = f"measured now; cached in {found['cache_file']}"
+    else:
+        origin = "measured now; not cached"
+    print(
+        f"fp32 GEMM peak: {found['gflops_per_s']:.1f} GFLOP/s with {args.threads} threads "
+        f"({origin})"
+    )
+    sizes = ", ".join(f"{name}: {v:.1f}" for name, v in found.get("per_size", {}).items())
+    print(f"per kernel (GFLOP/s): {sizes}")
+    print(f"method: {found['method']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="parity",
@@ -356,6 +381,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-history", action="store_true", help="do not record this run in a history"
     )
     run.set_defaults(func=_cmd_run)
+
+    calibrate = commands.add_parser(
+        "calibrate",
+        help="measure (or show the cached) fp32 GEMM peak that %% of peak is relative to",
+    )
+    calibrate.add_argument(
+        "--threads",
+        type=int,
+        default=usable_cores(),
+        help="threads, as in parity run (default: all usable cores)",
+    )
+    calibrate.add_argument(
+        "--force", action="store_true", help="measure again even when a cached figure exists"
+    )
+    calibrate.set_defaults(func=_cmd_calibrate)
 
     compare = commands.add_parser(
         "compare",

@@ -17,6 +17,7 @@ from parity.report import (
     batches_of,
     cell_label,
     cell_table,
+    compute_table,
     consistency_text,
     dataset_sentence,
     divergence_sentences,
@@ -289,6 +290,7 @@ def _pair(pair: dict, record: dict) -> str:
         _plots(pair, record),
         _list(latency_sentences(pair)),
         _table(cell_table(pair, batches_of(record, pair))),
+        _table(compute_table(pair, batches_of(record, pair))),
         f"<p>{escape(mode_sentence(pair))}</p>",
         _list(model_sentences(pair)),
         "<h4>Every timed loop</h4>",
@@ -323,7 +325,7 @@ def _pair(pair: dict, record: dict) -> str:
 
 def render_html(record: dict) -> str:
     settings = "; ".join(f"{k} {v}" for k, v in record["settings"].items())
-    machine = "; ".join(f"{k} {v}" for k, v in record["machine"].items())
+    machine = "; ".join(f"{k} {v}" for k, v in record["machine"].items() if not isinstance(v, dict))
     body = ["<h1>Model zoo parity report</h1>"]
     body += [f"<p>{escape(p)}</p>" for p in run_preamble(record)]
     body += [

@@ -96,3 +96,39 @@ def median_ratio(
     else:
         verdict = "tie"
     return RatioEstimate(ratio=ratio, ci_low=float(low), ci_high=float(high), verdict=verdict)
+
+
+# ---- How near the machine's limit (DESIGN.md, measurement rule 9) ----
+
+FASTER_THAN_PEAK = "faster than the machine's peak: measurement error"
+
+
+def compile_cost_s(first_call_s: float | None, median_ms: float | None) -> float | None:
+    """What the first call cost beyond a steady call: tracing, compiling, allocating."""
+    if first_call_s is None or median_ms is None:
+        return None
+    return max(first_call_s - median_ms / 1000.0, 0.0)
+
+
+def efficiency(
+    flops_per_sample: float | None,
+    batch: int,
+    median_ms: float,
+    peak_gflops: float | None,
+) -> dict:
+    """Achieved GFLOP/s of one timed loop and its share of the measured GEMM peak.
+
+    A call cannot do more arithmetic per second than the machine's peak; a cell that
+    appears to is a measurement error (a timer that missed the work, a count too high),
+    never a result, and is flagged so.
+    """
+    found: dict = {"gflops_per_s": None, "percent_of_peak": None, "flag": None}
+    if not flops_per_sample or flops_per_sample <= 0 or not median_ms or median_ms <= 0:
+        return found
+    achieved = flops_per_sample * batch / (median_ms / 1000.0) / 1e9
+    found["gflops_per_s"] = achieved
+    if peak_gflops and peak_gflops > 0:
+        found["percent_of_peak"] = 100.0 * achieved / peak_gflops
+        if found["percent_of_peak"] > 100.0:
+            found["flag"] = FASTER_THAN_PEAK
+    return found

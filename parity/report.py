@@ -12,6 +12,7 @@ from typing import Any
 
 from parity import tracks
 from parity.files import write_atomic
+from parity.measure import compile_cost_s
 from parity.verdicts import verdict_rows
 from parity.worker_engines import MODE_DESCRIPTIONS
 
@@ -257,6 +258,66 @@ def cell_table(pair: dict, batches: list[str]) -> Table:
     return Table(head, rows)
 
 
+def _flops_text(flops: dict | None) -> str:
+    if not flops:
+        return "–"
+    if flops.get("per_sample") is None:
+        return f"not counted: {flops.get('error', 'no count')}"
+    return f"{flops['per_sample'] / 1e9:.4g}"
+
+
+def compute_table(pair: dict, batches: list[str]) -> Table:
+    """Per mode: FLOPs per sample; the compile cost (the very first call, at the
+    evaluation batch size, minus that size's steady median: the cold trace or compile);
+    and per batch the achieved GFLOP/s and its share of the machine's measured peak."""
+    head = ["side", "mode", "GFLOPs per sample", "compile s (first call − median)"]
+    for batch in batches:
+        head += [f"b{batch} GFLOP/s", f"b{batch} % of peak"]
+    rows = []
+    for cell in main_cells(pair):
+        metrics = cell.get("metrics")
+        if not metrics:
+            continue
+        eval_stats = cell.get("latency_stats", {}).get(str(metrics["eval"]["batch"]))
+        cost = compile_cost_s(
+            metrics["timings"]["eval_first_call_s"], eval_stats and eval_stats["median"]
+        )
+        row = [
+            SIDE_NAMES[cell["side"]],
+            cell["mode"],
+            _flops_text(metrics.get("flops")),
+            _num(cost, 2),
+        ]
+        for batch in batches:
+            found = (cell.get("efficiency") or {}).get(batch) or {}
+            flag = f" ⚠ {found['flag']}" if found.get("flag") else ""
+            row += [
+                _num(found.get("gflops_per_s"), 1),
+                _num(found.get("percent_of_peak"), 1) + flag,
+            ]
+        rows.append(row)
+    return Table(head, rows)
+
+
+def peak_sentence(record: dict) -> str | None:
+    """The machine's measured limit that every % of peak refers to."""
+    peak = record["machine"].get("gemm_peak")
+    if peak is None:  # a record from before calibration existed
+        return None
+    if peak.get("gflops_per_s") is None:
+        return f"Machine peak: not measured ({peak.get('error')}), so no % of peak is shown."
+    origin = "read from the cache" if peak.get("cached") else "measured for this run"
+    return (
+        f"Machine peak: {peak['gflops_per_s']:.1f} GFLOP/s fp32 GEMM with "
+        f"{peak.get('key', {}).get('threads', '?')} threads ({origin}; measured "
+        f"{peak.get('measured_utc')}; {peak.get('method')}). Achieved GFLOP/s = FLOPs per "
+        "sample x batch / median latency; % of peak is its share of this figure, and a cell "
+        "above 100% is flagged as a measurement error, not a result (of the cell, or of the "
+        "peak: `parity calibrate --force` measures it again)."
+        + (f" Warning: {peak['warning']}." if peak.get("warning") else "")
+    )
+
+
 AGREEMENT_ROWS = (
     ("max_abs_diff", "max abs difference (masked hidden states, or logits)", _sig),
     ("mean_abs_diff", "mean abs difference", _sig),
@@ -468,7 +529,7 @@ def run_preamble(record: dict) -> list[str]:
     commit = record.get("commit") or {}
     profile = settings["profile"]
     dirty = " (with uncommitted changes)" if commit.get("dirty") else ""
-    return [
+    found = [
         f"Run {record['run_id']}, {record['started_utc']}, {record.get('wall_s', 0):.0f} s. "
         f"Machine: {machine['cpu']}, {machine['cores_usable']} usable cores, "
         f"{machine['memory_gib']} GiB, Python {machine['python']}, no GPU used. "
@@ -481,7 +542,9 @@ def run_preamble(record: dict) -> list[str]:
         'ratio excludes 1 and the ratio differs from 1 by more than 2%. "first call s" is '
         "the very first call (it includes tracing or compiling for the first shape).",
         "Libraries: " + ", ".join(f"{k} {v}" for k, v in record["libraries"].items() if v) + ".",
-    ] + ([note] if (note := concurrency_note(record)) else [])
+    ]
+    found += [peak_sentence(record)] if peak_sentence(record) else []
+    return found + ([note] if (note := concurrency_note(record)) else [])
 
 
 # ---- Markdown ----
@@ -570,6 +633,7 @@ def _md_pair(pair: dict, record: dict) -> list[str]:
     if concurrency_note(record):
         lines += [concurrency_note(record), ""]
     lines += _md_table(cell_table(pair, batches_of(record, pair))) + [""]
+    lines += _md_table(compute_table(pair, batches_of(record, pair))) + [""]
     lines += [f"- {s}" for s in latency_sentences(pair)] + ["", mode_sentence(pair), ""]
     lines += [f"- {s}" for s in model_sentences(pair)] + [""]
     failures = [c for c in pair["cells"] if c["status"] != "ok"]

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from parity import divergence, image_classifier, journal, results, scheduler, text_encoder
+from parity import divergence, image_classifier, journal, peak, results, scheduler, text_encoder
 from parity.files import write_json
 from parity.measure import median_ratio, summarize
 from parity.profiles import DEFAULT_BATCHES, EVAL_BATCH, Profile, get_profile
@@ -69,6 +69,7 @@ class RunConfig:
     memory_limit_mib: float | None = None
     resume: Path | None = None  # the work folder of a run to continue
     argv: list[str] | None = None  # the command line, kept so a resume can replay it
+    calibrate: bool = True  # measure (or read the cached) GEMM peak; tests turn it off
 
     def with_overrides(self, overrides: dict[str, Any], keep: frozenset[str] = frozenset()):
         """This config with a suite entry's settings applied, except the ones named in
@@ -573,6 +574,11 @@ def run(pairs: list[Pair | tuple[Pair, RunConfig]], config: RunConfig) -> dict[s
         },
         "pairs": [],
     }
+    record["machine"]["gemm_peak"] = (
+        peak.machine_peak(config.threads)
+        if config.calibrate
+        else {"gflops_per_s": None, "error": "not calibrated in this run"}
+    )
     # What a resumed run must match: each pair with both sides' handles.
     pair_ids = [f"{p.id} ({p.torch.handle} | {p.tensorflow.handle})" for p, _ in planned]
     if config.resume is not None:
@@ -596,6 +602,7 @@ def run(pairs: list[Pair | tuple[Pair, RunConfig]], config: RunConfig) -> dict[s
         record["wall_s"] = time.perf_counter() - t0
         record["parent_framework_modules"] = results.framework_modules_loaded()
         record["workers"] = {"jobs": slots.jobs, "max_alive": slots.max_alive}
+        peak.attach_efficiency(record)
         try:
             _publish(record, config)
             published = True

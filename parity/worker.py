@@ -96,6 +96,18 @@ def bare_loop(call, inputs, block, calls: int, chunks: int = 10) -> list[float]:
     return means
 
 
+def count_flops(engine, forward, example) -> dict[str, Any]:
+    """FLOPs per sample by the engine's own counter, or the reason there is none."""
+    counter = getattr(engine, "count_flops", None)
+    if counter is None:
+        return {"per_sample": None, "error": f"the {engine.name} engine counts no FLOPs"}
+    try:
+        return counter(forward, example)
+    except Exception as error:  # a count that failed is reported, never guessed
+        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        return {"per_sample": None, "error": f"{type(error).__name__}: {message}"}
+
+
 def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
     memory: dict[str, Any] = {"rss_start_mib": rss_mib()}
     memory["peak_reset_supported"] = reset_peak()
@@ -206,6 +218,12 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
     captured = None
     if spec.get("capture"):
         captured = capture_layers(model, tensors, eval_inputs, spec["capture"])
+    # After every timed loop and memory reading, so counting disturbs neither; a cell with
+    # no timed loop (a diagnostic) has no rate to relate it to.
+    flops = None
+    if latency:
+        example = tensors({name: array[:1] for name, array in eval_inputs.items()})
+        flops = count_flops(engine, model.forward, example)
 
     return {
         "protocol": PROTOCOL,
@@ -236,6 +254,7 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
         "latency": latency,
         "latency_skipped": skipped,
         **({"capture": captured} if captured else {}),
+        "flops": flops,
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -74,8 +75,28 @@ def quick_config(tmp_path):
             latency_batches=(1, 4),
             eval_batch=4,
             timeout_s=60.0,
+            calibrate=False,  # no GEMM worker per test run; see the peak_cache fixture
         )
         settings.update(overrides)
         return RunConfig(**settings)
 
     return build
+
+
+@pytest.fixture
+def peak_cache(tmp_path, monkeypatch):
+    """A machine-peak cache holding a given figure, so a run reads it instead of
+    measuring: write(gflops, threads) returns the cache file."""
+    from parity import peak
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+    def write(gflops: float, threads: int = 1) -> Path:
+        key = peak.machine_key(threads)
+        entry = {"gflops_per_s": gflops, "method": "test figure", "measured_utc": "then"}
+        path = peak.cache_path()
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps({peak._key_text(key): {**entry, "key": key}}))
+        return path
+
+    return write

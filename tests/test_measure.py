@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from parity.measure import median_ratio, summarize
+from parity.measure import (
+    FASTER_THAN_PEAK,
+    compile_cost_s,
+    efficiency,
+    median_ratio,
+    summarize,
+)
 
 
 def test_summary_of_known_samples():
@@ -59,3 +65,35 @@ def test_ratio_of_overlapping_samples_is_a_tie():
     found = median_ratio(10 + rng.normal(0, 2, 30), 10 + rng.normal(0, 2, 30))
     assert found.ci_low < 1.0 < found.ci_high
     assert found.verdict == "tie"
+
+
+def test_achieved_gflops_and_share_of_peak():
+    # 8e9 flops per sample, batch 8 in 400 ms: 160 GFLOP/s, 80% of a 200 GFLOP/s peak.
+    found = efficiency(8e9, 8, 400.0, 200.0)
+    assert found["gflops_per_s"] == pytest.approx(160.0)
+    assert found["percent_of_peak"] == pytest.approx(80.0)
+    assert found["flag"] is None
+
+
+def test_a_cell_faster_than_the_peak_is_a_measurement_error():
+    found = efficiency(8e9, 1, 10.0, 200.0)  # 800 GFLOP/s on a 200 GFLOP/s machine
+    assert found["percent_of_peak"] == pytest.approx(400.0)
+    assert found["flag"] == FASTER_THAN_PEAK
+    assert efficiency(8e9, 1, 40.0, 200.0)["flag"] is None  # exactly the peak is possible
+
+
+def test_no_count_or_no_peak_gives_no_figure_rather_than_a_guess():
+    assert efficiency(None, 8, 400.0, 200.0) == {
+        "gflops_per_s": None,
+        "percent_of_peak": None,
+        "flag": None,
+    }
+    no_peak = efficiency(8e9, 8, 400.0, None)
+    assert no_peak["gflops_per_s"] == pytest.approx(160.0)
+    assert no_peak["percent_of_peak"] is None and no_peak["flag"] is None
+
+
+def test_compile_cost_is_first_call_minus_steady_median():
+    assert compile_cost_s(2.5, 500.0) == pytest.approx(2.0)
+    assert compile_cost_s(0.01, 20.0) == 0.0  # a first call faster than the median costs 0
+    assert compile_cost_s(None, 20.0) is None

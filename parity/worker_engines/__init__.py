@@ -15,12 +15,14 @@ import numpy as np
 
 # Modes each framework offers, in the order reports list them; no framework import needed.
 MODES: dict[str, tuple[str, ...]] = {
-    "torch": ("eager", "compile"),
+    "torch": ("eager", "compile", "torchscript"),
     "tensorflow": ("eager", "function", "xla"),
 }
 MODE_DESCRIPTIONS = {
     ("torch", "eager"): "eager under torch.inference_mode",
     ("torch", "compile"): "torch.compile (inductor, static shapes) under inference_mode",
+    ("torch", "torchscript"): "TorchScript (legacy): torch.jit.trace at fixed shapes, then "
+    "torch.jit.freeze, under inference_mode",
     ("tensorflow", "eager"): "Keras called eagerly",
     ("tensorflow", "function"): "tf.function with a fixed input_signature",
     ("tensorflow", "xla"): "tf.function(jit_compile=True) with a fixed input_signature",

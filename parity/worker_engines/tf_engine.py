@@ -1,4 +1,5 @@
-"""TensorFlow engine: Keras eager, tf.function, and tf.function with XLA."""
+"""TensorFlow engine: Keras eager, tf.function, and tf.function with XLA; FLOPs counted
+from the traced graph."""
 
 from __future__ import annotations
 
@@ -10,6 +11,61 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+
+# Ops whose count is comparable with torch.utils.flop_counter's (matmul and convolution
+# family); elementwise ops TF also counts (Add, Mul, BiasAdd...) are kept apart.
+MATMUL_CONV_OPS = frozenset(
+    {
+        "MatMul",
+        "BatchMatMul",
+        "BatchMatMulV2",
+        "BatchMatMulV3",
+        "Conv2D",
+        "Conv3D",
+        "DepthwiseConv2dNative",
+        "Einsum",
+    }
+)
+FLOP_METHOD = (
+    "TF's flops statistics (those tf.profiler's float_operation sums) over the frozen "
+    "batch-1 tf.function graph, MatMul/BatchMatMul/Conv/DepthwiseConv plus Einsum counted "
+    "from its shapes; 2 per multiply-add"
+)
+
+
+def _einsum_flops(op) -> int | None:
+    """2 x the product of every index's extent: each output element sums over the rest."""
+    equation = op.get_attr("equation").decode()
+    inputs, _, _ = equation.partition("->")
+    extents: dict[str, int] = {}
+    for spec, tensor in zip(inputs.split(","), op.inputs, strict=False):
+        dims = tensor.shape.as_list() if tensor.shape.rank is not None else None
+        if dims is None or "." in spec or len(spec) != len(dims) or None in dims:
+            return None
+        extents.update(zip(spec, dims, strict=True))
+    return 2 * int(np.prod(list(extents.values()), dtype=np.int64))
+
+
+def count_graph_flops(graph) -> dict[str, Any]:
+    """Per op type, the flops TF's registered statistics give (Einsum from its shapes)."""
+    from tensorflow.python.framework import ops as tf_ops
+
+    by_type: dict[str, int] = {}
+    unknown: dict[str, int] = {}
+    for op in graph.get_operations():
+        if op.type == "Einsum":
+            value = _einsum_flops(op)
+        else:
+            try:
+                value = tf_ops.get_stats_for_node_def(graph, op.node_def, "flops").value
+            except (ValueError, TypeError):  # a shape unknown in the graph
+                value = None
+        if value is None:
+            if op.type in MATMUL_CONV_OPS:
+                unknown[op.type] = unknown.get(op.type, 0) + 1
+            continue
+        by_type[op.type] = by_type.get(op.type, 0) + int(value)
+    return {"by_type": by_type, "uncounted": unknown}
 
 
 class TensorFlowEngine:
@@ -58,6 +114,31 @@ class TensorFlowEngine:
         # back waits for the stream.
         if "GPU" in getattr(value, "device", ""):
             tf.reduce_sum(value).numpy()
+
+    def count_flops(self, forward: Callable, example: dict[str, Any]) -> dict[str, Any]:
+        """FLOPs of one batch-1 call: trace forward with a fixed signature, freeze the
+        variables into constants (which also inlines nested functions), and sum TF's flops
+        statistics over the frozen graph's ops."""
+        from tensorflow.python.framework.convert_to_constants import (
+            convert_variables_to_constants_v2_as_graph,
+        )
+
+        batch = int(next(iter(example.values())).shape[0])
+        signature = [
+            {name: tf.TensorSpec(t.shape, t.dtype, name=name) for name, t in example.items()}
+        ]
+        concrete = tf.function(forward, input_signature=signature).get_concrete_function()
+        frozen, _ = convert_variables_to_constants_v2_as_graph(concrete)
+        counted = count_graph_flops(frozen.graph)
+        matmul_conv = sum(v for k, v in counted["by_type"].items() if k in MATMUL_CONV_OPS)
+        if counted["uncounted"]:
+            missing = ", ".join(f"{n} {k}" for k, n in counted["uncounted"].items())
+            raise ValueError(f"flops unknown for ops of unknown shape: {missing}")
+        return {
+            "per_sample": matmul_conv / batch,
+            "per_sample_all_ops": sum(counted["by_type"].values()) / batch,
+            "method": FLOP_METHOD,
+        }
 
 
 ENGINE = TensorFlowEngine()

@@ -1,4 +1,4 @@
-"""PyTorch engine: eager under inference_mode, and torch.compile."""
+"""PyTorch engine: eager under inference_mode, torch.compile, and TorchScript (legacy)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,76 @@ from typing import Any
 
 import numpy as np
 import torch
+
+FLOP_METHOD = (
+    "torch.utils.flop_counter.FlopCounterMode over one eager batch-1 forward "
+    "(matmul, conv, attention; 2 per multiply-add; elementwise ops not counted)"
+)
+
+
+class TorchScriptError(RuntimeError):
+    pass
+
+
+def _modules_of(forward: Callable) -> list[torch.nn.Module]:
+    """The nn.Modules a source's forward closes over (or is bound to), so a traced
+    wrapper holds their parameters as attributes that torch.jit.freeze can fold."""
+    found = []
+    owner = getattr(forward, "__self__", None)
+    if isinstance(owner, torch.nn.Module):
+        found.append(owner)
+    for cell in getattr(forward, "__closure__", None) or ():
+        try:
+            value = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        if isinstance(value, torch.nn.Module) and value not in found:
+            found.append(value)
+    return found
+
+
+class _DictForward(torch.nn.Module):
+    """A module over the source's dict-input forward, for torch.jit.trace."""
+
+    def __init__(self, forward: Callable) -> None:
+        super().__init__()
+        self._call = forward
+        self.models = torch.nn.ModuleList(_modules_of(forward))
+
+    def forward(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self._call(inputs)
+
+
+def torchscript(forward: Callable, example: dict[str, Any]) -> Callable:
+    """Legacy TorchScript: trace at the example's shapes (strict=False: dict inputs and
+    dict-like outputs inside the model are allowed), then freeze, which inlines the
+    weights and folds e.g. conv + batch norm. optimize_for_inference is not applied: it
+    swaps in MKL-DNN layouts that change the numbers and is not the default path."""
+    wrapper = _DictForward(forward).eval()
+    try:
+        with torch.no_grad():
+            traced = torch.jit.trace(wrapper, (example,), strict=False, check_trace=False)
+            return torch.jit.freeze(traced)
+    except Exception as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise TorchScriptError(
+            f"torch.jit.trace could not trace this model ({type(error).__name__}: {first}); "
+            "run it without TorchScript, e.g. --modes torch=eager,compile"
+        ) from None
+
+
+def _traced_on_first_call(forward: Callable) -> Callable:
+    """Trace lazily, as torch.compile and tf.function do, so the first call's time
+    includes tracing and freezing (the compile cost) in every mode alike."""
+    traced: list[Callable] = []
+
+    def call(inputs: dict[str, Any]):
+        if not traced:
+            with torch.inference_mode(False):  # tracing needs ordinary tensors
+                traced.append(torchscript(forward, inputs))
+        return traced[0](inputs)
+
+    return call
 
 
 class TorchEngine:
@@ -37,6 +107,8 @@ class TorchEngine:
             target = forward
         elif mode == "compile":
             target = torch.compile(forward, dynamic=False)
+        elif mode == "torchscript":
+            target = _traced_on_first_call(forward)
         else:
             raise ValueError(f"torch has no mode {mode!r}")
 
@@ -49,6 +121,27 @@ class TorchEngine:
     def block(self, value: Any) -> None:
         if value.is_cuda:
             torch.cuda.synchronize()
+
+    def count_flops(self, forward: Callable, example: dict[str, Any]) -> dict[str, Any]:
+        """FLOPs of one eager forward of a batch-1 example, by PyTorch's own counter."""
+        from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
+
+        batch = len(next(iter(example.values())))
+        # PyTorch's table misses the CPU flash-attention kernel that scaled_dot_product_
+        # attention dispatches to here, so attention would count as zero.
+        extra = {}
+        cpu_attention = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
+        if cpu_attention is not None:
+
+            def attention(query, key, value, *args, out_shape=None, **kwargs) -> int:
+                return sdpa_flop_count(query, key, value)
+
+            extra[cpu_attention] = attention
+        counter = FlopCounterMode(display=False, custom_mapping=extra)
+        with torch.inference_mode(), counter:
+            forward(example)
+        total = counter.get_total_flops()
+        return {"per_sample": total / batch, "method": FLOP_METHOD}
 
 
 ENGINE = TorchEngine()

@@ -11,6 +11,7 @@ user's own source would be. Handles:
     fake:raise         raises RuntimeError while loading
     fake:unavailable   raises ModelUnavailableError, as a hub download would offline
     fake:nocapture     fake:ok without a capture hook
+    fake:impossible    claims 1e18 FLOPs per sample: faster than any machine's peak
     fake:slow          fake:ok after sleeping FAKE_SLOW_S seconds (default 0.5) while loading
     fake:memhog        touches ever more memory while loading (up to FAKE_MEMHOG_MIB), then hangs
     fake:forkhog       the same, in a child process of its own (as compile workers would be)
@@ -78,6 +79,10 @@ class NumpyEngine:
 
     def block(self, value):
         pass
+
+    def count_flops(self, forward, example):
+        # A declared figure, not a count: the fake models do no real arithmetic to count.
+        return {"per_sample": forward.flops_per_sample, "method": "declared by the fake model"}
 
 
 register_engine(NumpyEngine(), modes=("eager", "graph"))
@@ -166,8 +171,12 @@ class FakeSource(Source):
             found = steps(inputs)
             return {name: found[name] for name in names}
 
+        def forward(inputs):
+            return steps(inputs)["output"]
+
+        forward.flops_per_sample = 1e18 if name == "impossible" else 2.0 * WIDTH
         return LoadedModel(
-            forward=lambda inputs: steps(inputs)["output"],
+            forward=forward,
             capture=None if name == "nocapture" else capture,
             parameters=VOCAB * WIDTH,
             input_dtypes={"input_ids": "int64"},
