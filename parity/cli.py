@@ -10,7 +10,7 @@ from pathlib import Path
 from parity import history
 from parity.files import DiskFullError
 from parity.history import DEFAULT_DB as DEFAULT_HISTORY
-from parity.profiles import DEFAULT_BATCHES, EVAL_BATCH, PROFILES, get_profile
+from parity.profiles import DEFAULT_BATCHES, PROFILES, eval_batch_for, get_profile
 from parity.results import ResultsFileError, usable_cores
 from zoo.catalog import PAIRS, SIDES, SUITES, custom_pair, get_pair, get_suite
 from zoo.sources import UnknownSourceError, resolve
@@ -147,7 +147,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         profile=get_profile(args.profile or "standard"),
         seq_len=args.seq_len,
         latency_batches=batches,
-        eval_batch=EVAL_BATCH,
+        eval_batch=eval_batch_for(batches),
         timeout_s=args.timeout,
         modes=_parse_modes(args.modes),
         dataset=args.dataset,

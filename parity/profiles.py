@@ -43,3 +43,10 @@ def get_profile(name: str) -> Profile:
 # computed in.
 DEFAULT_BATCHES = (1, 8, 32)
 EVAL_BATCH = 8
+
+
+def eval_batch_for(batches: tuple[int, ...]) -> int:
+    """The evaluation batch: EVAL_BATCH where it is also timed, else the largest timed
+    batch, so the very first call (the cold compile) has a steady median to be set
+    against and the compile cost can be reported."""
+    return EVAL_BATCH if EVAL_BATCH in batches else max(batches)

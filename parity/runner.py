@@ -25,7 +25,7 @@ from typing import Any
 from parity import divergence, image_classifier, journal, peak, results, scheduler, text_encoder
 from parity.files import write_json
 from parity.measure import median_ratio, summarize
-from parity.profiles import DEFAULT_BATCHES, EVAL_BATCH, Profile, get_profile
+from parity.profiles import DEFAULT_BATCHES, EVAL_BATCH, Profile, eval_batch_for, get_profile
 from parity.progress import Progress
 from parity.worker import PROTOCOL
 from parity.worker_engines import EAGER, MODES
@@ -77,6 +77,8 @@ class RunConfig:
         changes = {name: value for name, value in overrides.items() if name not in keep}
         if isinstance(changes.get("profile"), str):
             changes["profile"] = get_profile(changes["profile"])
+        if "latency_batches" in changes and self.eval_batch not in changes["latency_batches"]:
+            changes["eval_batch"] = eval_batch_for(changes["latency_batches"])
         return replace(self, **changes)
 
     def pair_settings(self) -> dict[str, Any]:
@@ -85,6 +87,7 @@ class RunConfig:
             "weights": self.weights,
             "profile": self.profile.name,
             "latency_batches": list(self.latency_batches),
+            "eval_batch": self.eval_batch,
             "modes": {side: list(modes) for side, modes in (self.modes or {}).items()} or None,
         }
 

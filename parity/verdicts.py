@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from parity.measure import compile_cost_s
+
 MAIN_DIFFERENCES = 'table "PyTorch vs TensorFlow: Main Differences"'
 PT_VS_TF = 'table "1.2 PyTorch VS TensorFlow"'
 
@@ -146,8 +148,7 @@ def _compile_cost_s(cell: dict) -> float | None:
     """First call at the evaluation batch size minus that size's steady median."""
     metrics = cell["metrics"]
     median = _median(cell, str(metrics["eval"]["batch"]))
-    first = metrics["timings"]["eval_first_call_s"]
-    return None if median is None else max(first - median / 1000, 0.0)
+    return compile_cost_s(metrics["timings"]["eval_first_call_s"], median)
 
 
 def optimization(pair: dict) -> str:

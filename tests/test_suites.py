@@ -39,6 +39,7 @@ def test_entry_settings_apply_unless_the_user_gave_them(quick_config):
     applied = config.with_overrides(entry.overrides())
     assert applied.weights == SEEDED
     assert applied.latency_batches == (1,)
+    assert applied.eval_batch == 1  # timed, so the compile cost has a median to set against
     assert applied.profile.name == "quick"
     assert applied.modes_for("torch", "torch") == ("eager",)
     kept = config.with_overrides(entry.overrides(), frozenset({"weights", "latency_batches"}))
