@@ -101,7 +101,7 @@ def _history_path(args: argparse.Namespace) -> Path | None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from parity import journal
-    from parity.runner import FAILED, RunConfig, run
+    from parity.runner import FAILED, RunConfig, resolve_device, run
     from parity.scheduler import default_memory_limit_mib
 
     resume = None
@@ -144,6 +144,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     config = RunConfig(
         out_dir=Path(args.out),
         threads=args.threads,
+        device=resolve_device(args.device),
         profile=get_profile(args.profile or "standard"),
         seq_len=args.seq_len,
         latency_batches=batches,
@@ -286,6 +287,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=usable_cores(),
         help="intra-op threads on both sides (default: all usable cores)",
+    )
+    run.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="where both sides run: cuda when an NVIDIA GPU is present (auto, the default), "
+        "else cpu; with cpu every GPU is hidden from both frameworks",
     )
     run.add_argument(
         "--profile",

@@ -33,6 +33,7 @@ WORKER_FILES = ("metrics.json", "error.json", "output.npy", "stdout.txt", "stder
 # Settings that must match for a resumed run's old and new cells to belong together.
 RESUME_KEYS = (
     "threads",
+    "device",
     "profile",
     "seq_len",
     "latency_batches",

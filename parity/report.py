@@ -221,6 +221,12 @@ def cell_table(pair: dict, batches: list[str]) -> Table:
             f"b{batch} min ms",
         ]
     head += ["RSS after load MiB", "peak load MiB", "peak infer MiB"]
+    on_gpu = any(
+        ((c.get("metrics") or {}).get("memory") or {}).get("device_peak_infer_mib") is not None
+        for c in main_cells(pair)
+    )
+    if on_gpu:
+        head += ["GPU peak load MiB", "GPU peak infer MiB"]
     rows = []
     for cell in main_cells(pair):
         row = [SIDE_NAMES[cell["side"]], cell["mode"], cell["status"]]
@@ -254,6 +260,11 @@ def cell_table(pair: dict, batches: list[str]) -> Table:
             _mib(memory.get("peak_load_mib")),
             _mib(memory.get("peak_infer_mib")),
         ]
+        if on_gpu:
+            row += [
+                _mib(memory.get("device_peak_load_mib")),
+                _mib(memory.get("device_peak_infer_mib")),
+            ]
         rows.append(row)
     return Table(head, rows)
 
@@ -523,6 +534,25 @@ def concurrency_note(record: dict) -> str | None:
     )
 
 
+def device_text(record: dict) -> str:
+    """Where the models ran: the CPU (GPUs hidden from both sides), or the GPU each side
+    reported, with TF32 off."""
+    if record["settings"].get("device", "cpu") == "cpu":
+        return "models on the CPU (any GPU hidden from both sides)"
+    names = sorted(
+        {
+            str(((c.get("metrics") or {}).get("device") or {}).get("name"))
+            for p in record.get("pairs", [])
+            for c in p.get("cells", [])
+            if c.get("metrics")
+        }
+    )
+    return (
+        f"models on the GPU ({', '.join(names) or 'no cell reported one'}; TF32 off on both "
+        "sides, timings synchronised with the device)"
+    )
+
+
 def run_preamble(record: dict) -> list[str]:
     """The paragraphs that say how the run was made, shared by both renderers."""
     settings, machine = record["settings"], record["machine"]
@@ -532,7 +562,7 @@ def run_preamble(record: dict) -> list[str]:
     found = [
         f"Run {record['run_id']}, {record['started_utc']}, {record.get('wall_s', 0):.0f} s. "
         f"Machine: {machine['cpu']}, {machine['cores_usable']} usable cores, "
-        f"{machine['memory_gib']} GiB, Python {machine['python']}, no GPU used. "
+        f"{machine['memory_gib']} GiB, Python {machine['python']}, {device_text(record)}. "
         f"Commit {str(commit.get('sha'))[:10]}{dirty}.",
         f"Each cell is one fresh process with {settings['threads']} intra-op threads and 1 "
         f"inter-op thread on both sides. Profile {profile['name']}: {profile['warmup']} warm-up "

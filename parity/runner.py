@@ -70,6 +70,7 @@ class RunConfig:
     resume: Path | None = None  # the work folder of a run to continue
     argv: list[str] | None = None  # the command line, kept so a resume can replay it
     calibrate: bool = True  # measure (or read the cached) GEMM peak; tests turn it off
+    device: str = "cpu"  # "cpu" or "cuda": both sides alike (resolve "auto" with gpu_present)
 
     def with_overrides(self, overrides: dict[str, Any], keep: frozenset[str] = frozenset()):
         """This config with a suite entry's settings applied, except the ones named in
@@ -151,9 +152,30 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-def child_environment(threads: int, framework: str, cell_dir: Path | None = None) -> dict[str, str]:
+def gpu_present() -> bool:
+    """Whether this machine has an NVIDIA GPU, asked of the driver, not of a framework (the
+    parent imports none). Each worker then checks its own framework can use it."""
+    gpus = Path("/proc/driver/nvidia/gpus")
+    return gpus.is_dir() and any(gpus.iterdir())
+
+
+def resolve_device(wanted: str) -> str:
+    if wanted == "auto":
+        return "cuda" if gpu_present() else "cpu"
+    if wanted not in ("cpu", "cuda"):
+        raise ValueError(f"--device {wanted!r}: use cpu, cuda or auto")
+    return wanted
+
+
+def child_environment(
+    threads: int, framework: str, cell_dir: Path | None = None, device: str = "cpu"
+) -> dict[str, str]:
     """Threads set before the child imports anything (DESIGN.md measurement rule 2)."""
     env = dict(os.environ)
+    if device == "cpu":
+        # Hide every GPU from both frameworks: TensorFlow would otherwise place its ops on
+        # one by itself, and a CPU comparison would silently become a mixed one.
+        env["CUDA_VISIBLE_DEVICES"] = ""
     env.update(
         OMP_NUM_THREADS=str(threads),
         MKL_NUM_THREADS=str(threads),
@@ -195,7 +217,7 @@ def run_worker(
             stdout=out,
             stderr=err,
             stdin=subprocess.DEVNULL,
-            env=child_environment(threads, framework, cell_dir),
+            env=child_environment(threads, framework, cell_dir, spec.get("device", "cpu")),
             # Its own process group, so a timeout kills everything it started.
             start_new_session=True,
         )
@@ -284,6 +306,7 @@ def _cell_spec(
         "load_options": cell.load_options,
         "mode": cell.mode,
         "threads": config.threads,
+        "device": config.device,
         "inputs": inputs,
         "eval_batch": config.eval_batch,
         "latency_batches": [] if cell.diagnostic else list(config.latency_batches),
@@ -564,6 +587,7 @@ def run(pairs: list[Pair | tuple[Pair, RunConfig]], config: RunConfig) -> dict[s
         "commit": results.commit_info(),
         "settings": {
             "threads": config.threads,
+            "device": config.device,
             "profile": config.profile.to_dict(),
             "seq_len": config.seq_len,
             "latency_batches": list(config.latency_batches),
@@ -577,11 +601,15 @@ def run(pairs: list[Pair | tuple[Pair, RunConfig]], config: RunConfig) -> dict[s
         },
         "pairs": [],
     }
-    record["machine"]["gemm_peak"] = (
-        peak.machine_peak(config.threads)
-        if config.calibrate
-        else {"gflops_per_s": None, "error": "not calibrated in this run"}
-    )
+    if config.device != "cpu":
+        record["machine"]["gemm_peak"] = {
+            "gflops_per_s": None,
+            "error": "the GEMM calibration measures the CPU; no GPU peak is measured",
+        }
+    elif config.calibrate:
+        record["machine"]["gemm_peak"] = peak.machine_peak(config.threads)
+    else:
+        record["machine"]["gemm_peak"] = {"gflops_per_s": None, "error": "not calibrated"}
     # What a resumed run must match: each pair with both sides' handles.
     pair_ids = [f"{p.id} ({p.torch.handle} | {p.tensorflow.handle})" for p, _ in planned]
     if config.resume is not None:

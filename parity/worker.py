@@ -38,6 +38,7 @@ THREAD_VARIABLES = (
     "TF_NUM_INTRAOP_THREADS",
     "TF_NUM_INTEROP_THREADS",
     "TF_ENABLE_ONEDNN_OPTS",
+    "CUDA_VISIBLE_DEVICES",
 )
 
 
@@ -108,6 +109,17 @@ def count_flops(engine, forward, example) -> dict[str, Any]:
         return {"per_sample": None, "error": f"{type(error).__name__}: {message}"}
 
 
+def _reset_device_peak(engine) -> None:
+    if hasattr(engine, "reset_device_peak"):
+        engine.reset_device_peak()
+
+
+def _device_peak(engine) -> float | None:
+    """Peak GPU memory since the last reset (None on the CPU): torch's
+    max_memory_allocated, or TF's get_memory_info peak."""
+    return engine.device_peak_mib() if hasattr(engine, "device_peak_mib") else None
+
+
 def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
     memory: dict[str, Any] = {"rss_start_mib": rss_mib()}
     memory["peak_reset_supported"] = reset_peak()
@@ -119,6 +131,9 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
     load_plugins()
     engine = get_engine(spec["framework"])
     threads = engine.configure_threads(spec["threads"])
+    # Engines of plugins (the tests' numpy engine) know no devices: they run on the CPU.
+    use_device = getattr(engine, "use_device", None)
+    device = use_device(spec.get("device", "cpu")) if use_device else {"device": "cpu"}
     import_s = time.perf_counter() - t0
     memory["rss_after_import_mib"] = rss_mib()
     memory["peak_import_mib"], memory["peak_method"] = peak_mib()
@@ -131,6 +146,7 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
         )
     location = Location(**spec["location"])
     reset_peak()
+    _reset_device_peak(engine)
     t0 = time.perf_counter()
     model = source.load(
         location,
@@ -139,9 +155,12 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
         weights=spec.get("weights", "pretrained"),
         seed=spec.get("seed", 0),
     )
+    if hasattr(engine, "place"):
+        engine.place(model.forward)
     load_s = time.perf_counter() - t0
     memory["rss_after_load_mib"] = rss_mib()
     memory["peak_load_mib"], _ = peak_mib()
+    memory["device_peak_load_mib"] = _device_peak(engine)
     _log(f"loaded {location.handle} in {load_s:.1f} s")
 
     def tensors(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -153,6 +172,7 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
         }
 
     reset_peak()
+    _reset_device_peak(engine)
     eval_inputs = {name: load_npy(path) for name, path in spec["inputs"].items()}
     eval_batch = spec["eval_batch"]
     first = tensors(next(batches(eval_inputs, eval_batch))[0])
@@ -213,6 +233,7 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
         _log(f"batch {batch}: {len(samples)} calls, median {np.median(samples):.2f} ms")
         measured_batch = max(measured_batch, batch)
     memory["peak_infer_mib"], _ = peak_mib()
+    memory["device_peak_infer_mib"] = _device_peak(engine)
     memory["rss_end_mib"] = rss_mib()
     # After every timed and memory figure, so capturing changes none of them.
     captured = None
@@ -231,6 +252,7 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
         "python": sys.version.split()[0],
         "versions": engine.versions(),
         "threads": {**threads, "env": {k: os.environ.get(k) for k in THREAD_VARIABLES}},
+        "device": device,
         "timings": {
             "import_s": import_s,
             "load_s": load_s,

@@ -147,3 +147,32 @@ def test_an_input_size_the_model_rejects_fails_its_cells_with_one_line(checkpoin
     for cell in cells:
         assert cell["status"] == "failed", cell
         assert "\n" not in cell["reason"] and "48" in cell["reason"], cell["reason"]
+
+
+def test_a_gpu_run_without_a_gpu_fails_each_side_with_the_fix(
+    checkpoints, word_tokenizer, quick_config
+):
+    folder = checkpoints / "bert"
+    pair = Pair(
+        id="tiny-bert-on-cuda",
+        task="text-encoder",
+        relation=SAME_WEIGHTS,
+        torch=Side(f"hf:{folder}"),
+        tensorflow=Side(f"keras-hub:{folder}"),
+        tokenizer=f"hf:{word_tokenizer}",
+        dataset="sts-smoke",
+    )
+    config = quick_config(
+        latency_batches=(1,),
+        limit=4,
+        device="cuda",
+        modes={"torch": ("eager",), "tensorflow": ("eager",)},
+        timeout_s=300.0,
+    )
+    record = run([pair], config)
+    torch_cell, tf_cell = record["pairs"][0]["cells"]
+    if torch_cell["status"] == tf_cell["status"] == OK:
+        pytest.skip("this machine has a GPU both frameworks can use")
+    assert "PyTorch sees no CUDA device" in torch_cell["reason"]
+    assert "TensorFlow" in tf_cell["reason"] and "sees no GPU" in tf_cell["reason"]
+    assert all("--device cpu" in c["reason"] for c in (torch_cell, tf_cell))

@@ -68,6 +68,10 @@ def count_graph_flops(graph) -> dict[str, Any]:
     return {"by_type": by_type, "uncounted": unknown}
 
 
+class DeviceError(RuntimeError):
+    pass
+
+
 class TensorFlowEngine:
     name = "tensorflow"
 
@@ -79,6 +83,41 @@ class TensorFlowEngine:
             "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
             "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on for x86 builds)"),
         }
+
+    device = "cpu"
+
+    def use_device(self, device: str) -> dict[str, Any]:
+        """Run on `device` ("cpu" or "cuda"). On a GPU, TensorFloat-32 is turned off (TF
+        enables it on Ampere and later by default) so float32 means float32 on both sides.
+        With device cpu the runner hides every GPU (CUDA_VISIBLE_DEVICES is empty)."""
+        if device == "cpu":
+            return {"device": "cpu"}
+        gpus = tf.config.list_physical_devices("GPU")
+        if device != "cuda" or not gpus:
+            raise DeviceError(
+                f"TensorFlow {tf.__version__} sees no GPU (built with CUDA: "
+                f"{tf.test.is_built_with_cuda()}); install tensorflow[and-cuda], or run with "
+                "--device cpu"
+            )
+        tf.config.experimental.enable_tensor_float_32_execution(False)
+        # Grow GPU memory as needed, so the peak below is what the model used, not the
+        # whole card TF would otherwise reserve at start.
+        tf.config.experimental.set_memory_growth(gpus[0], True)
+        self.device = "GPU:0"
+        details = tf.config.experimental.get_device_details(gpus[0])
+        return {"device": "GPU:0", "name": details.get("device_name"), "tf32": False}
+
+    def place(self, forward: Callable) -> None:
+        """Nothing to move: with a GPU visible, TF creates variables and runs ops there."""
+
+    def reset_device_peak(self) -> None:
+        if self.device != "cpu":
+            tf.config.experimental.reset_memory_stats(self.device)
+
+    def device_peak_mib(self) -> float | None:
+        if self.device == "cpu":
+            return None
+        return tf.config.experimental.get_memory_info(self.device)["peak"] / 2**20
 
     def versions(self) -> dict[str, str]:
         import keras

@@ -18,6 +18,10 @@ class TorchScriptError(RuntimeError):
     pass
 
 
+class DeviceError(RuntimeError):
+    pass
+
+
 def _modules_of(forward: Callable) -> list[torch.nn.Module]:
     """The nn.Modules a source's forward closes over (or is bound to), so a traced
     wrapper holds their parameters as attributes that torch.jit.freeze can fold."""
@@ -93,11 +97,52 @@ class TorchEngine:
             "inter_op": torch.get_num_interop_threads(),
         }
 
+    device = torch.device("cpu")
+
+    def use_device(self, device: str) -> dict[str, Any]:
+        """Run on `device` ("cpu" or "cuda"). On a GPU, TF32 is turned off so float32 means
+        float32 on both sides (PyTorch allows TF32 in cuDNN convolutions by default)."""
+        if device == "cpu":
+            return {"device": "cpu"}
+        if device != "cuda" or not torch.cuda.is_available():
+            raise DeviceError(
+                f"PyTorch sees no CUDA device (torch {torch.__version__}, built for CUDA "
+                f"{torch.version.cuda}); install a CUDA build of torch, or run with --device cpu"
+            )
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.set_float32_matmul_precision("highest")
+        self.device = torch.device("cuda:0")
+        return {
+            "device": "cuda:0",
+            "name": torch.cuda.get_device_name(0),
+            "tf32": False,
+            "cuda": torch.version.cuda,
+        }
+
+    def place(self, forward: Callable) -> None:
+        """Move the modules the source's forward closes over to the device, in place."""
+        if self.device.type != "cpu":
+            for module in _modules_of(forward):
+                module.to(self.device)
+
+    def reset_device_peak(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+
+    def device_peak_mib(self) -> float | None:
+        """Peak memory allocated on the GPU since the last reset (torch's allocator)."""
+        if self.device.type != "cuda":
+            return None
+        torch.cuda.synchronize()
+        return torch.cuda.max_memory_allocated() / 2**20
+
     def versions(self) -> dict[str, str]:
         return {"torch": torch.__version__, "mkldnn": str(torch.backends.mkldnn.is_available())}
 
     def to_tensor(self, array: np.ndarray) -> Any:
-        return torch.from_numpy(np.ascontiguousarray(array))
+        return torch.from_numpy(np.ascontiguousarray(array)).to(self.device)
 
     def to_numpy(self, value: Any) -> np.ndarray:
         return value.detach().cpu().numpy()
