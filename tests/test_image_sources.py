@@ -219,7 +219,8 @@ def test_seeded_same_weights_pair_goes_through_the_real_conversion(quick_config)
 
 def test_seeded_timm_checkpoints_exercise_every_norm(tmp_path):
     """timm zero-initialises each residual block's last BatchNorm scale; a seeded checkpoint
-    with those zeros would leave the residual branches untested by agreement."""
+    with those zeros would leave the residual branches untested by agreement. Its running
+    statistics are measured, so the logits keep a trained network's scale."""
     import subprocess
     import sys
 
@@ -230,7 +231,10 @@ def test_seeded_timm_checkpoints_exercise_every_norm(tmp_path):
         "zeros = [k for k, v in w.items() if '.bn' in k and k.endswith('.weight') "
         "and not v.any()]; "
         "unit = [k for k, v in w.items() if k.endswith('running_var') and (v == 1).all()]; "
-        "print(zeros, unit); sys.exit(1 if zeros or unit else 0)"
+        "import timm, torch; m = timm.create_model('resnet18', pretrained=True, "
+        "pretrained_cfg_overlay={'file': sys.argv[1] + '/model.safetensors'}).eval(); "
+        "torch.manual_seed(1); big = m(torch.randn(2, 3, 224, 224)).abs().max().item(); "
+        "print(zeros, unit, big); sys.exit(1 if zeros or unit or big > 100 else 0)"
     )
     done = subprocess.run(
         [sys.executable, "-c", code, str(tmp_path / "seeded")],

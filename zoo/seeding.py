@@ -63,24 +63,38 @@ def seeded_pair(pair: Pair, work_dir: Path, seed: int) -> tuple[Pair, str]:
     ), str(folder)
 
 
-def randomize_norms(model) -> None:
-    """Give every BatchNorm a random scale, shift and running statistics.
+# Batches of random images the seeded BatchNorms take their running statistics from.
+NORM_BATCHES, NORM_BATCH_SIZE = 4, 8
+
+
+def randomize_norms(model, image_size: int = 224) -> None:
+    """Give every BatchNorm a random scale and shift, then running statistics measured on
+    random images, as training would have left them.
 
     A freshly built timm network zero-initialises the last BatchNorm scale of each residual
-    block (zero_init_last) and leaves running statistics at 0 and 1: its residual branches
-    then add nothing, and the conversion of their layers would go untested.
+    block (zero_init_last): its residual branches would add nothing, and the conversion of
+    their layers would go untested. Random scales with the default running statistics (0
+    and 1) instead let activations grow block by block to logits in the hundreds, where
+    float32 rounding alone exceeds an absolute tolerance; measured statistics keep every
+    layer's output near unit scale, as a trained network's are.
     """
     import torch
 
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
-                if module.weight is not None:
-                    module.weight.uniform_(0.5, 1.5)
-                    module.bias.normal_(0.0, 0.1)
-                if module.running_mean is not None:
-                    module.running_mean.normal_(0.0, 0.1)
-                    module.running_var.uniform_(0.5, 1.5)
+        for module in norms:
+            if module.weight is not None:
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.normal_(0.0, 0.1)
+            if module.running_mean is not None:
+                module.reset_running_stats()
+                module.momentum = None  # a plain average over the batches below
+        model.train()
+        for _ in range(NORM_BATCHES):
+            model(torch.randn(NORM_BATCH_SIZE, 3, image_size, image_size))
+        model.eval()
+        for module in norms:
+            module.momentum = 0.1  # PyTorch's default, as a saved checkpoint expects
 
 
 def main(argv: list[str] | None = None) -> int:
