@@ -73,6 +73,7 @@ def _median(cell: dict, batch: str) -> float | None:
 
 def model_zoo(pair: dict) -> str:
     parts = []
+    seeded = (pair.get("settings") or {}).get("weights") == "seeded"
     for side in ("torch", "tensorflow"):
         cells = [c for c in pair.get("cells", []) if c["side"] == side and not c.get("diagnostic")]
         if not cells:
@@ -80,7 +81,13 @@ def model_zoo(pair: dict) -> str:
             continue
         where = cells[0]["location"]["availability"]
         ok = [c for c in cells if c["status"] == "ok"]
-        if ok:
+        if ok and seeded:
+            params = ok[0]["metrics"]["model"]["parameters"]
+            parts.append(
+                f"{SIDE[side]} {pair['sides'][side]['handle']} built with seeded weights "
+                f"({params:,} parameters; the pretrained ones were not loaded)"
+            )
+        elif ok:
             params = ok[0]["metrics"]["model"]["parameters"]
             parts.append(
                 f"{SIDE[side]} {cells[0]['handle']} loaded ({where}, {params:,} parameters)"
