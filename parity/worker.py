@@ -83,18 +83,26 @@ def timed_loop(call, inputs, block, profile: dict[str, Any]) -> tuple[list[float
             return samples, "max_time reached"
 
 
-def bare_loop(call, inputs, block, calls: int, chunks: int = 10) -> list[float]:
-    """The same call with no per-call bookkeeping: `chunks` runs of back-to-back calls,
-    each timed as a whole; the mean ms per call of each run. The harness's overhead is
-    its median against these (`nox -s bench`)."""
+def harness_check(call, inputs, block, calls: int, chunks: int = 10) -> dict[str, list[float]]:
+    """What the harness's bookkeeping costs (`nox -s bench`): alternating runs of the same
+    call, bare (back-to-back, the run timed as a whole) and as the timed loop makes them
+    (each call timed and its sample kept), each run also timed as a whole. Alternating
+    keeps the machine's drift out of the comparison. Returns each run's ms per call, and
+    the per-call samples the harness runs recorded."""
     per_chunk = max(calls // chunks, 5)
-    means = []
+    bare, harnessed, samples = [], [], []
     for _ in range(chunks):
         t0 = time.perf_counter_ns()
         for _ in range(per_chunk):
             block(call(inputs))
-        means.append((time.perf_counter_ns() - t0) / 1e6 / per_chunk)
-    return means
+        bare.append((time.perf_counter_ns() - t0) / 1e6 / per_chunk)
+        t0 = time.perf_counter_ns()
+        for _ in range(per_chunk):
+            t1 = time.perf_counter_ns()
+            block(call(inputs))
+            samples.append((time.perf_counter_ns() - t1) / 1e6)
+        harnessed.append((time.perf_counter_ns() - t0) / 1e6 / per_chunk)
+    return {"bare_ms": bare, "harness_ms": harnessed, "harness_samples_ms": samples}
 
 
 def count_flops(engine, forward, example) -> dict[str, Any]:
@@ -227,7 +235,7 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
             "stopped": stopped,
         }
         if spec.get("harness_check"):
-            latency[str(batch)]["bare_loop_ms"] = bare_loop(
+            latency[str(batch)]["harness_check"] = harness_check(
                 call, example, engine.block, len(samples)
             )
         _log(f"batch {batch}: {len(samples)} calls, median {np.median(samples):.2f} ms")

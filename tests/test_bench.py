@@ -9,9 +9,10 @@ from parity.runner import run
 
 
 def test_overhead_and_spread_arithmetic():
-    assert bench.overhead({"samples_ms": [10.1, 10.1, 10.1], "bare_loop_ms": [10.0]}) == (
-        pytest.approx(0.01)
-    )
+    check = {"bare_ms": [10.0, 10.2, 9.9], "harness_ms": [10.1, 10.3, 10.0]}
+    assert bench.overhead({"harness_check": check}) == pytest.approx(0.01)
+    check["harness_samples_ms"] = [9.8, 9.9, 9.9, 20.0]
+    assert bench.median_bias({"harness_check": check}) == pytest.approx(-0.01)
     assert bench.overhead({"samples_ms": [1.0]}) is None
     assert bench.spread([10.0, 10.5, 9.5]) == pytest.approx(0.1)
 
