@@ -83,7 +83,31 @@ def timed_loop(call, inputs, block, profile: dict[str, Any]) -> tuple[list[float
             return samples, "max_time reached"
 
 
-def harness_check(call, inputs, block, calls: int, chunks: int = 10) -> dict[str, list[float]]:
+def bookkeeping_ns(calls: int = 20000) -> float:
+    """What timed_loop itself adds to each call, in ns: timed_loop around a call that does
+    nothing, against a bare loop of the same call. Free of the machine's noise, which the
+    comparison on a real model (below) is not."""
+
+    def nothing(_inputs):
+        return None
+
+    def no_block(_value):
+        return None
+
+    profile = {"min_count": calls, "min_time_s": 0.0, "max_count": calls, "max_time_s": 1e9}
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter_ns()
+        for _ in range(calls):
+            no_block(nothing(None))
+        bare = time.perf_counter_ns() - t0
+        t0 = time.perf_counter_ns()
+        timed_loop(nothing, None, no_block, profile)
+        best = min(best, (time.perf_counter_ns() - t0 - bare) / calls)
+    return max(best, 0.0)
+
+
+def harness_check(call, inputs, block, calls: int, chunks: int = 10) -> dict[str, Any]:
     """What the harness's bookkeeping costs (`nox -s bench`): alternating runs of the same
     call, bare (back-to-back, the run timed as a whole) and as the timed loop makes them
     (each call timed and its sample kept), each run also timed as a whole. Alternating
@@ -102,7 +126,12 @@ def harness_check(call, inputs, block, calls: int, chunks: int = 10) -> dict[str
             block(call(inputs))
             samples.append((time.perf_counter_ns() - t1) / 1e6)
         harnessed.append((time.perf_counter_ns() - t0) / 1e6 / per_chunk)
-    return {"bare_ms": bare, "harness_ms": harnessed, "harness_samples_ms": samples}
+    return {
+        "bare_ms": bare,
+        "harness_ms": harnessed,
+        "harness_samples_ms": samples,
+        "bookkeeping_ns": bookkeeping_ns(),
+    }
 
 
 def count_flops(engine, forward, example) -> dict[str, Any]:

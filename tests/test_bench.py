@@ -13,6 +13,8 @@ def test_overhead_and_spread_arithmetic():
     assert bench.overhead({"harness_check": check}) == pytest.approx(0.01)
     check["harness_samples_ms"] = [9.8, 9.9, 9.9, 20.0]
     assert bench.median_bias({"harness_check": check}) == pytest.approx(-0.01)
+    check["bookkeeping_ns"] = 500.0
+    assert bench.bookkeeping_share({"harness_check": check, "samples_ms": [1.0]}) == 5e-4
     assert bench.overhead({"samples_ms": [1.0]}) is None
     assert bench.spread([10.0, 10.5, 9.5]) == pytest.approx(0.1)
 
@@ -28,5 +30,6 @@ def test_bench_rows_come_from_repeated_runs_with_bare_loops(fake_pair, quick_con
     for row in rows:
         assert len(row["medians"]) == 2 and row["spread"] is not None
         assert all(o is not None for o in row["overheads"])
+        assert all(0 <= b < 0.5 for b in row["bookkeeping"]), row["bookkeeping"]
     text = bench.render(rows, 2)
     assert "harness overhead" in text and "spread of medians over 2 runs" in text
