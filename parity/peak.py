@@ -188,7 +188,11 @@ def _best_rate(run, flops: float, threads: int, rounds: int, round_s: float):
 
 
 def _benchmark(
-    sizes=SIZES, conv_channels=CONV_CHANNELS, rounds=ROUNDS, round_s=ROUND_S
+    sizes=SIZES,
+    conv_channels=CONV_CHANNELS,
+    rounds=ROUNDS,
+    round_s=ROUND_S,
+    batched_3x3=BATCHED_3X3,
 ) -> dict[str, Any]:
     import torch
 
@@ -214,7 +218,7 @@ def _benchmark(
     w = torch.randn(256, 256, 3, 3, generator=generator)
     flops_3x3 = 2.0 * 256 * 256 * 9 * (2 * CONV_SIDE) ** 2
     kernels.append(("conv3x3 c=256", lambda: torch.conv2d(x, w, padding=1), flops_3x3))
-    for batch, c, side in BATCHED_3X3:
+    for batch, c, side in batched_3x3:
         xb = torch.randn(batch, c, side, side, generator=generator)
         wb = torch.randn(c, c, 3, 3, generator=generator)
         kernels.append(
@@ -240,7 +244,7 @@ def _benchmark(
             channels=", ".join(map(str, conv_channels)),
             side=CONV_SIDE,
             side2=2 * CONV_SIDE,
-            batched=", ".join(f"{b}x{c}x{side}" for b, c, side in BATCHED_3X3),
+            batched=", ".join(f"{b}x{c}x{side}" for b, c, side in batched_3x3),
             rounds=rounds,
             round_s=round_s,
         ),

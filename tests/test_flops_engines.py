@@ -127,9 +127,17 @@ def test_gemm_calibration_child_reports_a_rate_per_size():
     import json
     from parity.peak import _benchmark
 
-    found = _benchmark(sizes=(64, 128), conv_channels=(32,), rounds=2, round_s=0.01)
+    found = _benchmark(
+        sizes=(64, 128), conv_channels=(32,), rounds=2, round_s=0.01, batched_3x3=((2, 16, 8),)
+    )
     print(json.dumps(found))
     """,
     )
-    assert set(found["per_size"]) == {"mm n=64", "mm n=128", "conv1x1 c=32", "conv3x3 c=256"}
+    assert set(found["per_size"]) == {
+        "mm n=64",
+        "mm n=128",
+        "conv1x1 c=32",
+        "conv3x3 c=256",
+        "conv3x3 b=2 c=16 8x8",
+    }
     assert found["gflops_per_s"] == max(found["per_size"].values()) > 0
