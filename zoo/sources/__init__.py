@@ -133,6 +133,29 @@ def nchw(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {k: np.ascontiguousarray(v.transpose(0, 3, 1, 2)) for k, v in arrays.items()}
 
 
+def keras_classifier(model: Any, weights_bytes: int | None, details: dict) -> LoadedModel:
+    """A Keras image classifier (keras.applications, keras-hub, a Keras build) as the worker
+    runs it: called directly in inference mode on the pair's tensors, with its layers'
+    outputs available for divergence localisation."""
+
+    def forward(inputs: dict[str, Any]):
+        return model(inputs["pixel_values"], training=False)
+
+    def capture(inputs: dict[str, Any], names: list[str]):
+        from zoo.capture import keras_layer_outputs
+
+        return keras_layer_outputs(model, inputs["pixel_values"], names)
+
+    return LoadedModel(
+        forward=forward,
+        parameters=int(model.count_params()),
+        weights_bytes=weights_bytes,
+        dtype=str(model.dtype_policy.compute_dtype),
+        details=details,
+        capture=capture,
+    )
+
+
 def refuse_empty_file(location: Location) -> None:
     """A 0-byte weights file (an interrupted download or copy) fails in the parent, with
     its path, before a worker is started for it."""

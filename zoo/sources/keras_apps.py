@@ -22,6 +22,7 @@ from zoo.sources import (
     LoadedModel,
     Location,
     Source,
+    keras_classifier,
     register_source,
     unavailable,
 )
@@ -151,14 +152,4 @@ class KerasApplications(Source):
         weights_bytes = (
             Path(location.path).stat().st_size if location.path and weights != "seeded" else None
         )
-
-        def forward(inputs: dict[str, Any]):
-            return model(inputs["pixel_values"], training=False)
-
-        return LoadedModel(
-            forward=forward,
-            parameters=int(model.count_params()),
-            weights_bytes=weights_bytes,
-            dtype=str(model.dtype_policy.compute_dtype),
-            details=details,
-        )
+        return keras_classifier(model, weights_bytes=weights_bytes, details=details)

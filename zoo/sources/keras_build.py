@@ -16,7 +16,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from zoo.sources import LoadedModel, Location, Source, pretrained_only, register_source
+from zoo.sources import (
+    LoadedModel,
+    Location,
+    Source,
+    keras_classifier,
+    pretrained_only,
+    register_source,
+)
 from zoo.sources.files import locate_checkpoint, run_module_in_child, split_checkpoint
 
 # architecture -> converter module (build_keras, load_numpy, and an export-npz command)
@@ -75,20 +82,8 @@ class KerasBuild(Source):
                 f"{location.handle}: expected converted weights (.npz), got {location.path}"
             )
         model = converter.build_keras(converter.load_numpy(location.path), **options)
-
-        def forward(inputs: dict[str, Any]):
-            return model(inputs["pixel_values"], training=False)
-
-        def capture(inputs: dict[str, Any], names: list[str]):
-            from zoo.capture import keras_layer_outputs
-
-            return keras_layer_outputs(model, inputs["pixel_values"], names)
-
-        return LoadedModel(
-            forward=forward,
-            parameters=int(model.count_params()),
+        return keras_classifier(
+            model,
             weights_bytes=Path(location.path).stat().st_size,
-            dtype=str(model.dtype_policy.compute_dtype),
             details={"arch": arch, "weights": location.note or location.path},
-            capture=capture,
         )

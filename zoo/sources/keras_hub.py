@@ -22,6 +22,7 @@ from zoo.sources import (
     LoadedModel,
     Location,
     Source,
+    keras_classifier,
     pretrained_only,
     register_source,
     unavailable,
@@ -159,21 +160,10 @@ class KerasHub(Source):
                 raise unavailable(location, error) from error
             raise
 
-        def forward(inputs: dict[str, Any]):
-            # Called directly, the task model skips its preprocessor: the pair's recipe
-            # has already made the tensors both sides get.
-            return classifier(inputs["pixel_values"], training=False)
-
-        def capture(inputs: dict[str, Any], names: list[str]):
-            from zoo.capture import keras_layer_outputs
-
-            return keras_layer_outputs(classifier, inputs["pixel_values"], names)
-
-        return LoadedModel(
-            forward=forward,
-            parameters=int(classifier.count_params()),
+        # Called directly, the task model skips its preprocessor: the pair's recipe has
+        # already made the tensors both sides get.
+        return keras_classifier(
+            classifier,
             weights_bytes=weight_files_bytes(location.path),
-            dtype=str(classifier.dtype_policy.compute_dtype),
             details={"class": type(classifier).__name__},
-            capture=capture,
         )
