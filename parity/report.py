@@ -573,8 +573,7 @@ def run_preamble(record: dict) -> list[str]:
         "the very first call (it includes tracing or compiling for the first shape).",
         "Libraries: " + ", ".join(f"{k} {v}" for k, v in record["libraries"].items() if v) + ".",
     ]
-    found += [peak_sentence(record)] if peak_sentence(record) else []
-    return found + ([note] if (note := concurrency_note(record)) else [])
+    return found + [text for text in (peak_sentence(record), concurrency_note(record)) if text]
 
 
 # ---- Markdown ----
@@ -660,8 +659,8 @@ def _md_pair(pair: dict, record: dict) -> list[str]:
     for cell_id, accuracy in evaluation["accuracy"].items():
         lines.append(f"- `{cell_id}`: {accuracy_text(accuracy)}")
     lines += ["", "### Latency and memory", ""]
-    if concurrency_note(record):
-        lines += [concurrency_note(record), ""]
+    if note := concurrency_note(record):
+        lines += [note, ""]
     lines += _md_table(cell_table(pair, batches_of(record, pair))) + [""]
     lines += _md_table(compute_table(pair, batches_of(record, pair))) + [""]
     lines += [f"- {s}" for s in latency_sentences(pair)] + ["", mode_sentence(pair), ""]
