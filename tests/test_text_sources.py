@@ -58,27 +58,37 @@ def checkpoints(tmp_path_factory):
     return folder
 
 
+EAGER_ONLY = {"torch": ("eager",), "tensorflow": ("eager",)}
+
+
+def _hf_pair(pair_id: str, folder, recipe=None, **extra) -> Pair:
+    """One save_pretrained folder: transformers on PyTorch, keras-hub's conversion on TF."""
+    return Pair(
+        id=pair_id,
+        relation=SAME_WEIGHTS,
+        torch=Side(f"hf:{folder}", preprocessing=recipe),
+        tensorflow=Side(f"keras-hub:{folder}", preprocessing=recipe),
+        **extra,
+    )
+
+
+def _eager_config(quick_config, **settings):
+    return quick_config(latency_batches=(1,), modes=EAGER_ONLY, timeout_s=300.0, **settings)
+
+
 @pytest.mark.parametrize("name", ["bert", "distilbert"])
 def test_save_pretrained_checkpoint_agrees_across_frameworks(
     checkpoints, word_tokenizer, quick_config, name
 ):
     folder = checkpoints / name
-    pair = Pair(
-        id=f"tiny-{name}",
+    pair = _hf_pair(
+        f"tiny-{name}",
+        folder,
         task="text-encoder",
-        relation=SAME_WEIGHTS,
-        torch=Side(f"hf:{folder}"),
-        tensorflow=Side(f"keras-hub:{folder}"),
         tokenizer=f"hf:{word_tokenizer}",
         dataset="sts-smoke",
     )
-    config = quick_config(
-        latency_batches=(1,),
-        eval_batch=4,
-        limit=12,
-        modes={"torch": ("eager",), "tensorflow": ("eager",)},
-        timeout_s=300.0,
-    )
+    config = _eager_config(quick_config, eval_batch=4, limit=12)
     record = run([pair], config)
     cells = record["pairs"][0]["cells"]
     assert [c["status"] for c in cells] == [OK, OK], [c.get("stderr_tail") for c in cells]
@@ -94,22 +104,15 @@ def test_save_pretrained_vit_classifier_and_the_layer_norm_epsilon(checkpoints, 
 
     recipe = Preprocessing(size=32, resize=32, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
     folder = checkpoints / "vit"
-    pair = Pair(
-        id="tiny-vit",
+    pair = _hf_pair(
+        "tiny-vit",
+        folder,
+        recipe,
         task="image-classifier",
-        relation=SAME_WEIGHTS,
-        torch=Side(f"hf:{folder}", preprocessing=recipe),
-        tensorflow=Side(f"keras-hub:{folder}", preprocessing=recipe),
         dataset="photos",
         diagnostics=(VIT_LN_EPS,),
     )
-    config = quick_config(
-        latency_batches=(1,),
-        eval_batch=1,
-        limit=3,
-        modes={"torch": ("eager",), "tensorflow": ("eager",)},
-        timeout_s=300.0,
-    )
+    config = _eager_config(quick_config, eval_batch=1, limit=3)
     record = run([pair], config)
     cells = record["pairs"][0]["cells"]
     assert [c["status"] for c in cells] == [OK] * 3, [c.get("stderr_tail") for c in cells]
@@ -127,21 +130,8 @@ def test_an_input_size_the_model_rejects_fails_its_cells_with_one_line(checkpoin
     # The tiny ViT was built for 32 x 32 images; feed it 48 x 48.
     wrong = Preprocessing(size=48, resize=48, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
     folder = checkpoints / "vit"
-    pair = Pair(
-        id="tiny-vit-wrong-size",
-        task="image-classifier",
-        relation=SAME_WEIGHTS,
-        torch=Side(f"hf:{folder}", preprocessing=wrong),
-        tensorflow=Side(f"keras-hub:{folder}", preprocessing=wrong),
-        dataset="photos",
-    )
-    config = quick_config(
-        latency_batches=(1,),
-        eval_batch=1,
-        limit=1,
-        modes={"torch": ("eager",), "tensorflow": ("eager",)},
-        timeout_s=300.0,
-    )
+    pair = _hf_pair("tiny-vit-wrong-size", folder, wrong, task="image-classifier", dataset="photos")
+    config = _eager_config(quick_config, eval_batch=1, limit=1)
     record = run([pair], config)
     cells = record["pairs"][0]["cells"]
     for cell in cells:
@@ -153,22 +143,14 @@ def test_a_gpu_run_without_a_gpu_fails_each_side_with_the_fix(
     checkpoints, word_tokenizer, quick_config
 ):
     folder = checkpoints / "bert"
-    pair = Pair(
-        id="tiny-bert-on-cuda",
+    pair = _hf_pair(
+        "tiny-bert-on-cuda",
+        folder,
         task="text-encoder",
-        relation=SAME_WEIGHTS,
-        torch=Side(f"hf:{folder}"),
-        tensorflow=Side(f"keras-hub:{folder}"),
         tokenizer=f"hf:{word_tokenizer}",
         dataset="sts-smoke",
     )
-    config = quick_config(
-        latency_batches=(1,),
-        limit=4,
-        device="cuda",
-        modes={"torch": ("eager",), "tensorflow": ("eager",)},
-        timeout_s=300.0,
-    )
+    config = _eager_config(quick_config, limit=4, device="cuda")
     record = run([pair], config)
     torch_cell, tf_cell = record["pairs"][0]["cells"]
     if torch_cell["status"] == tf_cell["status"] == OK:
