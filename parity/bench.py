@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from parity.profiles import PROFILES, get_profile
-from parity.results import usable_cores
+from parity.results.store import usable_cores
+from parity.run.profiles import PROFILES, get_profile
 
 OVERHEAD_TARGET = 0.01
 SPREAD_TARGET = 0.05
@@ -136,7 +136,7 @@ def render(rows: list[dict[str, Any]], repeats: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from parity.runner import RunConfig, run
+    from parity.run.runner import RunConfig, run
     from zoo.catalog import get_pair
 
     parser = argparse.ArgumentParser(prog="python -m parity.bench", description=__doc__)

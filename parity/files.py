@@ -12,15 +12,13 @@ from typing import Any
 
 import numpy as np
 
+from parity.errors import DiskFullError  # noqa: F401  (raised and re-exported)
+
 
 def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
-
-
-class DiskFullError(OSError):
-    """A write that found no space: names the file and the fix; the old file is intact."""
 
 
 _NO_SPACE = {errno.ENOSPC, errno.EDQUOT}

@@ -23,7 +23,7 @@ def word_tokenizer(tmp_path_factory) -> Path:
     """A small WordLevel tokenizer.json over the smoke set's words, built offline."""
     from tokenizers import Tokenizer, models, pre_tokenizers, processors
 
-    from parity.datasets import load_sts_smoke
+    from parity.datasets.sentences import load_sts_smoke
 
     data = load_sts_smoke()
     words = sorted({w.lower() for s in (*data.first, *data.second) for w in s.split()})
@@ -61,8 +61,8 @@ def fake_pair(word_tokenizer):
 @pytest.fixture
 def quick_config(tmp_path):
     """A run configuration with tiny loops, writing under tmp_path."""
-    from parity.profiles import Profile
-    from parity.runner import RunConfig
+    from parity.run.profiles import Profile
+    from parity.run.runner import RunConfig
 
     def build(**overrides) -> RunConfig:
         settings = dict(
@@ -87,7 +87,7 @@ def quick_config(tmp_path):
 def peak_cache(tmp_path, monkeypatch):
     """A machine-peak cache holding a given figure, so a run reads it instead of
     measuring: write(gflops, threads) returns the cache file."""
-    from parity import peak
+    from parity.run import peak
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
 

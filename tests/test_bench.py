@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from parity import bench
-from parity.runner import run
+from parity.run.runner import run
 
 
 def test_overhead_and_spread_arithmetic():

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from parity import checks
+from parity.evaluate import checks
 
 
 def test_rankdata_averages_ties():

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from parity.datasets import (
+from parity.datasets.sentences import (
     DatasetError,
     load_sentence_pairs,
     load_sts_smoke,

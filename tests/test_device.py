@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from parity import runner
-from parity.report import device_text
+from parity.publish.report import device_text
+from parity.run import runner
 
 
 def test_auto_picks_cuda_only_where_the_driver_reports_a_gpu(monkeypatch):

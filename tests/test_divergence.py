@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from parity import divergence
-from parity.report import divergence_table, render_markdown
-from parity.runner import Cell, run
-from zoo.capture import channels_last
+from parity.child.capture import channels_last
+from parity.evaluate import divergence
+from parity.publish.report import divergence_table, render_markdown
+from parity.run.runner import Cell, run
 from zoo.catalog import INDEPENDENT, SAME_WEIGHTS, Pair, Side
 from zoo.layer_maps import LayerMatch, densenet_map, layer_map_for
 
@@ -147,7 +147,7 @@ def test_no_divergence_turns_capture_off(fake_pair, quick_config):
 
 
 def test_log_curve_draws_zeros_at_the_floor_skips_gaps_and_marks_the_tolerance():
-    from parity.plots import log_curve
+    from parity.publish.plots import log_curve
 
     svg = log_curve({"abs": [0.0, None, 3e-4, 2.0]}, ["a", "b", "c", "d"], "t", "y", 1e-4)
     assert svg.count("<circle") == 3  # the None is a gap

@@ -14,8 +14,8 @@ import sys
 
 import pytest
 
-from parity import results
-from parity.runner import OK, run
+from parity.results import store as results
+from parity.run.runner import OK, run
 from zoo.catalog import timm_vs_keras_hub
 from zoo.layer_maps import DENSENET_REPEATS, densenet_map
 
@@ -40,7 +40,7 @@ def _child(code: str, framework: str) -> dict:
 
 TORCH_SHAPES = """
 import json, timm, torch
-from zoo.capture import torch_module_outputs
+from parity.child.capture import torch_module_outputs
 names = {names!r}
 model = timm.create_model("densenet121", pretrained=False).eval()
 x = torch.zeros(1, 3, 64, 64)
@@ -50,7 +50,7 @@ print(json.dumps({{n: list(a.shape) for n, a in found.items()}}))
 
 KERAS_SHAPES = """
 import json, numpy as np, keras_hub
-from zoo.capture import keras_layer_outputs
+from parity.child.capture import keras_layer_outputs
 backbone = keras_hub.models.DenseNetBackbone(stackwise_num_repeats={repeats!r})
 classifier = keras_hub.models.DenseNetImageClassifier(backbone=backbone, num_classes=1000)
 found = keras_layer_outputs(classifier, np.zeros((1, 64, 64, 3), "float32"), {names!r})

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from parity import journal, results
 from parity.files import DiskFullError
-from parity.runner import FAILED, OK, run
+from parity.results import store as results
+from parity.run import journal
+from parity.run.runner import FAILED, OK, run
 
 EAGER_ONLY = {"torch": ("eager",), "tensorflow": ("eager",)}
 
@@ -77,8 +78,8 @@ def test_a_child_killed_from_outside_fails_its_cell_and_the_run_goes_on(fake_pai
 PARENT_SCRIPT = """
 import sys
 from pathlib import Path
-from parity.profiles import Profile
-from parity.runner import RunConfig, run
+from parity.run.profiles import Profile
+from parity.run.runner import RunConfig, run
 from zoo.catalog import SAME_WEIGHTS, Pair, Side
 
 pairs = [
@@ -303,7 +304,7 @@ def test_jobs_bound_the_workers_alive_and_label_the_report(fake_pair, quick_conf
     """The load test: 50 cheap cells, 3 at a time, with failures of every kind mixed in."""
     from dataclasses import replace
 
-    from parity.memory import peak_mib, reset_peak
+    from parity.machine import peak_mib, reset_peak
 
     trace = tmp_path / "trace"
     trace.mkdir()
@@ -358,9 +359,9 @@ def test_jobs_bound_the_workers_alive_and_label_the_report(fake_pair, quick_conf
 
 
 def test_cli_resume_replays_the_interrupted_command_line(tmp_path, monkeypatch):
-    import parity.runner
-    from parity.cli import main
-    from parity.scheduler import default_memory_limit_mib
+    import parity.run.runner
+    from parity.cli.main import main
+    from parity.run.scheduler import default_memory_limit_mib
 
     out = str(tmp_path / "out")
     argv = ["run", "mobilenet_v2", "--weights", "seeded", "--jobs", "2", "--out", out]
@@ -373,7 +374,7 @@ def test_cli_resume_replays_the_interrupted_command_line(tmp_path, monkeypatch):
         seen.update(pairs=[pair.id for pair, _ in pairs], config=config)
         return {"pairs": [], "run_id": "r1", "wall_s": 0.0}
 
-    monkeypatch.setattr(parity.runner, "run", fake_run)
+    monkeypatch.setattr(parity.run.runner, "run", fake_run)
     assert main(["run", "--resume", "r1", "--out", out]) == 0
     config = seen["config"]
     assert seen["pairs"] == ["mobilenet_v2"] and config.resume == work_dir
@@ -396,13 +397,13 @@ def test_cli_resume_replays_the_interrupted_command_line(tmp_path, monkeypatch):
     ],
 )
 def test_cli_run_turns_write_and_resume_refusals_into_exit_2(monkeypatch, capsys, error):
-    import parity.runner
-    from parity.cli import main
+    import parity.run.runner
+    from parity.cli.main import main
 
     def failing_run(pairs, config):
         raise error
 
-    monkeypatch.setattr(parity.runner, "run", failing_run)
+    monkeypatch.setattr(parity.run.runner, "run", failing_run)
     assert main(["run", "mobilenet_v2", "--no-history"]) == 2
     assert capsys.readouterr().err == f"parity run: {error}\n"
 

@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from parity.runner import child_environment
+from parity.run.runner import child_environment
 
 pytestmark = pytest.mark.frameworks
 
@@ -31,7 +31,7 @@ def _child(framework: str, code: str) -> dict:
 TORCH_MODELS = """
     import json
     import torch
-    from parity.worker_engines.torch_engine import ENGINE, TorchScriptError
+    from parity.child.engines.torch_engine import ENGINE, TorchScriptError
 
     torch.manual_seed(0)
 
@@ -103,7 +103,7 @@ def test_tensorflow_flops_of_dense_and_einsum_layers_are_two_per_multiply_add():
     import json
     import keras
     import tensorflow as tf
-    from parity.worker_engines.tf_engine import ENGINE
+    from parity.child.engines.tf_engine import ENGINE
 
     dense = keras.Sequential([keras.Input((32,)), keras.layers.Dense(10)])
     einsum = keras.Sequential(
@@ -125,7 +125,7 @@ def test_gemm_calibration_child_reports_a_rate_per_size():
         "torch",
         """
     import json
-    from parity.peak import _benchmark
+    from parity.run.peak import _benchmark
 
     found = _benchmark(
         sizes=(64, 128), conv_channels=(32,), rounds=2, round_s=0.01, batched_3x3=((2, 16, 8),)

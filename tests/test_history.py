@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from parity import history, results
-from parity.cli import _history_path, build_parser, main
-from parity.measure import summarize
-from parity.runner import FAILED, run
+from parity.cli.main import _history_path, build_parser, main
+from parity.evaluate.statistics import summarize
+from parity.history import store as history
+from parity.results import store as results
+from parity.run.runner import FAILED, run
 
 COMMITTED = Path(__file__).resolve().parent.parent / "reports" / "results.json"
 
@@ -199,7 +200,7 @@ def test_run_records_the_history_even_when_a_cell_fails(fake_pair, quick_config,
 
 
 def test_an_interrupted_run_is_recorded(fake_pair, quick_config, tmp_path, monkeypatch):
-    from parity import runner
+    from parity.run import runner
 
     measured = runner.run_pair
 
@@ -413,7 +414,7 @@ def test_compare_command_imports_no_framework():
         "import sys, runpy\n"
         f"sys.argv = ['parity', 'compare', {str(COMMITTED)!r}, {str(COMMITTED)!r}, "
         "'--fail-on', 'median:+10%,agreement,accuracy:-0.01,status']\n"
-        "try:\n    runpy.run_module('parity.cli', run_name='__main__')\n"
+        "try:\n    runpy.run_module('parity.cli.main', run_name='__main__')\n"
         "except SystemExit as done:\n    print('EXIT', done.code)\n"
         f"print('LOADED', sorted(m for m in {results.FRAMEWORK_MODULES!r} if m in sys.modules))\n"
     )

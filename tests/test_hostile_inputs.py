@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import pytest
 
-from parity.runner import FAILED, OK, run
+from parity.run.runner import FAILED, OK, run
 from zoo.sources.hf import refuse_remote_code
 
 EAGER_ONLY = {"torch": ("eager",), "tensorflow": ("eager",)}
@@ -131,7 +131,7 @@ def test_a_bad_photo_manifest_fails_its_pair_and_the_run_goes_on(
 ):
     from PIL import Image
 
-    from parity.photos import HEADER
+    from parity.datasets.photos import HEADER
 
     root = tmp_path / "site" / "hostile_photos_pkg"
     (root / "images").mkdir(parents=True)

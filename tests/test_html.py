@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from parity.html import render_html
-from parity.runner import run
+from parity.publish.html import render_html
+from parity.run.runner import run
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
 needs_chromium = pytest.mark.skipif(
@@ -23,8 +23,8 @@ needs_chromium = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def published(tmp_path_factory, word_tokenizer):
     """A run with one healthy pair and one whose TensorFlow side fails, as the runner writes it."""
-    from parity.profiles import Profile
-    from parity.runner import RunConfig
+    from parity.run.profiles import Profile
+    from parity.run.runner import RunConfig
     from zoo.catalog import SAME_WEIGHTS, Pair, Side
 
     def pair(tf_handle: str) -> Pair:
@@ -137,8 +137,8 @@ def test_console_check_catches_a_broken_page(tmp_path):
 
 
 def test_render_html_escapes_text():
-    from parity.html import _table
-    from parity.report import Table
+    from parity.publish.html import _table
+    from parity.publish.report import Table
 
     html = _table(Table(["<h>"], [["<script>alert(1)</script>"]]))
     assert "<script>" not in html and "&lt;script&gt;" in html

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 
-from parity.runner import FAILED, OK, run
+from parity.run.runner import FAILED, OK, run
 from zoo.catalog import INDEPENDENT, Pair, Side, get_pair
 from zoo.sources import resolve
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from parity import checks
+from parity.evaluate import checks
 from zoo.preprocessing import Preprocessing
 from zoo.sources import keras_apps
 

@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 
+from parity.child.capture import zero_padding
 from zoo.artifacts import shipped
-from zoo.capture import zero_padding
 from zoo.catalog import EFFICIENTNET_LITE0, MINILM
 from zoo.converters import efficientnet_lite0 as lite0
 from zoo.layer_maps import LayerMatch, bert_map, layer_map_for, vit_map

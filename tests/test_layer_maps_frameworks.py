@@ -18,7 +18,8 @@ import textwrap
 import numpy as np
 import pytest
 
-from parity import divergence, results
+from parity.evaluate import divergence
+from parity.results import store as results
 from zoo.artifacts import shipped
 from zoo.catalog import EFFICIENTNET_LITE0, MINILM
 from zoo.layer_maps import layer_map_for
@@ -61,7 +62,7 @@ ViTForImageClassification(ViTConfig(image_size=32, patch_size=8, hidden_size=32,
 # Loads each model through its source and runs its capture hook, as the worker does.
 CAPTURE = """
 import json, numpy as np
-from parity.worker_engines import get_engine
+from parity.child.engines import get_engine
 from zoo.sources import get_source, Location
 engine = get_engine(FRAMEWORK)
 engine.configure_threads(1)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from parity.measure import (
+from parity.evaluate.statistics import (
     FASTER_THAN_PEAK,
     compile_cost_s,
     efficiency,

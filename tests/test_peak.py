@@ -3,10 +3,10 @@
 import json
 from html import escape
 
-from parity import peak
-from parity.cli import main
-from parity.measure import FASTER_THAN_PEAK
-from parity.runner import OK, run
+from parity.cli.main import main
+from parity.evaluate.statistics import FASTER_THAN_PEAK
+from parity.run import peak
+from parity.run.runner import OK, run
 
 
 def test_a_measured_peak_is_cached_per_machine_and_threads(tmp_path, monkeypatch):

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from parity import photos
-from parity.photos import (
+from parity.datasets import photos
+from parity.datasets.photos import (
     DEFAULT_MANIFEST,
     HEADER,
     NUM_CLASSES,

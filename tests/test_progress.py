@@ -1,6 +1,6 @@
 import io
 
-from parity.progress import Progress
+from parity.run.progress import Progress
 
 
 def test_plain_output_is_one_line_per_cell_when_not_a_terminal():

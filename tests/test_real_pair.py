@@ -8,7 +8,7 @@ import importlib.util
 
 import pytest
 
-from parity.runner import OK, run
+from parity.run.runner import OK, run
 from zoo.catalog import get_pair
 from zoo.sources import resolve
 

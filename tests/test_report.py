@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from parity import results
-from parity.report import render_markdown
+from parity.publish.report import render_markdown
+from parity.results import store as results
 
 PUBLISHED = Path(__file__).parent.parent / "reports" / "results.json"
 

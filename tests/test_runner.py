@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from parity import results
-from parity.runner import FAILED, OK, UNAVAILABLE, run
+from parity.results import store as results
+from parity.run.runner import FAILED, OK, UNAVAILABLE, run
 
 
 def _cells(record):
@@ -133,7 +133,7 @@ def test_interrupting_the_parent_kills_the_running_worker(fake_pair, quick_confi
     real_wait = subprocess.Popen.wait
 
     def interrupted_wait(self, timeout=None):
-        if "parity.worker" in self.args and timeout is not None:  # simulate Ctrl-C
+        if "parity.child.worker" in self.args and timeout is not None:  # simulate Ctrl-C
             started.append(self.pid)
             raise KeyboardInterrupt
         return real_wait(self)

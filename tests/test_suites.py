@@ -6,14 +6,14 @@ from dataclasses import replace
 
 import pytest
 
-from parity.memory import batch_fits
-from parity.runner import SEEDED, run
+from parity.machine import batch_fits
+from parity.run.runner import SEEDED, run
 from zoo.catalog import INDEPENDENT, PAIRS, SUITES, SuiteEntry, get_suite
 
 
 def test_every_suite_entry_names_a_catalog_pair_modes_and_a_profile():
-    from parity.profiles import PROFILES
-    from parity.worker_engines import MODES
+    from parity.child.engines import MODES
+    from parity.run.profiles import PROFILES
 
     for name, entries in SUITES.items():
         for entry in entries:
@@ -65,14 +65,14 @@ def test_each_pair_runs_under_its_own_settings(fake_pair, quick_config):
     report = (config.out_dir / "report.md").read_text()
     assert "seeded random weights" in report
     assert all("error" in found for found in second["evaluation"]["accuracy"].values())
-    from parity.verdicts import model_zoo
+    from parity.publish.verdicts import model_zoo
 
     assert "built with seeded weights" in model_zoo(second)
     assert "built with seeded weights" not in model_zoo(first)
 
 
 def test_a_batch_the_free_memory_cannot_hold_is_skipped(monkeypatch):
-    from parity import memory
+    from parity import machine as memory
 
     monkeypatch.setattr(memory, "available_mib", lambda: 1000.0)
     monkeypatch.setattr(memory, "rss_mib", lambda: 500.0)
@@ -85,7 +85,7 @@ def test_a_batch_the_free_memory_cannot_hold_is_skipped(monkeypatch):
 
 @pytest.mark.parametrize("text", ["0,8", "a,b", ","])
 def test_bad_batch_sizes_are_explained(text, capsys):
-    from parity.cli import main
+    from parity.cli.main import main
 
     with pytest.raises(SystemExit) as stopped:
         main(["run", "all-MiniLM-L6-v2", "--batch-sizes", text])

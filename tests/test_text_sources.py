@@ -12,7 +12,7 @@ import textwrap
 
 import pytest
 
-from parity.runner import OK, run
+from parity.run.runner import OK, run
 from zoo.catalog import SAME_WEIGHTS, Pair, Side
 
 NEEDED = ("torch", "transformers", "tensorflow", "keras_hub")

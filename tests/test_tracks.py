@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from parity import image_datasets, tracks
-from parity.datasets import DatasetError
-from parity.image_datasets import load_image_folder, parse_spec, seeded_subset
+from parity.datasets import images as image_datasets
+from parity.datasets.images import load_image_folder, parse_spec, seeded_subset
+from parity.datasets.sentences import DatasetError
+from parity.evaluate import tracks
 from zoo.catalog import INDEPENDENT, SAME_WEIGHTS, Pair, Side
 from zoo.preprocessing import KERAS_CAFFE, KERAS_TF, TORCHVISION_IMAGENET, Preprocessing
 
@@ -53,7 +54,7 @@ def test_synsets_are_the_standard_order_of_the_class_names():
 
 
 def test_imagenet_itself_maps_by_position_even_where_names_repeat():
-    from parity.photos import class_names
+    from parity.datasets.photos import class_names
 
     # As Hugging Face's imagenet-1k names its classes: synonyms, and "crane" twice.
     names = [f"{name}, synonym" for name in class_names()]
@@ -314,7 +315,7 @@ EAGER_ONLY = {"torch": ("eager",), "tensorflow": ("eager",)}
 
 
 def test_tracks_end_to_end_on_an_image_folder(tmp_path, quick_config):
-    from parity.runner import run
+    from parity.run.runner import run
 
     root = _folder(tmp_path / "val", by="synset")
     config = quick_config(dataset=f"imagefolder:{root}", modes=EAGER_ONLY, latency_batches=(1,))
@@ -371,7 +372,7 @@ def test_tracks_end_to_end_on_an_image_folder(tmp_path, quick_config):
 
 
 def test_a_bad_dataset_fails_the_pair_with_its_reason(tmp_path, quick_config):
-    from parity.runner import FAILED, run
+    from parity.run.runner import FAILED, run
 
     (tmp_path / "val" / "not-a-class").mkdir(parents=True)
     config = quick_config(dataset=f"imagefolder:{tmp_path / 'val'}", modes=EAGER_ONLY)

@@ -1,7 +1,7 @@
 """Verdict evidence is computed from the record: check it on a hand-built record."""
 
-from parity import plots
-from parity.verdicts import CLAIMS, verdict_rows
+from parity.publish import plots
+from parity.publish.verdicts import CLAIMS, verdict_rows
 
 
 def _cell(side, mode, medians, first_call_s=1.0):

@@ -7,8 +7,8 @@ import sys
 import numpy as np
 
 from parity.files import save_npy
-from parity.runner import child_environment
-from parity.worker import PROTOCOL
+from parity.run.runner import child_environment
+from parity.vocabulary import PROTOCOL
 
 
 def _spec(tmp_path, handle="fake:ok", batches=(1, 2)):
@@ -58,7 +58,7 @@ def _run(tmp_path, spec):
     path = tmp_path / "cell.json"
     path.write_text(json.dumps(spec))
     return subprocess.run(
-        [sys.executable, "-m", "parity.worker", str(path)],
+        [sys.executable, "-m", "parity.child.worker", str(path)],
         capture_output=True,
         text=True,
         env=child_environment(1, "numpy"),

@@ -35,7 +35,7 @@ import time
 
 import numpy as np
 
-from parity.worker_engines import register_engine
+from parity.child.engines import register_engine
 from zoo.layer_maps import LayerMatch, register_layer_map
 from zoo.sources import (
     LOCAL,

@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from parity.errors import ModelUnavailableError, UnknownSourceError  # noqa: F401  (raised and re-exported)
+
 PLUGINS_ENV = "PARITY_PLUGINS"
 
 # Availability of a resolved model, from most to least local.
@@ -112,14 +114,6 @@ class Source:
         raise NotImplementedError
 
 
-class UnknownSourceError(LookupError):
-    pass
-
-
-class ModelUnavailableError(RuntimeError):
-    """The model needs something this machine lacks (the network, a package)."""
-
-
 def unavailable(location: Location, error: Exception) -> ModelUnavailableError:
     """A download that failed: name the handle and what to fill instead (location.note)."""
     return ModelUnavailableError(
@@ -142,7 +136,7 @@ def keras_classifier(model: Any, weights_bytes: int | None, details: dict) -> Lo
         return model(inputs["pixel_values"], training=False)
 
     def capture(inputs: dict[str, Any], names: list[str]):
-        from zoo.capture import keras_layer_outputs
+        from parity.child.capture import keras_layer_outputs
 
         return keras_layer_outputs(model, inputs["pixel_values"], names)
 

@@ -153,7 +153,7 @@ class HuggingFaceTransformers(Source):
         model.eval()
 
         def capture(inputs: dict[str, Any], layers: list[str]):
-            from zoo.capture import torch_module_outputs, zero_padding
+            from parity.child.capture import torch_module_outputs, zero_padding
 
             found = torch_module_outputs(model, lambda: forward(inputs), layers)
             if "attention_mask" in inputs:  # text: compare real tokens only

@@ -133,7 +133,7 @@ class KerasHub(Source):
             return outputs["sequence_output"] if isinstance(outputs, dict) else outputs
 
         def capture(inputs: dict[str, Any], names: list[str]):
-            from zoo.capture import keras_layer_outputs, zero_padding
+            from parity.child.capture import keras_layer_outputs, zero_padding
 
             theirs = {theirs: inputs[ours] for ours, theirs in used.items()}
             found = keras_layer_outputs(backbone, theirs, names)

@@ -147,7 +147,7 @@ class Timm(Source):
             return model(inputs["pixel_values"])
 
         def capture(inputs: dict[str, Any], names: list[str]):
-            from zoo.capture import torch_module_outputs
+            from parity.child.capture import torch_module_outputs
 
             return torch_module_outputs(model, lambda: forward(inputs), names)
 

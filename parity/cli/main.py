@@ -7,11 +7,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from parity import history
 from parity.files import DiskFullError
-from parity.history import DEFAULT_DB as DEFAULT_HISTORY
-from parity.profiles import DEFAULT_BATCHES, PROFILES, eval_batch_for, get_profile
-from parity.results import ResultsFileError, usable_cores
+from parity.history import store as history
+from parity.history.store import DEFAULT_DB as DEFAULT_HISTORY
+from parity.results.store import ResultsFileError, usable_cores
+from parity.run.profiles import DEFAULT_BATCHES, PROFILES, eval_batch_for, get_profile
 from zoo.catalog import PAIRS, SIDES, SUITES, custom_pair, get_pair, get_suite
 from zoo.sources import UnknownSourceError, resolve
 
@@ -100,9 +100,9 @@ def _history_path(args: argparse.Namespace) -> Path | None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from parity import journal
-    from parity.runner import FAILED, RunConfig, resolve_device, run
-    from parity.scheduler import default_memory_limit_mib
+    from parity.run import journal
+    from parity.run.runner import FAILED, RunConfig, resolve_device, run
+    from parity.run.scheduler import default_memory_limit_mib
 
     resume = None
     if args.resume:
@@ -222,7 +222,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from parity import peak
+    from parity.run import peak
 
     if args.threads < 1:
         raise SystemExit("parity calibrate: --threads must be at least 1")

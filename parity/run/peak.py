@@ -3,7 +3,7 @@ machine in a worker child.
 
     parity calibrate [--threads N] [--force]
 
-The parent imports no framework: the benchmark runs in a child (`python -m parity.peak
+The parent imports no framework: the benchmark runs in a child (`python -m parity.run.peak
 THREADS`) with the same thread environment as every cell (runner.child_environment), and
 the figure is cached in $XDG_CACHE_HOME/zoo-parity/peak.json (default ~/.cache), keyed
 by CPU model, usable cores, threads, torch version and calibration version, so it is
@@ -23,9 +23,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from parity import results
+from parity.evaluate.statistics import efficiency
 from parity.files import write_json
-from parity.measure import efficiency
+from parity.results import store as results
 
 SIZES = (512, 1024, 2048)
 ROUND_S = 0.2  # one timed round: enough calls to fill this
@@ -122,12 +122,12 @@ def machine_peak(threads: int, force: bool = False, timeout_s: float = CALIBRATI
 
 
 def _measure_in_child(threads: int, timeout_s: float) -> dict[str, Any]:
-    from parity.runner import child_environment  # late: runner imports this module
+    from parity.run.runner import child_environment  # late: runner imports this module
 
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "parity.peak", str(threads)],
+            [sys.executable, "-m", "parity.run.peak", str(threads)],
             capture_output=True,
             text=True,
             timeout=timeout_s,

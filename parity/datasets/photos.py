@@ -32,6 +32,8 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 import numpy as np
 from PIL import Image, ImageOps
 
+from parity.errors import DatasetError
+
 DATA_DIR = Path(__file__).parent / "data"
 DEFAULT_MANIFEST = DATA_DIR / "photos.tsv"
 CLASSES_FILE = DATA_DIR / "imagenet_classes.txt"
@@ -44,7 +46,7 @@ MAX_PIXELS = 50_000_000
 _DISTRIBUTIONS = {"skimage": "scikit-image", "sklearn": "scikit-learn", "PIL": "pillow"}
 
 
-class PhotoSetError(ValueError):
+class PhotoSetError(DatasetError):
     pass
 
 

@@ -14,8 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from parity import checks
-from parity.datasets import (
+from parity.datasets.sentences import (
     DatasetError,
     SentencePairs,
     cache_key,
@@ -23,6 +22,7 @@ from parity.datasets import (
     tokenize,
     tokenizer_file,
 )
+from parity.evaluate import checks
 from parity.files import load_npy, save_npy
 from zoo.catalog import Pair
 from zoo.sources import resolve

@@ -19,11 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from parity.errors import DatasetError  # noqa: F401  (raised and re-exported)
+
 DATA_DIR = Path(__file__).parent / "data"
-
-
-class DatasetError(ValueError):
-    pass
 
 
 @dataclass(frozen=True)

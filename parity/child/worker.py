@@ -1,6 +1,6 @@
 """The worker: one child process, one framework, one model, one execution mode.
 
-    python -m parity.worker CELL.json
+    python -m parity.child.worker CELL.json
 
 The parent sets the thread environment before this process starts. The worker
 imports its framework (timed, memory), loads the model (timed, memory), computes the
@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 
 from parity.files import load_npy, save_npy, write_json
-from parity.memory import batch_fits, peak_mib, reset_peak, rss_mib
+from parity.machine import batch_fits, peak_mib, reset_peak, rss_mib
+from parity.vocabulary import PROTOCOL
 
-PROTOCOL = 1
 EXIT_ERROR = 1
 EXIT_UNAVAILABLE = 2
 THREAD_VARIABLES = (
@@ -162,7 +162,7 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
     memory["peak_reset_supported"] = reset_peak()
 
     t0 = time.perf_counter()
-    from parity.worker_engines import get_engine
+    from parity.child.engines import get_engine
     from zoo.sources import Location, all_sources, load_plugins
 
     load_plugins()
@@ -350,7 +350,7 @@ PARENT_PID_VARIABLE = "PARITY_PARENT_PID"
 def die_with_parent() -> None:
     """Ask Linux to SIGKILL this worker when the runner dies, even by SIGKILL: a worker
     left running would go on loading the machine under the next run's timings. Where this
-    is not available, a resumed run stops leftover workers (parity.journal)."""
+    is not available, a resumed run stops leftover workers (parity.run.journal)."""
     if not sys.platform.startswith("linux"):
         return
     import ctypes
@@ -369,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     die_with_parent()
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        print("usage: python -m parity.worker CELL.json", file=sys.stderr)
+        print("usage: python -m parity.child.worker CELL.json", file=sys.stderr)
         return EXIT_ERROR
     spec = json.loads(Path(argv[0]).read_text())
     if spec.get("protocol") != PROTOCOL:

@@ -2,10 +2,10 @@
 turns what the workers wrote into one results record. Imports no framework.
 
 A cell is (pair, side, mode), or a pair's diagnostic variant. Cells run one at a time,
-so no two measurements share the machine, unless --jobs allows more (parity.scheduler).
+so no two measurements share the machine, unless --jobs allows more (parity.run.scheduler).
 A worker that crashes, hangs past its timeout, passes its memory limit, or raises
 becomes a failed cell with the tail of its stderr; the run goes on. Each finished cell
-is saved in the run's work folder at once (parity.journal), so a killed run resumes.
+is saved in the run's work folder at once (parity.run.journal), so a killed run resumes.
 """
 
 from __future__ import annotations
@@ -22,18 +22,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from parity import divergence, image_classifier, journal, peak, results, scheduler, text_encoder
+from parity.evaluate import divergence
+from parity.evaluate.statistics import median_ratio, summarize
 from parity.files import write_json
-from parity.measure import median_ratio, summarize
-from parity.profiles import DEFAULT_BATCHES, EVAL_BATCH, Profile, eval_batch_for, get_profile
-from parity.progress import Progress
-from parity.worker import PROTOCOL
-from parity.worker_engines import EAGER, MODES
+from parity.results import store as results
+from parity.run import journal, peak, scheduler
+from parity.run.profiles import DEFAULT_BATCHES, EVAL_BATCH, Profile, eval_batch_for, get_profile
+from parity.run.progress import Progress
+from parity.tasks import image_classifier, text_encoder
+from parity.vocabulary import EAGER, FAILED, MODES, OK, PROTOCOL, UNAVAILABLE
 from zoo.catalog import SAME_WEIGHTS, SIDES, Pair
 from zoo.seeding import seeded_pair
 from zoo.sources import Location, get_source, refuse_empty_file
 
-OK, FAILED, UNAVAILABLE = "ok", "failed", "unavailable"
 PRETRAINED, SEEDED = "pretrained", "seeded"
 # Each task's handler: prepare(pair, config, work_dir), accuracy(pair, prepared, cell),
 # agreement(pair, prepared, cell_a, cell_b).
@@ -213,7 +214,7 @@ def run_worker(
     with slots, open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
         started = time.perf_counter()
         child = subprocess.Popen(
-            [sys.executable, "-m", "parity.worker", str(spec_path)],
+            [sys.executable, "-m", "parity.child.worker", str(spec_path)],
             stdout=out,
             stderr=err,
             stdin=subprocess.DEVNULL,
@@ -645,13 +646,13 @@ def run(pairs: list[Pair | tuple[Pair, RunConfig]], config: RunConfig) -> dict[s
 
 
 def _publish(record: dict[str, Any], config: RunConfig) -> None:
-    from parity import report  # late: keeps the renderer out of the worker's import path
+    from parity.publish import report  # late: keeps the renderer out of the worker's import path
 
     config.out_dir.mkdir(parents=True, exist_ok=True)
     results.save(config.out_dir / "results.json", record)
     if config.history is not None:
         try:
-            from parity import history
+            from parity.history import store as history
 
             history.append(config.history, record)
         except Exception as error:  # results.json is saved; the history must not undo that

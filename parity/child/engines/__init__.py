@@ -13,21 +13,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-# Modes each framework offers, in the order reports list them; no framework import needed.
-MODES: dict[str, tuple[str, ...]] = {
-    "torch": ("eager", "compile", "torchscript"),
-    "tensorflow": ("eager", "function", "xla"),
-}
-MODE_DESCRIPTIONS = {
-    ("torch", "eager"): "eager under torch.inference_mode",
-    ("torch", "compile"): "torch.compile (inductor, static shapes) under inference_mode",
-    ("torch", "torchscript"): "TorchScript (legacy): torch.jit.trace at fixed shapes, then "
-    "torch.jit.freeze, under inference_mode",
-    ("tensorflow", "eager"): "Keras called eagerly",
-    ("tensorflow", "function"): "tf.function with a fixed input_signature",
-    ("tensorflow", "xla"): "tf.function(jit_compile=True) with a fixed input_signature",
-}
-EAGER = "eager"
+from parity.vocabulary import EAGER, MODE_DESCRIPTIONS, MODES  # noqa: F401  (re-exported)
 
 
 class Engine(Protocol):
@@ -47,8 +33,8 @@ class Engine(Protocol):
 
 
 _MODULES = {
-    "torch": "parity.worker_engines.torch_engine",
-    "tensorflow": "parity.worker_engines.tf_engine",
+    "torch": "parity.child.engines.torch_engine",
+    "tensorflow": "parity.child.engines.tf_engine",
 }
 _EXTRA: dict[str, Engine] = {}
 

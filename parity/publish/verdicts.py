@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from parity.measure import compile_cost_s
+from parity.evaluate.statistics import compile_cost_s
 
 MAIN_DIFFERENCES = 'table "PyTorch vs TensorFlow: Main Differences"'
 PT_VS_TF = 'table "1.2 PyTorch VS TensorFlow"'

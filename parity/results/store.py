@@ -16,6 +16,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from parity.errors import ResultsFileError  # noqa: F401  (raised and re-exported)
 from parity.files import write_json
 
 SCHEMA_VERSION = 1
@@ -44,10 +45,6 @@ LIBRARIES = (
     "zoo-parity",
 )
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-class ResultsFileError(ValueError):
-    pass
 
 
 def library_versions() -> dict[str, str | None]:

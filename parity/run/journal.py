@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from parity.errors import JournalError  # noqa: F401  (raised and re-exported)
 from parity.files import write_json
 
 WORK_FOLDER = ".parity-runs"
@@ -41,10 +42,6 @@ RESUME_KEYS = (
     "weights",
     "jobs",
 )
-
-
-class JournalError(ValueError):
-    """A run folder that cannot be resumed; the message says why and what to do."""
 
 
 def runs_folder(out_dir: Path) -> Path:

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from html import escape
 
-from parity import plots
-from parity.report import (
+from parity.evaluate.tracks import agreement_b_text
+from parity.evaluate.tracks import sentence as tracks_sentence
+from parity.publish import plots
+from parity.publish.report import (
     SIDE_NAMES,
     Table,
     accuracy_text,
@@ -33,8 +35,6 @@ from parity.report import (
     tracks_table,
     verdict_table,
 )
-from parity.tracks import agreement_b_text
-from parity.tracks import sentence as tracks_sentence
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px;

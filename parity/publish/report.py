@@ -1,7 +1,7 @@
 """Renderers over a results record: Markdown (report.md) and HTML (index.html, in
-parity.html). Both draw on the table builders here, which return plain-text cells, so
+parity.publish.html). Both draw on the table builders here, which return plain-text cells, so
 the two pages always show the same figures. Nothing is measured or recomputed here
-beyond formatting; verdict evidence comes from parity.verdicts over the same record.
+beyond formatting; verdict evidence comes from parity.publish.verdicts over the same record.
 """
 
 from __future__ import annotations
@@ -10,13 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from parity import tracks
+from parity.evaluate import tracks
+from parity.evaluate.statistics import compile_cost_s
 from parity.files import write_atomic
-from parity.measure import compile_cost_s
-from parity.verdicts import verdict_rows
-from parity.worker_engines import MODE_DESCRIPTIONS
-
-SIDE_NAMES = {"torch": "PyTorch", "tensorflow": "TensorFlow"}
+from parity.publish.verdicts import verdict_rows
+from parity.vocabulary import MODE_DESCRIPTIONS, SIDE_NAMES
 
 
 @dataclass
@@ -700,7 +698,7 @@ def write_markdown(record: dict, path: str | Path) -> None:
 
 def publish(record: dict, out_dir: str | Path) -> list[Path]:
     """Write every rendering of a results record into out_dir; returns the paths."""
-    from parity import html  # the HTML renderer builds on the tables above
+    from parity.publish import html  # the HTML renderer builds on the tables above
 
     out_dir = Path(out_dir)
     written = [out_dir / "report.md", out_dir / "index.html"]

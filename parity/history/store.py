@@ -1,6 +1,6 @@
 """Run history: every run's record in one SQLite database, and comparisons between runs.
 
-`append` stores a results record (what `parity.runner.run` returns and results.json
+`append` stores a results record (what `parity.run.runner.run` returns and results.json
 holds) in one transaction: the full record as JSON, its identity (run id, start time,
 commit, machine, libraries, settings) as columns, and one row per comparable figure in
 a `metrics` table for ad-hoc queries, e.g.
@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from parity import results
+from parity.errors import HistoryError, RuleError  # noqa: F401  (raised and re-exported)
+from parity.results import store as results
 
 HISTORY_SCHEMA_VERSION = 1  # PRAGMA user_version of the database
 DEFAULT_DB = Path("reports") / "history.sqlite"
@@ -60,14 +61,6 @@ _SCHEMA = (
     )""",
     "CREATE INDEX IF NOT EXISTS metrics_key ON metrics (key)",
 )
-
-
-class HistoryError(ValueError):
-    """Bad input: an unknown run, an unreadable database or file, a malformed rule."""
-
-
-class RuleError(HistoryError):
-    pass
 
 
 # --- flattening -------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Labelled image sets for the image-classifier task, chosen with `--dataset`:
 
-- ``photos``: the bundled photo set (parity.photos);
+- ``photos``: the bundled photo set (parity.datasets.photos);
 - ``imagefolder:/path``: a folder in ImageNet-val layout, one sub-folder per class, named by
   WordNet synset (``n01440764``) or by ImageNet-1k index (``0`` .. ``999``);
 - ``hf:NAME[:SPLIT]`` or ``hf:NAME:CONFIG:SPLIT``: a Hugging Face ``datasets`` set (e.g.
@@ -22,7 +22,7 @@ order, and its class names equal torchvision's for 998 of 1000 indices; the othe
 duplicated names "crane" and "maillot" that torchvision disambiguates).
 
 The parent process imports neither ``datasets`` nor ``tensorflow_datasets`` (either may pull
-in a framework); the child half is ``python -m parity.image_datasets``.
+in a framework); the child half is ``python -m parity.datasets.images``.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ from typing import Any
 
 import numpy as np
 
-from parity import photos
-from parity.datasets import DatasetError
+from parity.datasets import photos
+from parity.datasets.sentences import DatasetError
 from parity.files import load_npy, save_npy, write_json
 
 SYNSETS_FILE = photos.DATA_DIR / "imagenet_synsets.txt"
@@ -297,7 +297,7 @@ def load_child_dataset(
 
 
 def _run_child(args, seed, offline, env, timeout_s, label, cache_var) -> None:
-    command = [sys.executable, "-m", "parity.image_datasets", *args, str(seed), str(int(offline))]
+    command = [sys.executable, "-m", "parity.datasets.images", *args, str(seed), str(int(offline))]
     try:
         done = subprocess.run(
             command,
@@ -331,7 +331,7 @@ def load_images(spec_text: str, limit: int | None, seed: int, work_dir: Path, of
         return found, subset_note(total, limit, seed)
     if spec.kind == "imagefolder":
         return load_image_folder(spec.name, limit, seed)
-    from parity.datasets import cache_key
+    from parity.datasets.sentences import cache_key
 
     folder = work_dir / "datasets" / cache_key(spec_text, limit, seed)
     return load_child_dataset(spec, folder, limit, seed, offline)
@@ -350,7 +350,7 @@ def _take(found: photos.PhotoSet, chosen: np.ndarray) -> photos.PhotoSet:
     )
 
 
-# ---- the child half: python -m parity.image_datasets KIND NAME CONFIG SPLIT OUT LIMIT SEED OFF
+# ---- the child half: python -m parity.datasets.images KIND NAME CONFIG SPLIT OUT LIMIT SEED OFF
 
 
 def _rgb(value: Any, where: str) -> np.ndarray:

@@ -3,7 +3,7 @@ and agreement of logits (same weights) or of predictions (independently trained)
 
 Each side gets its own published preprocessing (accuracy track A); sides with the same
 recipe share byte-identical tensors. Track B feeds both sides the PyTorch side's tensors
-(parity.tracks). Logits from 1001-class models are aligned to 1000 classes by dropping
+(parity.evaluate.tracks). Logits from 1001-class models are aligned to 1000 classes by dropping
 background (index 0) before any comparison.
 """
 
@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from parity import checks, tracks
-from parity.datasets import cache_key
+from parity.datasets.images import load_images
+from parity.datasets.sentences import cache_key
+from parity.evaluate import checks, tracks
 from parity.files import load_npy, save_npy
-from parity.image_datasets import load_images
 from zoo.catalog import SAME_WEIGHTS, SIDES, Pair
 from zoo.preprocessing import TORCHVISION_IMAGENET
 

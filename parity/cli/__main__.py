@@ -1,0 +1,3 @@
+from parity.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The run history: the SQLite store, comparing two runs, and regression rules."""

@@ -1,0 +1,1 @@
+"""Publishing a results record: report sections, Markdown, HTML, plots and verdicts."""

@@ -1,0 +1,1 @@
+"""The results record: its typed form, schema version, migrations, saving and loading."""

@@ -1,0 +1,43 @@
+"""The words every part of the project shares: the two sides, their execution modes, cell
+statuses and the worker protocol's version. Defined once here; imports no framework."""
+
+from __future__ import annotations
+
+from zoo.catalog import SIDES
+
+SIDE_NAMES = {"torch": "PyTorch", "tensorflow": "TensorFlow"}
+
+# Modes each framework offers, in the order reports list them. A test plugin's engine
+# adds its own through parity.child.engines.register_engine.
+MODES: dict[str, tuple[str, ...]] = {
+    "torch": ("eager", "compile", "torchscript"),
+    "tensorflow": ("eager", "function", "xla"),
+}
+MODE_DESCRIPTIONS = {
+    ("torch", "eager"): "eager under torch.inference_mode",
+    ("torch", "compile"): "torch.compile (inductor, static shapes) under inference_mode",
+    ("torch", "torchscript"): "TorchScript (legacy): torch.jit.trace at fixed shapes, then "
+    "torch.jit.freeze, under inference_mode",
+    ("tensorflow", "eager"): "Keras called eagerly",
+    ("tensorflow", "function"): "tf.function with a fixed input_signature",
+    ("tensorflow", "xla"): "tf.function(jit_compile=True) with a fixed input_signature",
+}
+EAGER = "eager"  # each side's reference mode: agreement, memory and divergence use it
+
+# A cell's status.
+OK, FAILED, UNAVAILABLE = "ok", "failed", "unavailable"
+
+# The version of the spec/metrics files between the runner and its workers.
+PROTOCOL = 1
+
+__all__ = [
+    "EAGER",
+    "FAILED",
+    "MODES",
+    "MODE_DESCRIPTIONS",
+    "OK",
+    "PROTOCOL",
+    "SIDES",
+    "SIDE_NAMES",
+    "UNAVAILABLE",
+]
