@@ -24,6 +24,9 @@ MODE_DESCRIPTIONS = {
 }
 EAGER = "eager"  # each side's reference mode: agreement, memory and divergence use it
 
+# A run's weights: published ones, or seeded random ones (latency, memory, agreement only).
+PRETRAINED, SEEDED = "pretrained", "seeded"
+
 # A cell's status.
 OK, FAILED, UNAVAILABLE = "ok", "failed", "unavailable"
 
@@ -36,7 +39,9 @@ __all__ = [
     "MODES",
     "MODE_DESCRIPTIONS",
     "OK",
+    "PRETRAINED",
     "PROTOCOL",
+    "SEEDED",
     "SIDES",
     "SIDE_NAMES",
     "UNAVAILABLE",

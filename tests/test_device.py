@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from parity.publish.report import device_text
+from parity.publish.sentences import device_text
+from parity.results.record import RunRecord
 from parity.run import runner
 
 
@@ -27,7 +28,8 @@ def test_a_cpu_run_hides_every_gpu_from_both_frameworks(monkeypatch):
 
 def test_the_report_says_where_the_models_ran():
     cpu = {"settings": {"device": "cpu"}, "pairs": []}
-    assert "on the CPU" in device_text(cpu)
+    assert "on the CPU" in device_text(RunRecord.from_dict(cpu))
     gpu_cell = {"metrics": {"device": {"device": "cuda:0", "name": "NVIDIA H100"}}}
     gpu = {"settings": {"device": "cuda"}, "pairs": [{"cells": [gpu_cell]}]}
+    gpu = RunRecord.from_dict(gpu)
     assert "NVIDIA H100" in device_text(gpu) and "TF32 off" in device_text(gpu)

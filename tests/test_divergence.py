@@ -8,7 +8,9 @@ import pytest
 
 from parity.child.capture import channels_last
 from parity.evaluate import divergence
-from parity.publish.report import divergence_table, render_markdown
+from parity.publish.markdown import render_markdown
+from parity.publish.tables import divergence_table
+from parity.results.record import Divergence
 from parity.run.runner import Cell, run
 from zoo.catalog import INDEPENDENT, SAME_WEIGHTS, Pair, Side
 from zoo.layer_maps import LayerMatch, densenet_map, layer_map_for
@@ -73,7 +75,7 @@ def test_a_layer_that_cannot_be_compared_is_noted_and_the_rest_measured():
     assert "shapes differ" in found["layers"][1]["error"]
     assert found["layers"][4]["error"] == "not captured: k4"
     assert found["first_over_atol"]["index"] == 2 and found["errors"] == 2
-    table = divergence_table(found, every=1)
+    table = divergence_table(Divergence.from_dict(found), every=1)
     assert len(table.rows) == 5 and "shapes differ" in table.rows[1][-1]
 
 

@@ -137,9 +137,9 @@ def test_console_check_catches_a_broken_page(tmp_path):
 
 
 def test_render_html_escapes_text():
-    from parity.publish.html import _table
-    from parity.publish.report import Table
+    from parity.publish.document import Table
+    from parity.publish.html import table
 
-    html = _table(Table(["<h>"], [["<script>alert(1)</script>"]]))
+    html = table(Table(["<h>"], [["<script>alert(1)</script>"]]))
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert render_html  # the module's entry point exists for publish()

@@ -66,9 +66,10 @@ def test_each_pair_runs_under_its_own_settings(fake_pair, quick_config):
     assert "seeded random weights" in report
     assert all("error" in found for found in second["evaluation"]["accuracy"].values())
     from parity.publish.verdicts import model_zoo
+    from parity.results.record import PairRecord
 
-    assert "built with seeded weights" in model_zoo(second)
-    assert "built with seeded weights" not in model_zoo(first)
+    assert "built with seeded weights" in model_zoo(PairRecord.from_dict(second))
+    assert "built with seeded weights" not in model_zoo(PairRecord.from_dict(first))
 
 
 def test_a_batch_the_free_memory_cannot_hold_is_skipped(monkeypatch):

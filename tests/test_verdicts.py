@@ -2,6 +2,7 @@
 
 from parity.publish import plots
 from parity.publish.verdicts import CLAIMS, verdict_rows
+from parity.results.record import RunRecord
 
 
 def _cell(side, mode, medians, first_call_s=1.0):
@@ -46,9 +47,13 @@ def _record(verdict="TensorFlow faster", ratio=2.0):
         "diagnostics": [],
         "agreement": {"max_abs_diff": 0.0045, "atol": 1e-4, "passed": False},
     }
-    return {
-        "pairs": [{"id": "p", "relation": "same-weights", "cells": cells, "evaluation": evaluation}]
-    }
+    return RunRecord.from_dict(
+        {
+            "pairs": [
+                {"id": "p", "relation": "same-weights", "cells": cells, "evaluation": evaluation}
+            ]
+        }
+    )
 
 
 def _evidence(record, row):

@@ -11,6 +11,8 @@ from html import escape
 
 import numpy as np
 
+from parity.publish import numbers
+
 PALETTE = ("#d1492e", "#f08a5d", "#8c2d19", "#1f6fb4", "#5aa9e6", "#0b3c6e", "#3a9b5c", "#8e6bbf")
 FONT = 'font-family="system-ui, sans-serif" font-size="12"'
 
@@ -37,10 +39,6 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     return ticks
 
 
-def _fmt(value: float) -> str:
-    return f"{value:g}" if abs(value) < 1e5 else f"{value:.2e}"
-
-
 def _frame(width: int, height: int, body: list[str], title: str) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
@@ -58,7 +56,8 @@ def _x_axis(ticks, scale, y: float, top: float, label: str, width: int) -> list[
         x = scale(tick)
         parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{y}" stroke="#e3e3e3"/>')
         parts.append(
-            f'<text x="{x:.1f}" y="{y + 16}" text-anchor="middle" {FONT}>{_fmt(tick)}</text>'
+            f'<text x="{x:.1f}" y="{y + 16}" text-anchor="middle" {FONT}>'
+            f"{numbers.tick(tick)}</text>"
         )
     parts.append(
         f'<text x="{width / 2:.0f}" y="{y + 34}" text-anchor="middle" {FONT}>{escape(label)}</text>'
@@ -147,11 +146,12 @@ def lines(
         )
         body.append(
             f'<text x="{left - 6}" y="{sy(tick) + 4:.1f}" text-anchor="end" {FONT}>'
-            f"{_fmt(tick)}</text>"
+            f"{numbers.tick(tick)}</text>"
         )
     for x in xs:
         body.append(
-            f'<text x="{sx(x):.1f}" y="{base + 16}" text-anchor="middle" {FONT}>{_fmt(x)}</text>'
+            f'<text x="{sx(x):.1f}" y="{base + 16}" text-anchor="middle" {FONT}>'
+            f"{numbers.tick(x)}</text>"
         )
     body.append(f'<line x1="{left}" x2="{width - right}" y1="{base}" y2="{base}" stroke="#444"/>')
     body.append(
@@ -168,7 +168,7 @@ def lines(
         body.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
         body += [
             f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3.5" fill="{colour}">'
-            f"<title>{escape(label)}: batch {_fmt(x)}, {y:.1f}</title></circle>"
+            f"<title>{escape(label)}: batch {numbers.tick(x)}, {y:.1f}</title></circle>"
             for x, y in points
         ]
         body += _legend_entry(width - right, top, index, colour, label)

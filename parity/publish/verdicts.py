@@ -2,7 +2,8 @@
 
 The claims are quoted from the two PyTorch-vs-TensorFlow tables the project grew from
 ("PyTorch vs TensorFlow: Main Differences", which has no verdict column, and "1.2 PyTorch
-VS TensorFlow", which does). The evidence is computed from a results record only.
+VS TensorFlow", which does). The evidence is computed from a results record
+(parity.results.record) only.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from parity.evaluate.statistics import compile_cost_s
+from parity.results.record import Agreement, CellRecord, PairRecord, RunRecord
+from parity.vocabulary import EAGER, SIDE_NAMES, SIDES
 
 MAIN_DIFFERENCES = 'table "PyTorch vs TensorFlow: Main Differences"'
 PT_VS_TF = 'table "1.2 PyTorch VS TensorFlow"'
@@ -59,129 +62,118 @@ CLAIMS = (
     ),
 )
 
-SIDE = {"torch": "PyTorch", "tensorflow": "TensorFlow"}
 
-
-def _main_cells(pair: dict) -> list[dict]:
-    return [c for c in pair.get("cells", []) if not c.get("diagnostic") and c["status"] == "ok"]
-
-
-def _median(cell: dict, batch: str) -> float | None:
-    stats = cell.get("latency_stats", {}).get(batch)
-    return stats["median"] if stats else None
-
-
-def model_zoo(pair: dict) -> str:
+def model_zoo(pair: PairRecord) -> str:
     parts = []
-    seeded = (pair.get("settings") or {}).get("weights") == "seeded"
-    for side in ("torch", "tensorflow"):
-        cells = [c for c in pair.get("cells", []) if c["side"] == side and not c.get("diagnostic")]
+    seeded = pair.settings is not None and pair.settings.seeded
+    for side in SIDES:
+        cells = [c for c in pair.main_cells() if c.side == side]
         if not cells:
-            parts.append(f"{SIDE[side]}: not run")
+            parts.append(f"{SIDE_NAMES[side]}: not run")
             continue
-        where = cells[0]["location"]["availability"]
-        ok = [c for c in cells if c["status"] == "ok"]
+        where = cells[0].location.availability
+        ok = [c for c in cells if c.ok]
         if ok and seeded:
-            params = ok[0]["metrics"]["model"]["parameters"]
+            params = ok[0].metrics.model.parameters
             parts.append(
-                f"{SIDE[side]} {pair['sides'][side]['handle']} built with seeded weights "
+                f"{SIDE_NAMES[side]} {pair.handle(side)} built with seeded weights "
                 f"({params:,} parameters; the pretrained ones were not loaded)"
             )
         elif ok:
-            params = ok[0]["metrics"]["model"]["parameters"]
+            params = ok[0].metrics.model.parameters
             parts.append(
-                f"{SIDE[side]} {cells[0]['handle']} loaded ({where}, {params:,} parameters)"
+                f"{SIDE_NAMES[side]} {cells[0].handle} loaded ({where}, {params:,} parameters)"
             )
         else:
-            parts.append(
-                f"{SIDE[side]} {cells[0]['handle']} did not load: {cells[0].get('reason')}"
-            )
-    agreement = (pair.get("evaluation") or {}).get("agreement") or {}
-    if "top1_agreement" in agreement and "max_abs_diff" not in agreement:
+            parts.append(f"{SIDE_NAMES[side]} {cells[0].handle} did not load: {cells[0].reason}")
+    agreement = pair.evaluation.agreement or Agreement()
+    if agreement.top1_agreement is not None and not agreement.has_differences:
         parts.append(
-            f"{pair['relation']}: top-1 predictions agree on {agreement['top1_agreement']:.0%} "
-            f"of {agreement['compared_rows']} inputs"
+            f"{pair.relation}: top-1 predictions agree on {agreement.top1_agreement:.0%} "
+            f"of {agreement.compared_rows} inputs"
         )
-    if "max_abs_diff" in agreement:
-        outcome = "within" if agreement["passed"] else "outside"
+    if agreement.has_differences:
+        outcome = "within" if agreement.passed else "outside"
         parts.append(
-            f"{pair['relation']}: outputs differ by at most {agreement['max_abs_diff']:.3g}, "
-            f"{outcome} atol {agreement['atol']:g}"
+            f"{pair.relation}: outputs differ by at most {agreement.max_abs_diff:.3g}, "
+            f"{outcome} atol {agreement.atol:g}"
         )
-        for diag in pair["evaluation"].get("diagnostics", []):
-            found = diag.get("agreement") or {}
-            if "max_abs_diff" in found:
-                parts.append(f"with {diag['name']}: {found['max_abs_diff']:.3g}")
+        for diag in pair.evaluation.diagnostics:
+            if diag.agreement and diag.agreement.has_differences:
+                parts.append(f"with {diag.name}: {diag.agreement.max_abs_diff:.3g}")
     return "; ".join(parts)
 
 
-def performance(pair: dict) -> str:
+def performance(pair: PairRecord) -> str:
     parts = []
-    for batch, entry in (pair.get("evaluation") or {}).get("latency", {}).items():
-        ratio = entry.get("torch_over_tf")
+    for batch, entry in pair.evaluation.latency.items():
+        ratio = entry.torch_over_tf
         if not ratio:
             continue
-        pt, tf = entry["torch"], entry["tensorflow"]
-        if ratio["verdict"] == "tie":
-            head = f"batch {batch}: tie (ratio {ratio['ratio']:.2f})"
+        pt, tf = entry.torch, entry.tensorflow
+        if ratio.verdict == "tie":
+            head = f"batch {batch}: tie (ratio {ratio.ratio:.2f})"
         else:
-            faster = ratio["ratio"] if ratio["ratio"] > 1 else 1 / ratio["ratio"]
-            head = f"batch {batch}: {ratio['verdict'].replace(' faster', '')} {faster:.2f}x faster"
+            faster = ratio.ratio if ratio.ratio > 1 else 1 / ratio.ratio
+            head = f"batch {batch}: {ratio.verdict.replace(' faster', '')} {faster:.2f}x faster"
         parts.append(
-            f"{head}, 95% interval of PyTorch/TensorFlow {ratio['ci_low']:.3f}-"
-            f"{ratio['ci_high']:.3f} (PyTorch {pt['best_mode']} {pt['median_ms']:.2f} ms vs "
-            f"TensorFlow {tf['best_mode']} {tf['median_ms']:.2f} ms)"
+            f"{head}, 95% interval of PyTorch/TensorFlow {ratio.ci_low:.3f}-"
+            f"{ratio.ci_high:.3f} (PyTorch {pt.best_mode} {pt.median_ms:.2f} ms vs "
+            f"TensorFlow {tf.best_mode} {tf.median_ms:.2f} ms)"
         )
     return "; ".join(parts) or "no latency measured on both sides"
 
 
-def _eager_versus_best(pair: dict, side: str) -> list[tuple[str, float, dict, dict]]:
+def _eager_versus_best(
+    pair: PairRecord, side: str
+) -> list[tuple[str, float, CellRecord, CellRecord]]:
     """Per batch: (batch, eager median / best other mode's median, eager cell, best cell)."""
-    cells = [c for c in _main_cells(pair) if c["side"] == side]
-    eager = next((c for c in cells if c["mode"] == "eager"), None)
-    others = [c for c in cells if c["mode"] != "eager"]
+    eager = pair.eager_cell(side)
+    others = [c for c in pair.ok_cells() if c.side == side and c.mode != EAGER]
     found = []
     if not eager or not others:
         return found
-    for batch in eager.get("latency_stats", {}):
-        timed = [c for c in others if _median(c, batch)]
+    for batch in eager.latency_stats:
+        timed = [c for c in others if c.median(batch)]
         if timed:
-            best = min(timed, key=lambda c: _median(c, batch))
-            found.append((batch, _median(eager, batch) / _median(best, batch), eager, best))
+            best = min(timed, key=lambda c: c.median(batch))
+            found.append((batch, eager.median(batch) / best.median(batch), eager, best))
     return found
 
 
-def _compile_cost_s(cell: dict) -> float | None:
+def _compile_cost_s(cell: CellRecord) -> float | None:
     """First call at the evaluation batch size minus that size's steady median."""
-    metrics = cell["metrics"]
-    median = _median(cell, str(metrics["eval"]["batch"]))
-    return compile_cost_s(metrics["timings"]["eval_first_call_s"], median)
+    metrics = cell.metrics
+    median = cell.median(str(metrics.eval.batch))
+    return compile_cost_s(metrics.timings.eval_first_call_s, median)
 
 
-def optimization(pair: dict) -> str:
+def optimization(pair: PairRecord) -> str:
     parts = []
-    for side in ("torch", "tensorflow"):
+    for side in SIDES:
         by_mode: dict[str, list[str]] = {}
-        best_cells: dict[str, dict] = {}
+        best_cells: dict[str, CellRecord] = {}
         for batch, speedup, _, best in _eager_versus_best(pair, side):
-            by_mode.setdefault(best["mode"], []).append(f"{speedup:.2f}x at batch {batch}")
-            best_cells[best["mode"]] = best
+            by_mode.setdefault(best.mode, []).append(f"{speedup:.2f}x at batch {batch}")
+            best_cells[best.mode] = best
         for mode, speeds in by_mode.items():
             cost = _compile_cost_s(best_cells[mode])
             cost_text = f"; first-call cost {cost:.1f} s" if cost is not None else ""
             parts.append(
-                f"{SIDE[side]} {mode}, speed-up over eager: {', '.join(speeds)}{cost_text}"
+                f"{SIDE_NAMES[side]} {mode}, speed-up over eager: {', '.join(speeds)}{cost_text}"
             )
     return "; ".join(parts) or "needs an eager and a compiled mode on a side"
 
 
-def development_style(pair: dict) -> str:
+def development_style(pair: PairRecord) -> str:
     parts = []
-    for side in ("torch", "tensorflow"):
+    for side in SIDES:
         found = _eager_versus_best(pair, side)
         if found:
             costs = ", ".join(f"{ratio:.2f}x at batch {batch}" for batch, ratio, _, _ in found)
-            parts.append(f"{SIDE[side]} eager takes {costs} the time of its fastest graph mode")
+            parts.append(
+                f"{SIDE_NAMES[side]} eager takes {costs} the time of its fastest graph mode"
+            )
     if parts:
         parts.append("both run eagerly by default; graph modes are opt-in on both sides")
     return "; ".join(parts) or "needs an eager and a graph mode on a side"
@@ -195,19 +187,19 @@ EVIDENCE = {
 }
 
 
-def verdict_rows(record: dict) -> list[dict[str, str]]:
+def verdict_rows(record: RunRecord) -> list[dict[str, str]]:
     rows = []
     for claim in CLAIMS:
-        for pair in record["pairs"]:
+        for pair in record.pairs:
             rows.append(
                 {
                     "row": claim.row,
                     "claim": claim.text(),
                     "source": claim.source,
-                    "pair": pair["id"],
+                    "pair": pair.id,
                     "evidence": EVIDENCE[claim.row](pair)
-                    if pair.get("cells")
-                    else f"not measured: {pair.get('reason')}",
+                    if pair.was_run
+                    else f"not measured: {pair.reason}",
                 }
             )
     return rows

@@ -18,6 +18,7 @@ from typing import Any
 
 from parity.errors import ResultsFileError  # noqa: F401  (raised and re-exported)
 from parity.files import write_json
+from parity.results.record import RunRecord
 
 SCHEMA_VERSION = 1
 FRAMEWORK_MODULES = (
@@ -119,8 +120,8 @@ def framework_modules_loaded() -> list[str]:
     return sorted(name for name in FRAMEWORK_MODULES if name in sys.modules)
 
 
-def save(path: str | Path, record: dict[str, Any]) -> None:
-    write_json(path, record)
+def save(path: str | Path, record: RunRecord | dict[str, Any]) -> None:
+    write_json(path, record.to_dict() if isinstance(record, RunRecord) else record)
 
 
 # Upgrades of older results files: MIGRATIONS[n] turns a version-n record into n+1.
@@ -146,8 +147,13 @@ def migrate(record: dict[str, Any], source: str = "record") -> dict[str, Any]:
     return record
 
 
-def load(path: str | Path) -> dict[str, Any]:
-    """Read a results file, upgrading an older schema; never writes to it."""
+def load(path: str | Path) -> RunRecord:
+    """Read a results file as the typed record, upgrading an older schema; never writes to it."""
+    return RunRecord.from_dict(load_dict(path))
+
+
+def load_dict(path: str | Path) -> dict[str, Any]:
+    """Read a results file as the plain dict the runner builds, upgraded like `load`."""
     path = Path(path)
     try:
         record = json.loads(path.read_text())
@@ -167,7 +173,7 @@ def refuse_to_overwrite(path: str | Path) -> None:
     if not path.exists():
         return
     try:
-        load(path)
+        load_dict(path)
     except (ResultsFileError, OSError, UnicodeDecodeError) as error:
         raise ResultsFileError(
             f"{error}. parity run will not replace it: move it away or choose another --out"

@@ -1,0 +1,289 @@
+"""The report, built once from a results record as a Document (parity.publish.document);
+parity.publish.markdown and parity.publish.html render it. A new section goes here, once."""
+
+from __future__ import annotations
+
+from parity.publish import plots
+from parity.publish.document import (
+    Alert,
+    Block,
+    Bullets,
+    Code,
+    Details,
+    Document,
+    Paragraph,
+    Plot,
+    Preformatted,
+    Section,
+    TableBlock,
+    Text,
+    plain,
+)
+from parity.publish.sentences import (
+    accuracy_text,
+    agreement_unavailable,
+    concurrency_note,
+    consistency_text,
+    dataset_sentence,
+    divergence_sentences,
+    latency_sentences,
+    machine_line,
+    mode_sentence,
+    model_sentences,
+    published_sentences,
+    run_preamble,
+    settings_line,
+    settings_sentence,
+    tracks_sentences,
+)
+from parity.publish.tables import (
+    agreement_table,
+    cell_table,
+    compute_table,
+    details_table,
+    divergence_table,
+    stats_table,
+    summary_table,
+    tracks_table,
+    verdict_table,
+)
+from parity.results.record import Agreement, Divergence, PairRecord, RunRecord
+from parity.vocabulary import SIDE_NAMES, SIDES
+
+TITLE = "Model zoo parity report"
+STDERR_LINES = 15  # the Markdown report shows a failed cell's last stderr lines
+
+
+def build(record: RunRecord) -> Document:
+    sections = [
+        Section(
+            TITLE,
+            1,
+            [Paragraph(plain(text)) for text in run_preamble(record)]
+            + [
+                Paragraph(plain(f"Settings: {settings_line(record)}"), only="html"),
+                Paragraph(plain(f"Machine: {machine_line(record)}"), only="html"),
+            ],
+        ),
+        Section("Summary", 2, [TableBlock(summary_table(record))]),
+        Section("The comparison tables' claims, measured", 2, [TableBlock(verdict_table(record))]),
+    ]
+    for pair in record.pairs:
+        sections += pair_sections(record, pair)
+    return Document(TITLE, sections, f"{TITLE} {record.run_id}")
+
+
+def _bullets(texts: list[str]) -> Bullets:
+    return Bullets([plain(text) for text in texts])
+
+
+def _agreement(found: Agreement | None) -> Block:
+    missing = agreement_unavailable(found)
+    return Paragraph(plain(missing)) if missing else TableBlock(agreement_table(found))
+
+
+def pair_sections(record: RunRecord, pair: PairRecord) -> list[Section]:
+    facts: list[Text] = [(f"{SIDE_NAMES[side]}: ", Code(pair.handle(side))) for side in SIDES]
+    facts += [plain(f"relation: {pair.relation}"), plain(settings_sentence(record, pair))]
+    if data := dataset_sentence(pair):
+        facts.append(plain(data))
+    head = Section(pair.id, 2, [Paragraph(plain(pair.description)), Bullets(facts)], pair.id)
+    if not pair.was_run:
+        head.blocks.append(Paragraph((Alert("Not run:"), f" {pair.reason}")))
+        return [head]
+    head.blocks.append(_bullets(published_sentences(pair)))
+    evaluation = pair.evaluation
+    found = [
+        Section(
+            f"Agreement ({pair.relation}: PyTorch eager vs TensorFlow eager)",
+            3,
+            [_agreement(evaluation.agreement)],
+        )
+    ]
+    if evaluation.mode_consistency:
+        found[-1].blocks += [
+            Paragraph(plain("Compiled modes against their own side's eager output:")),
+            Bullets(
+                [
+                    (Code(cell_id), f": max abs difference {consistency_text(consistency)}")
+                    for cell_id, consistency in evaluation.mode_consistency.items()
+                ]
+            ),
+        ]
+    if evaluation.divergence:
+        found.append(divergence_section(pair, evaluation.divergence))
+    for diag in evaluation.diagnostics:
+        found.append(
+            Section(
+                f"Diagnostic: {diag.name}",
+                3,
+                [
+                    Paragraph(plain(diag.question)),
+                    Paragraph(
+                        (
+                            f"{SIDE_NAMES[diag.side]} loaded with ",
+                            Code(str(diag.load_options)),
+                            ", compared with the other side's eager output:",
+                        )
+                    ),
+                    _agreement(diag.agreement),
+                ],
+            )
+        )
+    found.append(accuracy_section(pair))
+    found += latency_sections(record, pair)
+    if failures := pair.failed_cells():
+        blocks: list[Block] = []
+        for cell in failures:
+            blocks.append(
+                Paragraph((Code(cell.cell_id), " ", Alert(cell.status), f": {cell.reason}"))
+            )
+            if cell.stderr_tail:
+                blocks.append(
+                    Details(
+                        "stderr (last lines)",
+                        [Preformatted(cell.stderr_tail, last_lines=STDERR_LINES)],
+                    )
+                )
+        found.append(Section("Cells that did not complete", 3, blocks))
+    return [head, *found]
+
+
+def divergence_section(pair: PairRecord, found: Divergence) -> Section:
+    section = Section(
+        "Divergence: where the sides part (eager, layer by layer)",
+        3,
+        [_bullets(divergence_sentences(found))],
+    )
+    if found.layers is None:
+        return section
+    labels = [layer.label for layer in found.layers]
+    title = f"{pair.id}: PyTorch vs TensorFlow per layer (dashed: atol {found.atol:g})"
+    rows = found.rows if found.rows is not None else "?"
+    section.blocks += [
+        Paragraph(
+            plain(
+                f"Per-layer error on the first {rows} inputs (every few layers, and each side "
+                "of the first layer over tolerance; the HTML report has all):"
+            ),
+            only="markdown",
+        ),
+        TableBlock(divergence_table(found), only="markdown"),
+        Plot(
+            plots.log_curve(
+                {
+                    "max abs diff": [layer.max_abs_diff for layer in found.layers],
+                    "max rel diff": [layer.max_rel_diff for layer in found.layers],
+                },
+                labels,
+                title,
+                "difference (log scale)",
+                threshold=found.atol,
+            ),
+            title,
+        ),
+        Paragraph(
+            plain("Exact zeros are drawn on the bottom line; hover a point for its value."),
+            only="html",
+        ),
+        Details(
+            f"All {len(labels)} matched layers, on the first {rows} inputs",
+            [TableBlock(divergence_table(found, every=1))],
+            only="html",
+        ),
+    ]
+    return section
+
+
+def accuracy_section(pair: PairRecord) -> Section:
+    evaluation = pair.evaluation
+    blocks: list[Block] = []
+    if table := tracks_table(evaluation):
+        sentence, *agreement_b = tracks_sentences(evaluation)
+        blocks += [Paragraph(plain(sentence)), TableBlock(table)]
+        blocks += [Paragraph(plain(text)) for text in agreement_b]
+    blocks.append(
+        Bullets(
+            [
+                (Code(cell_id), f": {accuracy_text(accuracy)}")
+                for cell_id, accuracy in evaluation.accuracy.items()
+            ]
+        )
+    )
+    return Section("Accuracy", 3, blocks)
+
+
+def _plots(record: RunRecord, pair: PairRecord) -> list[Plot]:
+    cells = pair.ok_cells()
+    found = []
+    for batch in record.batches(pair):
+        title = f"{pair.id}: latency per call, batch {batch}"
+        rows = [
+            (c.label, c.metrics.latency[batch].samples_ms)
+            for c in cells
+            if batch in c.metrics.latency
+        ]
+        found.append(Plot(plots.distribution(rows, title, "ms per call"), title))
+    title = f"{pair.id}: throughput (from median latency)"
+    throughput = {
+        c.label: [(int(b), int(b) / s.median * 1000) for b, s in c.latency_stats.items()]
+        for c in cells
+    }
+    found.append(Plot(plots.lines(throughput, title, "batch size", "samples / s"), title))
+    title = f"{pair.id}: resident memory per worker"
+    memory_figures = (
+        ("rss_after_import_mib", "RSS after import"),
+        ("peak_load_mib", "peak during load"),
+        ("peak_infer_mib", "peak during inference"),
+    )
+    found.append(
+        Plot(
+            plots.bars(
+                [c.label for c in cells],
+                {
+                    name: [getattr(c.metrics.memory, key) for c in cells]
+                    for key, name in memory_figures
+                },
+                title,
+                "MiB",
+            ),
+            title,
+        )
+    )
+    return [plot for plot in found if plot.svg]
+
+
+def latency_sections(record: RunRecord, pair: PairRecord) -> list[Section]:
+    batches = record.batches(pair)
+    blocks: list[Block] = []
+    if note := concurrency_note(record):
+        blocks.append(Paragraph(plain(note)))
+    blocks += _plots(record, pair)
+    blocks += [
+        _bullets(latency_sentences(pair)),
+        TableBlock(cell_table(pair, batches)),
+        TableBlock(compute_table(pair, batches)),
+        Paragraph(plain(mode_sentence(pair))),
+        _bullets(model_sentences(pair)),
+    ]
+    samples: list[Block] = []
+    for cell in pair.main_cells():
+        for batch, entry in (cell.metrics.latency if cell.metrics else {}).items():
+            values = ", ".join(f"{v:.4f}" for v in entry.samples_ms)
+            samples.append(
+                Details(
+                    f"{cell.label}, batch {batch}: {len(entry.samples_ms)} samples",
+                    [Paragraph(plain(values), samples=True)],
+                    only="html",
+                )
+            )
+    return [
+        Section("Latency, throughput and memory", 3, blocks),
+        Section("Every timed loop", 4, [TableBlock(stats_table(pair), only="html")]),
+        Section(
+            "Every cell: memory, timings, threads, model, location",
+            4,
+            [TableBlock(details_table(pair), only="html")],
+        ),
+        Section("Raw latency samples (ms)", 4, samples),
+    ]
