@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from parity.results.record import LatencySamples, RunRecord
 from parity.results.store import usable_cores
 from parity.run.profiles import PROFILES, get_profile
 
@@ -32,28 +33,28 @@ SPREAD_TARGET = 0.05
 DEFAULT_MODES = {"torch": ("eager",), "tensorflow": ("function",)}
 
 
-def overhead(entry: dict[str, Any]) -> float | None:
+def overhead(entry: LatencySamples) -> float | None:
     """The harness's runs over the bare runs, each the median of its ms per call timed
     as a whole, minus 1: what timing each call and keeping its sample adds."""
-    check = entry.get("harness_check")
+    check = entry.harness_check
     if not check:
         return None
     return float(np.median(check["harness_ms"]) / np.median(check["bare_ms"]) - 1.0)
 
 
-def bookkeeping_share(entry: dict[str, Any]) -> float | None:
+def bookkeeping_share(entry: LatencySamples) -> float | None:
     """timed_loop's own cost per call (measured around a call that does nothing) over the
     cell's median: the harness overhead without the machine's noise in it."""
-    check = entry.get("harness_check")
+    check = entry.harness_check
     if not check or check.get("bookkeeping_ns") is None:
         return None
-    return float(check["bookkeeping_ns"] / 1e6 / np.median(entry["samples_ms"]))
+    return float(check["bookkeeping_ns"] / 1e6 / np.median(entry.samples_ms))
 
 
-def median_bias(entry: dict[str, Any]) -> float | None:
+def median_bias(entry: LatencySamples) -> float | None:
     """The harness's per-call median over the bare runs' median per-call time, minus 1:
     how the reported statistic (a median) sits against the plain mean cost of a call."""
-    check = entry.get("harness_check")
+    check = entry.harness_check
     if not check:
         return None
     return float(np.median(check["harness_samples_ms"]) / np.median(check["bare_ms"]) - 1.0)
@@ -64,19 +65,17 @@ def spread(medians: list[float]) -> float:
     return float((values.max() - values.min()) / np.median(values))
 
 
-def collect(records: list[dict]) -> list[dict[str, Any]]:
+def collect(records: list[RunRecord | dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per (cell, batch): each run's median and overhead, then the spread."""
     rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for record in records:
-        for pair in record["pairs"]:
-            for cell in pair.get("cells", []):
-                if cell["status"] != "ok" or cell.get("diagnostic"):
-                    continue
-                for batch, entry in cell["metrics"]["latency"].items():
+    for record in map(RunRecord.coerce, records):
+        for pair in record.pairs:
+            for cell in pair.ok_cells():
+                for batch, entry in cell.metrics.latency.items():
                     row = rows.setdefault(
-                        (cell["cell_id"], batch),
+                        (cell.cell_id, batch),
                         {
-                            "cell": cell["cell_id"],
+                            "cell": cell.cell_id,
                             "batch": batch,
                             "medians": [],
                             "overheads": [],
@@ -85,7 +84,7 @@ def collect(records: list[dict]) -> list[dict[str, Any]]:
                         },
                     )
                     row["bookkeeping"].append(bookkeeping_share(entry))
-                    row["medians"].append(float(np.median(entry["samples_ms"])))
+                    row["medians"].append(float(np.median(entry.samples_ms)))
                     row["overheads"].append(overhead(entry))
                     row["median_biases"].append(median_bias(entry))
     for row in rows.values():

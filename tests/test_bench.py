@@ -5,17 +5,19 @@ from __future__ import annotations
 import pytest
 
 from parity import bench
+from parity.results.record import LatencySamples
 from parity.run.runner import run
 
 
 def test_overhead_and_spread_arithmetic():
     check = {"bare_ms": [10.0, 10.2, 9.9], "harness_ms": [10.1, 10.3, 10.0]}
-    assert bench.overhead({"harness_check": check}) == pytest.approx(0.01)
+    assert bench.overhead(LatencySamples(harness_check=check)) == pytest.approx(0.01)
     check["harness_samples_ms"] = [9.8, 9.9, 9.9, 20.0]
-    assert bench.median_bias({"harness_check": check}) == pytest.approx(-0.01)
+    assert bench.median_bias(LatencySamples(harness_check=check)) == pytest.approx(-0.01)
     check["bookkeeping_ns"] = 500.0
-    assert bench.bookkeeping_share({"harness_check": check, "samples_ms": [1.0]}) == 5e-4
-    assert bench.overhead({"samples_ms": [1.0]}) is None
+    entry = LatencySamples(harness_check=check, samples_ms=[1.0])
+    assert bench.bookkeeping_share(entry) == 5e-4
+    assert bench.overhead(LatencySamples(samples_ms=[1.0])) is None
     assert bench.spread([10.0, 10.5, 9.5]) == pytest.approx(0.1)
 
 

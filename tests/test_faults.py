@@ -159,7 +159,7 @@ def test_a_parent_killed_mid_run_loses_no_finished_cell(
             )
         else:
             assert not cell.get("resumed")
-    saved = results.load(out / "results.json")
+    saved = results.load_dict(out / "results.json")
     assert sorted(c["cell_id"] for c in _cells(saved)) == sorted(ids)
     assert saved["pairs"][0]["evaluation"]["agreement"]["passed"]  # outputs were reloaded
     assert not work_dir.exists()
@@ -297,7 +297,7 @@ def test_a_full_disk_names_the_file_keeps_the_old_one_and_the_run_resumes(
     monkeypatch.setattr(parity.files.os, "fsync", real_fsync)
     resumed = run([fake_pair()], quick_config(modes=EAGER_ONLY, resume=run_json.parent))
     assert all(c.get("resumed") for c in _cells(resumed))
-    assert results.load(target)["run_id"] == run_json.parent.name
+    assert results.load_dict(target)["run_id"] == run_json.parent.name
 
 
 def test_jobs_bound_the_workers_alive_and_label_the_report(fake_pair, quick_config, tmp_path):

@@ -17,6 +17,7 @@ import pytest
 
 from parity.cli.main import _history_path, build_parser, main
 from parity.evaluate.statistics import summarize
+from parity.history import compare, rules
 from parity.history import store as history
 from parity.results import store as results
 from parity.run.runner import FAILED, run
@@ -56,16 +57,14 @@ def _compare(capsys, *args: str) -> tuple[int, str, str]:
 
 def test_flatten_names_every_comparable_figure_of_the_committed_record():
     record = results.load(COMMITTED)
-    flat = history.flatten(record)
+    flat = compare.flatten(record)
     pair = "all-MiniLM-L6-v2"
-    eager = record["pairs"][0]["cells"][0]
-    assert flat[f"{pair}/torch/eager/b1/median_ms"] == eager["latency_stats"]["1"]["median"]
-    assert flat[f"{pair}/torch/eager/b8/p90_ms"] == eager["latency_stats"]["8"]["p90"]
+    eager = record.pairs[0].cells[0]
+    assert flat[f"{pair}/torch/eager/b1/median_ms"] == eager.latency_stats["1"].median
+    assert flat[f"{pair}/torch/eager/b8/p90_ms"] == eager.latency_stats["8"].p90
     assert flat[f"{pair}/torch/eager/status"] == "ok"
-    assert (
-        flat[f"{pair}/torch/eager/peak_infer_mib"] == eager["metrics"]["memory"]["peak_infer_mib"]
-    )
-    assert flat[f"{pair}/torch/eager/peak_load_mib"] == eager["metrics"]["memory"]["peak_load_mib"]
+    assert flat[f"{pair}/torch/eager/peak_infer_mib"] == eager.metrics.memory.peak_infer_mib
+    assert flat[f"{pair}/torch/eager/peak_load_mib"] == eager.metrics.memory.peak_load_mib
     assert flat[f"{pair}/agreement/passed"] == 0.0  # the committed MiniLM run fails atol 1e-4
     assert flat[f"{pair}/agreement/max_abs_diff"] == pytest.approx(0.00449, abs=1e-5)
     assert flat[f"{pair}/accuracy/tensorflow/xla/spearman"] == pytest.approx(0.7616, abs=1e-4)
@@ -77,7 +76,7 @@ def test_flatten_names_every_comparable_figure_of_the_committed_record():
 
 
 def test_flatten_of_a_failed_cell_and_an_errored_agreement():
-    record = results.load(COMMITTED)
+    record = results.load_dict(COMMITTED)
     (cell,) = [
         c
         for c in record["pairs"][0]["cells"]
@@ -87,7 +86,7 @@ def test_flatten_of_a_failed_cell_and_an_errored_agreement():
         cell.pop(name)
     cell.update(status=FAILED, reason="crashed: killed by SIGSEGV")
     record["pairs"][0]["evaluation"]["agreement"] = {"error": "outputs contain NaN"}
-    flat = history.flatten(record)
+    flat = compare.flatten(record)
     assert flat["all-MiniLM-L6-v2/tensorflow/eager/status"] == "failed"
     assert "all-MiniLM-L6-v2/tensorflow/eager/b1/median_ms" not in flat
     assert flat["all-MiniLM-L6-v2/agreement/error"] == "outputs contain NaN"
@@ -100,7 +99,7 @@ def test_flatten_of_a_failed_cell_and_an_errored_agreement():
 def test_append_and_load_run_round_trip(real_run, tmp_path):
     db = tmp_path / "h.sqlite"
     history.append(db, real_run)
-    assert history.load_run(real_run["run_id"], db) == json.loads(json.dumps(real_run))
+    assert history.load_run(real_run["run_id"], db).to_dict() == json.loads(json.dumps(real_run))
     with sqlite3.connect(db) as connection:
         assert connection.execute("PRAGMA user_version").fetchone()[0] == (
             history.HISTORY_SCHEMA_VERSION
@@ -119,24 +118,22 @@ def test_append_and_load_run_round_trip(real_run, tmp_path):
     assert row[0] == real_run["started_utc"] and row[1] == real_run["commit"]["sha"]
     assert json.loads(row[3])["cpu"] == real_run["machine"]["cpu"]
     assert "numpy" in json.loads(row[4]) and json.loads(row[5])["threads"] == 1
-    assert metrics == history.flatten(real_run)
+    assert metrics == compare.flatten(real_run)
     assert metrics["fake-ok-ok/torch/eager/status"] == "ok"
 
 
 def test_latest_and_previous_follow_start_time_not_insertion_order(tmp_path):
-    record = results.load(COMMITTED)
+    record = results.load_dict(COMMITTED)
     db = tmp_path / "h.sqlite"
     newer = _later(record, "20270101T000000Z-bbbbbb", "2027-01-01T00:00:00+00:00")
     older = _later(record, "20260101T000000Z-aaaaaa", "2026-01-01T00:00:00+00:00")
     history.append(db, newer)
     history.append(db, older)
-    assert history.load_run("latest", db)["run_id"] == newer["run_id"]
-    assert history.load_run("previous", db)["run_id"] == older["run_id"]
+    assert history.load_run("latest", db).run_id == newer["run_id"]
+    assert history.load_run("previous", db).run_id == older["run_id"]
     assert [r.run_id for r in history.runs(db)] == [newer["run_id"], older["run_id"]]
     # A results.json path is read directly, without the database.
-    assert (
-        history.load_run(str(COMMITTED), tmp_path / "absent.sqlite")["run_id"] == (record["run_id"])
-    )
+    assert history.load_run(str(COMMITTED), tmp_path / "absent.sqlite").run_id == (record["run_id"])
 
 
 def test_previous_needs_two_runs(tmp_path):
@@ -160,8 +157,8 @@ def test_reappending_a_run_id_replaces_it(real_run, tmp_path):
             123.0,
         )
         keys = {k for (k,) in connection.execute("SELECT key FROM metrics")}
-    assert gone not in keys and keys == set(history.flatten(changed))
-    assert history.load_run("latest", db)["wall_s"] == 123.0
+    assert gone not in keys and keys == set(compare.flatten(changed))
+    assert history.load_run("latest", db).wall_s == 123.0
 
 
 def test_a_newer_history_schema_is_refused_and_left_untouched(tmp_path, capsys):
@@ -180,7 +177,7 @@ def test_a_newer_history_schema_is_refused_and_left_untouched(tmp_path, capsys):
 
 
 def test_a_results_file_with_a_newer_schema_is_refused(tmp_path, capsys):
-    record = results.load(COMMITTED)
+    record = results.load_dict(COMMITTED)
     record["schema_version"] = results.SCHEMA_VERSION + 1
     path = _write(tmp_path / "future.json", record)
     with pytest.raises(history.HistoryError, match="newer than this parity"):
@@ -193,8 +190,8 @@ def test_run_records_the_history_even_when_a_cell_fails(fake_pair, quick_config,
     db = tmp_path / "h.sqlite"
     record = run([fake_pair("fake:ok", "fake:raise")], quick_config(history=db))
     stored = history.load_run("latest", db)
-    assert stored["run_id"] == record["run_id"]
-    flat = history.flatten(stored)
+    assert stored.run_id == record["run_id"]
+    flat = compare.flatten(stored)
     assert flat["fake-ok-raise/tensorflow/eager/status"] == FAILED
     assert flat["fake-ok-raise/torch/eager/status"] == "ok"
 
@@ -214,8 +211,8 @@ def test_an_interrupted_run_is_recorded(fake_pair, quick_config, tmp_path, monke
     with pytest.raises(KeyboardInterrupt):
         run([fake_pair(), fake_pair("fake:ok", "fake:noisy")], quick_config(history=db))
     stored = history.load_run("latest", db)
-    assert [p["id"] for p in stored["pairs"]] == ["fake-ok-ok"]
-    assert history.flatten(stored)["fake-ok-ok/agreement/passed"] == 1.0
+    assert [p.id for p in stored.pairs] == ["fake-ok-ok"]
+    assert compare.flatten(stored)["fake-ok-ok/agreement/passed"] == 1.0
 
 
 def test_a_history_failure_keeps_results_json(fake_pair, quick_config, tmp_path, capsys):
@@ -224,7 +221,7 @@ def test_a_history_failure_keeps_results_json(fake_pair, quick_config, tmp_path,
         connection.execute("PRAGMA user_version = 99")
     config = quick_config(history=db)
     record = run([fake_pair()], config)
-    assert results.load(config.out_dir / "results.json")["run_id"] == record["run_id"]
+    assert results.load(config.out_dir / "results.json").run_id == record["run_id"]
     err = capsys.readouterr().err
     assert f"could not record run {record['run_id']}" in err and "results.json is saved" in err
 
@@ -245,12 +242,12 @@ def test_compare_rows_mark_changes_and_one_sided_keys(real_run):
     slower = copy.deepcopy(real_run)
     _cell(slower, "fake-ok-ok/torch/eager")["latency_stats"]["1"]["median"] *= 2
     slower["pairs"][0]["cells"].pop()
-    rows = {row.key: row for row in history.compare(real_run, slower)}
+    rows = {row.key: row for row in compare.compare(real_run, slower)}
     assert rows["fake-ok-ok/torch/eager/b1/median_ms"].change == "+100.0%"
     assert rows["fake-ok-ok/torch/eager/status"].change == ""
     removed = real_run["pairs"][0]["cells"][-1]["cell_id"]
     assert rows[f"{removed}/status"].change == "only in A" and rows[f"{removed}/status"].b is None
-    assert not any(row.changed for row in history.compare(real_run, real_run))
+    assert not any(row.changed for row in compare.compare(real_run, real_run))
 
 
 def _slow_down(record: dict, cell_id: str, factor: float) -> dict:
@@ -369,27 +366,25 @@ def test_a_malformed_rule_exits_2_naming_the_forms(rule, capsys):
     code, out, err = _compare(capsys, str(COMMITTED), str(COMMITTED), "--fail-on", rule)
     assert code == 2 and out == ""
     assert "is not a rule; accepted forms: median:+N%" in err and "accuracy:-X" in err
-    with pytest.raises(history.RuleError):
-        history.parse_rule(rule)
+    with pytest.raises(rules.RuleError):
+        rules.parse_rule(rule)
 
 
 def test_accepted_rule_forms():
-    assert history.parse_rule("median:+10%") == history.Rule(
-        "median:+10%", "growth", "median_ms", 0.1
-    )
-    assert history.parse_rule("peak_infer_mib:5%").limit == 0.05
-    assert history.parse_rule(" accuracy:-0.01 ").limit == 0.01
-    assert history.parse_rule("status").kind == "status"
+    assert rules.parse_rule("median:+10%") == rules.Rule("median:+10%", "growth", "median_ms", 0.1)
+    assert rules.parse_rule("peak_infer_mib:5%").limit == 0.05
+    assert rules.parse_rule(" accuracy:-0.01 ").limit == 0.01
+    assert rules.parse_rule("status").kind == "status"
 
 
 def test_unknown_run_id_exits_2_with_the_closest_ids(tmp_path, capsys):
     db = tmp_path / "h.sqlite"
     record = results.load(COMMITTED)
     history.append(db, record)
-    typo = record["run_id"][:-1] + "x"
+    typo = record.run_id[:-1] + "x"
     code, out, err = _compare(capsys, typo, "latest", "--db", str(db))
     assert code == 2 and out == ""
-    assert f"no run {typo!r}" in err and record["run_id"] in err
+    assert f"no run {typo!r}" in err and record.run_id in err
 
 
 @pytest.mark.parametrize(
@@ -442,7 +437,7 @@ def test_flatten_keeps_image_accuracy_tracks_and_divergence():
             }
         ]
     }
-    flat = history.flatten(record)
+    flat = compare.flatten(record)
     assert flat["p/accuracy/torch/eager/top1"] == 0.8
     assert flat["p/accuracy/torch/eager/track_b/top1"] == 0.6
     assert flat["p/divergence/first_over_atol"] == "stem"
@@ -454,6 +449,6 @@ def test_accuracy_rule_watches_image_top1_too():
         accuracy = {"p/torch/eager": {"top1": top1, "top5": 1.0}}
         return {"pairs": [{"id": "p", "cells": [], "evaluation": {"accuracy": accuracy}}]}
 
-    found = history.regressions(run_with(0.8), run_with(0.6), ["accuracy:-0.1"])
+    found = rules.regressions(run_with(0.8), run_with(0.6), ["accuracy:-0.1"])
     assert [r.key for r in found] == ["p/accuracy/torch/eager/top1"]
-    assert not history.regressions(run_with(0.8), run_with(0.75), ["accuracy:-0.1"])
+    assert not rules.regressions(run_with(0.8), run_with(0.75), ["accuracy:-0.1"])

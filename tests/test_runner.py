@@ -16,7 +16,7 @@ def _cells(record):
 def test_run_writes_results_and_report(fake_pair, quick_config):
     config = quick_config()
     record = run([fake_pair()], config)
-    saved = results.load(config.out_dir / "results.json")
+    saved = results.load_dict(config.out_dir / "results.json")
     assert saved["schema_version"] == results.SCHEMA_VERSION
     assert saved["run_id"] == record["run_id"]
     assert {"cpu", "cores_usable", "python"} <= set(saved["machine"])
@@ -146,7 +146,7 @@ def test_interrupting_the_parent_kills_the_running_worker(fake_pair, quick_confi
     with pytest.raises(ProcessLookupError):
         os.kill(started[0], 0)
     # What was measured before the interruption is still written.
-    assert results.load(config.out_dir / "results.json")["pairs"] == []
+    assert results.load_dict(config.out_dir / "results.json")["pairs"] == []
 
 
 def test_published_files_are_readable_by_others(fake_pair, quick_config):
@@ -167,7 +167,7 @@ def test_older_results_are_migrated_on_load(tmp_path, monkeypatch):
     monkeypatch.setitem(results.MIGRATIONS, 1, add_wall_s)
     old = tmp_path / "old.json"
     old.write_text(json.dumps({"schema_version": 1, "pairs": []}))
-    assert results.load(old) == {"schema_version": 2, "pairs": [], "wall_s": 0.0}
+    assert results.load_dict(old) == {"schema_version": 2, "pairs": [], "wall_s": 0.0}
     assert json.loads(old.read_text())["schema_version"] == 1  # the file itself is untouched
     monkeypatch.delitem(results.MIGRATIONS, 1)
     with pytest.raises(results.ResultsFileError, match="no migration from schema_version 1"):

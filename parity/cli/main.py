@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 
 from parity.files import DiskFullError
+from parity.history import compare, rules
 from parity.history import store as history
 from parity.history.store import DEFAULT_DB as DEFAULT_HISTORY
+from parity.results.record import RunRecord
 from parity.results.store import ResultsFileError, usable_cores
 from parity.run.profiles import DEFAULT_BATCHES, PROFILES, eval_batch_for, get_profile
 from zoo.catalog import PAIRS, SIDES, SUITES, custom_pair, get_pair, get_suite
@@ -181,17 +183,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         for pair, entry in entries
     ]
     try:
-        record = run(pairs, config)
+        record = RunRecord.from_dict(run(pairs, config))
     except (journal.JournalError, ResultsFileError, DiskFullError) as error:
         print(f"parity run: {error}", file=sys.stderr)
         return 2
-    failed = [
-        c["cell_id"] for p in record["pairs"] for c in p.get("cells", []) if c["status"] == FAILED
-    ]
-    failed += [p["id"] for p in record["pairs"] if not p.get("cells")]
-    print(
-        f"run {record['run_id']} finished in {record['wall_s']:.0f} s; reports in {config.out_dir}"
-    )
+    failed = [c.cell_id for c in record.cells() if c.status == FAILED]
+    failed += [p.id for p in record.pairs if not p.was_run]
+    print(f"run {record.run_id} finished in {record.wall_s:.0f} s; reports in {config.out_dir}")
     if failed:
         print(
             f"{len(failed)} cell(s) failed: {', '.join(failed)} (details in the report)",
@@ -203,8 +201,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     try:
-        rules = [
-            history.parse_rule(text) for value in args.fail_on or [] for text in value.split(",")
+        fail_on = [
+            rules.parse_rule(text) for value in args.fail_on or [] for text in value.split(",")
         ]
         a = history.load_run(args.a, args.db)
         b = history.load_run(args.b, args.db)
@@ -214,10 +212,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     print(f"A: {history.describe(a)}")
     print(f"B: {history.describe(b)}")
     print()
-    print(history.format_rows(history.compare(a, b), all_rows=args.all))
-    found = history.regressions(a, b, rules)
+    print(compare.format_rows(compare.compare(a, b), all_rows=args.all))
+    found = rules.regressions(a, b, fail_on)
     print()
-    print(history.format_regressions(found, rules))
+    print(rules.format_regressions(found, fail_on))
     return 1 if found else 0
 
 
