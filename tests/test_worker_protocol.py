@@ -77,6 +77,9 @@ def test_worker_writes_outputs_and_metrics(tmp_path):
     for entry in metrics["latency"].values():
         assert len(entry["samples_ms"]) >= 7 and all(s > 0 for s in entry["samples_ms"])
         assert entry["warmup_calls"] == 2
+        # The CPU the loop got over wall time x threads, and whether that was too little.
+        assert 0.0 < entry["cpu_share"] <= 1.5
+        assert entry["contended"] == (entry["cpu_share"] < 0.90)
     memory = metrics["memory"]
     assert memory["peak_infer_mib"] > 0 and memory["rss_after_load_mib"] > 0
     assert metrics["threads"]["env"]["OMP_NUM_THREADS"] == "1"

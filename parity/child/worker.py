@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from parity.contention import CpuClock, is_contended
 from parity.files import load_npy, save_npy, write_json
 from parity.machine import batch_fits, peak_mib, reset_peak, rss_mib
 from parity.vocabulary import PROTOCOL
@@ -61,14 +62,29 @@ def batches(arrays: dict[str, np.ndarray], size: int):
         yield chunk, real
 
 
-def _rows(array: np.ndarray, count: int) -> np.ndarray:
+def repeat_rows(array: np.ndarray, count: int) -> np.ndarray:
     repeats = -(-count // len(array))
     return np.concatenate([array] * repeats)[:count] if repeats > 1 else array[:count]
 
 
-def timed_loop(call, inputs, block, profile: dict[str, Any]) -> tuple[list[float], str]:
-    """Time calls until both min_count and min_time_s are reached, or a cap is hit."""
+def to_tensors(engine, model, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The model's inputs as the engine's tensors, in the dtypes the model asks for."""
+    if model.adapt_inputs is not None:
+        arrays = model.adapt_inputs(arrays)
+    return {
+        name: engine.to_tensor(array.astype(model.input_dtypes.get(name, array.dtype)))
+        for name, array in arrays.items()
+    }
+
+
+def timed_loop(
+    call, inputs, block, profile: dict[str, Any], threads: int = 1
+) -> tuple[list[float], str, float | None]:
+    """Time calls until both min_count and min_time_s are reached, or a cap is hit.
+    Returns the samples (ms), why the loop stopped, and the CPU share the process got
+    over the loop (parity.contention: below 0.90 the loop was contended)."""
     samples: list[float] = []
+    clock = CpuClock(threads).start()
     start = time.perf_counter()
     while True:
         t0 = time.perf_counter_ns()
@@ -76,11 +92,11 @@ def timed_loop(call, inputs, block, profile: dict[str, Any]) -> tuple[list[float
         samples.append((time.perf_counter_ns() - t0) / 1e6)
         elapsed = time.perf_counter() - start
         if len(samples) >= profile["min_count"] and elapsed >= profile["min_time_s"]:
-            return samples, "min_count and min_time reached"
+            return samples, "min_count and min_time reached", clock.share()
         if len(samples) >= profile["max_count"]:
-            return samples, "max_count reached"
+            return samples, "max_count reached", clock.share()
         if elapsed >= profile["max_time_s"]:
-            return samples, "max_time reached"
+            return samples, "max_time reached", clock.share()
 
 
 def bookkeeping_ns(calls: int = 20000) -> float:
@@ -201,12 +217,7 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
     _log(f"loaded {location.handle} in {load_s:.1f} s")
 
     def tensors(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-        if model.adapt_inputs is not None:
-            arrays = model.adapt_inputs(arrays)
-        return {
-            name: engine.to_tensor(array.astype(model.input_dtypes.get(name, array.dtype)))
-            for name, array in arrays.items()
-        }
+        return to_tensors(engine, model, arrays)
 
     reset_peak()
     _reset_device_peak(engine)
@@ -249,19 +260,23 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
             _log(f"batch {batch}: {why}")
             continue
         # Latency needs `batch` rows of real data; a small evaluation set is repeated.
-        example = tensors({name: _rows(array, batch) for name, array in eval_inputs.items()})
+        example = tensors({name: repeat_rows(array, batch) for name, array in eval_inputs.items()})
         call = engine.compile(model.forward, spec["mode"], example)
         t0 = time.perf_counter()
         engine.block(call(example))
         first_call_s = time.perf_counter() - t0
         for _ in range(profile["warmup"]):
             engine.block(call(example))
-        samples, stopped = timed_loop(call, example, engine.block, profile)
+        samples, stopped, cpu_share = timed_loop(
+            call, example, engine.block, profile, spec["threads"]
+        )
         latency[str(batch)] = {
             "first_call_s": first_call_s,
             "warmup_calls": profile["warmup"],
             "samples_ms": samples,
             "stopped": stopped,
+            "cpu_share": cpu_share,
+            "contended": is_contended(cpu_share),
         }
         if spec.get("harness_check"):
             latency[str(batch)]["harness_check"] = harness_check(

@@ -15,6 +15,9 @@ user's own source would be. Handles:
     fake:slow          fake:ok after sleeping FAKE_SLOW_S seconds (default 0.5) while loading
     fake:memhog        touches ever more memory while loading (up to FAKE_MEMHOG_MIB), then hangs
     fake:forkhog       the same, in a child process of its own (as compile workers would be)
+    fake:spin          fake:ok that also busy-loops a fixed amount of work per call (load
+                       option "work": thousands of loop steps, default 20, about 1 ms), so
+                       its latency is CPU-bound and slows when other processes take the cores
 
 Every fake model but nocapture captures its steps (lookup, tanh, masked, output), and two
 fake handles have a layer map joining those steps, so divergence localisation runs too.
@@ -171,7 +174,12 @@ class FakeSource(Source):
             found = steps(inputs)
             return {name: found[name] for name in names}
 
+        work = int(1000 * options.get("work", 20)) if name == "spin" else 0
+
         def forward(inputs):
+            total = 0
+            for step in range(work):
+                total += step
             return steps(inputs)["output"]
 
         forward.flops_per_sample = 1e18 if name == "impossible" else 2.0 * WIDTH

@@ -1,0 +1,506 @@
+"""Plan a run to a time budget (DESIGN.md, measurement rule 6b; issue 11).
+
+    work = suite_work(get_suite("default"))
+    plan = plan_budget(work, peak_gflops=473.0, budget_s=900.0)
+    for line in plan.lines(): print(line)
+
+Before anything is measured, each cell (pair, side, mode) and each headline comparison
+(a duel: pair, batch size, R process pairs of alternating rounds) gets an estimated
+duration from the machine's calibrated peak and the model's FLOPs per sample. When the
+sum passes the budget, the plan gives up precision step by step, cheapest loss first,
+and records each step with the seconds it saved and what it cost:
+
+  1. fewer rounds per duel replicate (down to MIN_ROUNDS),
+  2. shorter timed loops in the cells (the quick profile, then MIN_LOOP): the headline
+     comparison comes from the duel, so only the per-cell figures lose samples,
+  3. fewer replicates (down to MIN_REPLICATES, 3),
+  4. the legacy TorchScript cells dropped,
+  5. the largest batch size of a pair dropped (cells and duel), last pair first,
+  6. whole pairs dropped, last first (never the first).
+
+Nothing is skipped silently: every cell and comparison of the work is either in the plan
+or named in a change. The duel's precision is given as the expected half-width of its 95%
+interval, t(R-1) x sqrt(s_b^2 / R + s_w^2 / (R k)) on the log scale, with the between-
+process spread s_b and the within-process round spread s_w assumed below.
+
+The estimates are models, not measurements, and the plan says so: FLOPs per sample come
+from a previous run's counts, else from the table below (each figure says where it is
+from), else from a conservative rule on the parameter count; a call's latency is a fixed
+floor per mode plus FLOPs / (peak x PLANNING_EFFICIENCY); fixed costs (process start,
+import, load, compile) were measured on the reference machine and scale with the square
+root of its peak over this one's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from scipy import stats
+
+from parity.run.profiles import Profile, get_profile
+
+# The machine the fixed costs below were seen on: the published run (reports/results.json,
+# 2 threads, AMD EPYC with AVX-512), calibrated at 473 GFLOP/s.
+REFERENCE_PEAK_GFLOPS = 473.0
+# Fixed costs scale with sqrt(reference peak / peak): in issue 11 a machine 6.5x slower at
+# GEMM ran the whole suite 2.7x slower (sqrt 6.5 = 2.55), as start, import and compiling
+# are mostly scalar work that the GEMM peak overstates.
+FIXED_COST_EXPONENT = 0.5
+# Share of the peak a call's arithmetic is assumed to reach. The published run's timed
+# loops reached a median of 31% of the peak (a quarter under 12%, mostly small models
+# whose calls are dominated by per-operation overhead, which CALL_FLOOR_S covers).
+PLANNING_EFFICIENCY = 0.25
+# Per-call overhead by mode at the reference machine, in s: the published run's slowest
+# small-model calls (Keras eager efficientnet_b0 137 ms, XLA efficientnet-lite0 77 ms).
+CALL_FLOOR_S = {"eager": 0.02, "compile": 0.01, "torchscript": 0.015, "function": 0.015}
+CALL_FLOOR_S_TF = {"eager": 0.15, "xla": 0.08}
+# Process start, framework import and model load at the reference machine, in s.
+PROCESS_S = {"torch": 3.5, "tensorflow": 4.5}
+PROCESS_S_OTHER = 2.0
+# A cold first call's cost beyond a steady call, per mode and input shape, in s (typical
+# of the published run: torch.compile took 11-26 s per shape); a duel replicate after the
+# first may reuse the compile cache.
+COMPILE_S = {
+    "eager": 0.5,
+    "compile": 15.0,
+    "torchscript": 1.0,
+    "function": 1.5,
+    "xla": 2.5,
+}
+WARM_COMPILE_SHARE = 0.5  # of COMPILE_S, for duel replicates after the first
+RUN_OVERHEAD_S = 45.0  # inputs, calibration (cached), agreement, report
+
+# Rows each task's default data set evaluates outside the timed loops (sts-smoke: 240
+# sentences; the bundled photos: 5, rounded up).
+EVAL_SAMPLES = {"text-encoder": 240, "image-classifier": 8}
+# Duels per profile: (replicates, rounds per replicate per side).
+DUEL_SETTINGS = {"quick": (3, 6), "standard": (5, 10), "thorough": (10, 20)}
+ROUND_MIN_TIME_S = 0.25
+ROUND_MIN_COUNT = 3
+MIN_REPLICATES = 3
+MIN_ROUNDS = 4
+# Loops of the cells when shortened: the quick profile, then this.
+MIN_LOOP = Profile(
+    "minimal", warmup=10, min_count=10, min_time_s=0.5, max_count=2000, max_time_s=15.0
+)
+# Assumed spreads of log ratios: between process pairs (issue 11: three reruns of
+# efficientnet-lite0 at batch 1 spread 1.310-1.405, a CV of 3.5%) and between the rounds
+# of one process pair.
+BETWEEN_PROCESS_SD = 0.035
+WITHIN_ROUND_SD = 0.02
+# FLOPs per sample (2 per multiply-add) of the catalog's pairs at their input size; text
+# encoders at 128 tokens.
+COUNTED = "counted by torch.utils.flop_counter in the published run (reports/results.json)"
+PUBLISHED = "the architecture's published multiply-adds x 2 (torchvision / timm model cards)"
+KNOWN_FLOPS: dict[str, tuple[float, str]] = {
+    "all-MiniLM-L6-v2": (2.869e9, COUNTED),
+    "efficientnet-lite0": (7.704e8, COUNTED),
+    "resnet50-timm": (8.178e9, COUNTED),
+    "mobilenet_v2": (6.015e8, COUNTED),
+    "efficientnet_b0": (7.716e8, COUNTED),
+    "vit_b_16": (3.513e10, COUNTED),
+    "resnet50": (8.18e9, PUBLISHED),
+    "densenet121-timm": (5.74e9, PUBLISHED),
+    "densenet121": (5.74e9, PUBLISHED),
+    "mobilenet_v3_large": (4.4e8, PUBLISHED),
+    "inception_v3": (1.146e10, PUBLISHED),
+    "vgg16": (3.095e10, PUBLISHED),
+    "convnext_tiny": (8.94e9, PUBLISHED),
+    "mobilenet_v2-tfhub": (6.02e8, PUBLISHED),
+    "bert-base-uncased": (2.24e10, "2 x parameters x 128 tokens (BERT-base, 110M)"),
+    "distilbert-base-uncased": (1.12e10, "2 x parameters x 128 tokens (DistilBERT, 66M)"),
+}
+# The fallback: 2 FLOPs per parameter per position, 512 positions; above what any
+# catalog model does per parameter (ViT-B/16 about 400), so the plan errs long.
+FALLBACK_POSITIONS = 512
+FALLBACK_FLOPS = 1e11  # no count and no parameter count: a large model's FLOPs
+
+
+@dataclass(frozen=True)
+class PairWork:
+    """What a suite entry asks to measure."""
+
+    pair_id: str
+    frameworks: dict[str, str]  # side -> framework
+    modes: dict[str, tuple[str, ...]]  # side -> modes to run
+    batches: tuple[int, ...]
+    profile: Profile
+    flops_per_sample: float
+    flops_source: str
+    eval_samples: int = 64  # rows evaluated outside the timed loops (see EVAL_SAMPLES)
+
+
+@dataclass(frozen=True)
+class CellPlan:
+    pair_id: str
+    side: str
+    mode: str
+    batches: tuple[int, ...]
+    loop: Profile
+    estimated_s: float
+
+
+@dataclass(frozen=True)
+class ComparisonPlan:
+    """One duel: a pair at one batch size, each side in the mode assumed for it."""
+
+    pair_id: str
+    batch: int
+    modes: dict[str, str]  # side -> mode (planned as the side's costliest; the run uses its best)
+    replicates: int
+    rounds: int
+    round_min_time_s: float
+    round_min_count: int
+    estimated_s: float
+    expected_half_width: float  # of the 95% interval, as a fraction of the ratio
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str  # "shortened" or "dropped"
+    what: str
+    saved_s: float
+    precision: str  # what it cost
+
+
+@dataclass
+class BudgetPlan:
+    budget_s: float
+    peak_gflops: float
+    estimated_s: float
+    fits: bool
+    cells: list[CellPlan]
+    comparisons: list[ComparisonPlan]
+    changes: list[Change]
+    flops_sources: dict[str, str]  # pair -> where its FLOPs per sample came from
+    assumptions: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def lines(self) -> list[str]:
+        found = [
+            f"budget {self.budget_s / 60:.1f} min at a peak of {self.peak_gflops:.0f} GFLOP/s: "
+            f"estimated {self.estimated_s / 60:.1f} min, {len(self.cells)} cells, "
+            f"{len(self.comparisons)} replicated comparisons"
+            + ("" if self.fits else " - does NOT fit, even with every change below")
+        ]
+        for change in self.changes:
+            found.append(
+                f"  {change.kind}: {change.what} (saves {change.saved_s:.0f} s; {change.precision})"
+            )
+        if not self.changes:
+            found.append("  nothing shortened or dropped")
+        return found
+
+
+def flops_for(
+    pair_id: str, previous: dict[str, float] | None = None, parameters: int | None = None
+) -> tuple[float, str]:
+    """FLOPs per sample and where the figure comes from: a previous run's count, the
+    table, or the conservative rule on the parameter count."""
+    if previous and previous.get(pair_id):
+        return float(previous[pair_id]), "counted in a previous run"
+    if pair_id in KNOWN_FLOPS:
+        return KNOWN_FLOPS[pair_id]
+    if parameters:
+        return (
+            2.0 * parameters * FALLBACK_POSITIONS,
+            f"fallback: 2 x {parameters} parameters x {FALLBACK_POSITIONS} positions",
+        )
+    return FALLBACK_FLOPS, f"fallback: no count known, assumed {FALLBACK_FLOPS:.0e}"
+
+
+def previous_flops(record: dict[str, Any]) -> dict[str, float]:
+    """Each pair's FLOPs per sample as a previous run's workers counted them."""
+    found: dict[str, float] = {}
+    for pair in record.get("pairs", []):
+        for cell in pair.get("cells", []):
+            flops = ((cell.get("metrics") or {}).get("flops") or {}).get("per_sample")
+            if flops:
+                found.setdefault(pair["id"], float(flops))
+    return found
+
+
+def suite_work(
+    entries, base_profile: str = "standard", previous: dict[str, float] | None = None
+) -> list[PairWork]:
+    """PairWork for each (Pair, SuiteEntry) of zoo.catalog.get_suite(...)."""
+    from parity.vocabulary import MODES
+    from zoo.catalog import SIDES
+    from zoo.sources import get_source
+
+    work = []
+    for pair, entry in entries:
+        frameworks = {side: get_source(pair.side(side).handle)[0].framework for side in SIDES}
+        wanted = dict(entry.modes) if entry.modes else {}
+        modes = {
+            side: tuple(
+                m for m in MODES.get(fw, ("eager",)) if side not in wanted or m in wanted[side]
+            )
+            for side, fw in frameworks.items()
+        }
+        flops, source = flops_for(pair.id, previous)
+        work.append(
+            PairWork(
+                pair.id,
+                frameworks,
+                modes,
+                tuple(entry.batch_sizes or (1, 8, 32)),
+                get_profile(entry.profile or base_profile),
+                flops,
+                source,
+                EVAL_SAMPLES.get(pair.task, 64),
+            )
+        )
+    return work
+
+
+class _Costs:
+    def __init__(self, peak_gflops: float):
+        self.peak = peak_gflops
+        self.scale = max((REFERENCE_PEAK_GFLOPS / peak_gflops) ** FIXED_COST_EXPONENT, 0.5)
+
+    def latency_s(self, work: PairWork, side: str, mode: str, batch: int) -> float:
+        floors = CALL_FLOOR_S_TF if work.frameworks[side] == "tensorflow" else {}
+        floor = floors.get(mode, CALL_FLOOR_S.get(mode, 0.02))
+        compute = work.flops_per_sample * batch / (self.peak * 1e9 * PLANNING_EFFICIENCY)
+        return self.scale * floor + compute
+
+    def process_s(self, work: PairWork, side: str) -> float:
+        return self.scale * PROCESS_S.get(work.frameworks[side], PROCESS_S_OTHER)
+
+    def compile_s(self, mode: str) -> float:
+        return self.scale * COMPILE_S.get(mode, 1.0)
+
+    @staticmethod
+    def loop_s(profile: Profile, latency: float) -> float:
+        return min(max(profile.min_time_s, profile.min_count * latency), profile.max_time_s)
+
+    def cell_s(self, work: PairWork, side: str, mode: str, batches, loop: Profile) -> float:
+        total = self.process_s(work, side)
+        total += work.eval_samples * work.flops_per_sample / (self.peak * 1e9 * PLANNING_EFFICIENCY)
+        for batch in batches:
+            latency = self.latency_s(work, side, mode, batch)
+            total += self.compile_s(mode) + (1 + loop.warmup) * latency
+            total += self.loop_s(loop, latency)
+        return total + self.latency_s(work, side, mode, 1)  # the FLOP count
+
+    def comparison_s(
+        self, work: PairWork, batch: int, modes: dict[str, str], replicates: int, rounds: int
+    ) -> float:
+        total = 0.0
+        for index in range(replicates):
+            share = 1.0 if index == 0 else WARM_COMPILE_SHARE
+            # Both workers start, load and compile at once: the slower one sets the pace.
+            total += max(
+                self.process_s(work, side) + share * self.compile_s(mode)
+                for side, mode in modes.items()
+            )
+            for side, mode in modes.items():
+                latency = self.latency_s(work, side, mode, batch)
+                total += 10 * latency + rounds * max(ROUND_MIN_TIME_S, ROUND_MIN_COUNT * latency)
+        return total
+
+
+def expected_half_width(replicates: int, rounds: int) -> float:
+    """Expected half-width of the duel's 95% interval, as a fraction of the ratio."""
+    spread = math.sqrt(
+        BETWEEN_PROCESS_SD**2 / replicates + WITHIN_ROUND_SD**2 / (replicates * rounds)
+    )
+    return math.expm1(float(stats.t.ppf(0.975, replicates - 1)) * spread)
+
+
+def _costliest_mode(modes: tuple[str, ...]) -> str:
+    return max(modes, key=lambda mode: COMPILE_S.get(mode, 1.0))
+
+
+def plan_budget(work: list[PairWork], peak_gflops: float, budget_s: float = 900.0) -> BudgetPlan:
+    """Fit the work to the budget; see the module's docstring for the order of changes."""
+    if peak_gflops is None or peak_gflops <= 0:
+        raise ValueError(
+            "plan_budget needs the calibrated peak (GFLOP/s > 0): run `parity calibrate`"
+        )
+    costs = _Costs(peak_gflops)
+    pairs = {w.pair_id: w for w in work}
+    cells: list[CellPlan] = []
+    comparisons: list[ComparisonPlan] = []
+    for w in work:
+        for side, modes in w.modes.items():
+            for mode in modes:
+                s = costs.cell_s(w, side, mode, w.batches, w.profile)
+                cells.append(CellPlan(w.pair_id, side, mode, w.batches, w.profile, s))
+        replicates, rounds = DUEL_SETTINGS.get(w.profile.name, DUEL_SETTINGS["standard"])
+        duel_modes = {side: _costliest_mode(modes) for side, modes in w.modes.items() if modes}
+        if len(duel_modes) == 2:
+            for batch in w.batches:
+                comparisons.append(_comparison(costs, w, batch, duel_modes, replicates, rounds))
+    changes: list[Change] = []
+
+    def total() -> float:
+        return (
+            RUN_OVERHEAD_S
+            + sum(c.estimated_s for c in cells)
+            + sum(c.estimated_s for c in comparisons)
+        )
+
+    def fits() -> bool:
+        return total() <= budget_s
+
+    # 1. Fewer rounds per replicate.
+    if not fits():
+        before, widths = total(), _widths(comparisons)
+        for i, c in enumerate(comparisons):
+            if c.rounds > MIN_ROUNDS:
+                comparisons[i] = _comparison(
+                    costs, pairs[c.pair_id], c.batch, c.modes, c.replicates, MIN_ROUNDS
+                )
+        if total() < before:
+            changes.append(
+                Change(
+                    "shortened",
+                    f"duel rounds per replicate cut to {MIN_ROUNDS}",
+                    before - total(),
+                    _precision(widths, comparisons),
+                )
+            )
+    # 2. Shorter cell loops: the quick profile, then the minimal loop.
+    for loop in (get_profile("quick"), MIN_LOOP):
+        if fits():
+            break
+        before = total()
+        shortened = []
+        for i, c in enumerate(cells):
+            if c.loop.min_time_s > loop.min_time_s or c.loop.min_count > loop.min_count:
+                s = costs.cell_s(pairs[c.pair_id], c.side, c.mode, c.batches, loop)
+                shortened.append(f"{c.loop.min_count}->{loop.min_count}")
+                cells[i] = replace(c, loop=loop, estimated_s=s)
+        if shortened:
+            changes.append(
+                Change(
+                    "shortened",
+                    f"cell timed loops to {loop.min_count} calls / {loop.min_time_s:g} s "
+                    f"({len(shortened)} cells)",
+                    before - total(),
+                    f"per-cell medians from fewer samples (at least {loop.min_count}); the "
+                    "headline comparisons come from the duels and keep their precision",
+                )
+            )
+    # 3. Fewer replicates, the most replicated first.
+    while not fits():
+        widest = max(comparisons, key=lambda c: c.replicates, default=None)
+        if widest is None or widest.replicates <= MIN_REPLICATES:
+            break
+        before, widths = total(), _widths(comparisons)
+        for i, c in enumerate(comparisons):
+            if c.replicates == widest.replicates:
+                comparisons[i] = _comparison(
+                    costs, pairs[c.pair_id], c.batch, c.modes, c.replicates - 1, c.rounds
+                )
+        changes.append(
+            Change(
+                "shortened",
+                f"duel replicates {widest.replicates} -> {widest.replicates - 1}",
+                before - total(),
+                _precision(widths, comparisons),
+            )
+        )
+    # 4. The legacy TorchScript cells.
+    if not fits():
+        legacy = [c for c in cells if c.mode == "torchscript"]
+        if legacy:
+            before = total()
+            cells = [c for c in cells if c.mode != "torchscript"]
+            changes.append(
+                Change(
+                    "dropped",
+                    "TorchScript (legacy) cells of " + ", ".join(c.pair_id for c in legacy),
+                    before - total(),
+                    "no TorchScript latency or agreement for those pairs",
+                )
+            )
+    # 5. The largest batch size of a pair, last pair first; 6. whole pairs, last first.
+    for w in reversed(work):
+        if fits():
+            break
+        while len(w.batches) > 1 and not fits():
+            batch = max(w.batches)
+            before = total()
+            w = replace(w, batches=tuple(b for b in w.batches if b != batch))
+            pairs[w.pair_id] = w
+            cells = [
+                replace(
+                    c,
+                    batches=w.batches,
+                    estimated_s=costs.cell_s(w, c.side, c.mode, w.batches, c.loop),
+                )
+                if c.pair_id == w.pair_id
+                else c
+                for c in cells
+            ]
+            comparisons = [
+                c for c in comparisons if not (c.pair_id == w.pair_id and c.batch == batch)
+            ]
+            changes.append(
+                Change(
+                    "dropped",
+                    f"{w.pair_id} at batch {batch} (cells and comparison)",
+                    before - total(),
+                    f"no figure for {w.pair_id} at batch {batch}",
+                )
+            )
+    for w in reversed(work[1:]):
+        if fits():
+            break
+        before = total()
+        cells = [c for c in cells if c.pair_id != w.pair_id]
+        comparisons = [c for c in comparisons if c.pair_id != w.pair_id]
+        changes.append(
+            Change("dropped", f"pair {w.pair_id}", before - total(), f"no figures for {w.pair_id}")
+        )
+    return BudgetPlan(
+        budget_s=budget_s,
+        peak_gflops=peak_gflops,
+        estimated_s=total(),
+        fits=fits(),
+        cells=cells,
+        comparisons=comparisons,
+        changes=changes,
+        flops_sources={w.pair_id: w.flops_source for w in work},
+        assumptions=[
+            f"latency = per-mode floor + FLOPs / (peak x {PLANNING_EFFICIENCY:g})",
+            f"fixed costs measured at {REFERENCE_PEAK_GFLOPS:g} GFLOP/s, scaled by "
+            f"(reference / peak)^{FIXED_COST_EXPONENT:g} = {costs.scale:.2f}",
+            "duel modes planned as each side's costliest to compile; the run uses the best",
+            f"interval half-widths assume a between-process spread of "
+            f"{BETWEEN_PROCESS_SD:.1%} and a round spread of {WITHIN_ROUND_SD:.1%}",
+        ],
+    )
+
+
+def _comparison(
+    costs: _Costs, work: PairWork, batch: int, modes: dict[str, str], replicates: int, rounds: int
+) -> ComparisonPlan:
+    return ComparisonPlan(
+        work.pair_id,
+        batch,
+        modes,
+        replicates,
+        rounds,
+        ROUND_MIN_TIME_S,
+        ROUND_MIN_COUNT,
+        costs.comparison_s(work, batch, modes, replicates, rounds),
+        expected_half_width(replicates, rounds),
+    )
+
+
+def _widths(comparisons: list[ComparisonPlan]) -> str:
+    widths = sorted({round(c.expected_half_width, 4) for c in comparisons})
+    return "/".join(f"{w:.1%}" for w in widths) or "none"
+
+
+def _precision(before: str, comparisons: list[ComparisonPlan]) -> str:
+    """What a change cost the duels: their expected 95% half-widths, before -> after."""
+    return f"expected 95% interval half-width +/-{before} -> +/-{_widths(comparisons)}"

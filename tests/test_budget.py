@@ -1,0 +1,86 @@
+"""The time-budget planner (parity.run.budget) on the default suite."""
+
+import pytest
+
+from parity.run.budget import (
+    KNOWN_FLOPS,
+    MIN_REPLICATES,
+    expected_half_width,
+    flops_for,
+    plan_budget,
+    previous_flops,
+    suite_work,
+)
+from zoo.catalog import PAIRS, get_suite
+
+FAST_PEAK = 473.0  # the published run's machine (AVX-512)
+SLOW_PEAK = FAST_PEAK / 6  # issue 11: a machine of the same kind about 6x slower
+
+
+def _accounted(plan, work):
+    """Every planned cell and comparison is in the plan or named by a change."""
+    dropped = " ".join(c.what for c in plan.changes if c.kind == "dropped")
+    kept = {(c.pair_id, c.side, c.mode) for c in plan.cells}
+    for w in work:
+        for side, modes in w.modes.items():
+            for mode in modes:
+                if (w.pair_id, side, mode) not in kept:
+                    assert w.pair_id in dropped, f"{w.pair_id}/{side}/{mode} skipped silently"
+
+
+@pytest.mark.parametrize("peak", [FAST_PEAK, SLOW_PEAK])
+def test_default_suite_fits_fifteen_minutes(peak):
+    work = suite_work(get_suite("default"))
+    plan = plan_budget(work, peak, budget_s=15 * 60)
+    assert plan.fits and plan.estimated_s <= 15 * 60
+    assert plan.comparisons, "the headline comparisons are what the budget is for"
+    assert all(c.replicates >= MIN_REPLICATES for c in plan.comparisons)
+    _accounted(plan, work)
+    assert set(plan.flops_sources) == {w.pair_id for w in work}
+
+
+def test_the_slow_machine_plan_says_what_it_shortened_and_dropped():
+    work = suite_work(get_suite("default"))
+    fast = plan_budget(work, FAST_PEAK, 15 * 60)
+    slow = plan_budget(work, SLOW_PEAK, 15 * 60)
+    assert len(slow.changes) > len(fast.changes)
+    assert {c.kind for c in slow.changes} == {"shortened", "dropped"}
+    assert len(slow.cells) < len(fast.cells)
+    text = "\n".join(slow.lines())
+    assert "shortened: duel replicates" in text and "half-width" in text
+    assert "dropped:" in text and "saves" in text
+    for change in slow.changes:
+        assert change.saved_s > 0 and change.precision
+
+
+def test_an_unbounded_budget_changes_nothing():
+    work = suite_work(get_suite("default"))
+    plan = plan_budget(work, FAST_PEAK, budget_s=1e9)
+    assert plan.changes == [] and "nothing shortened or dropped" in plan.lines()[1]
+    standard = [c for c in plan.comparisons if c.pair_id == "all-MiniLM-L6-v2"]
+    assert {c.replicates for c in standard} == {5}
+
+
+def test_a_budget_too_small_says_it_does_not_fit():
+    plan = plan_budget(suite_work(get_suite("default")), SLOW_PEAK, budget_s=30)
+    assert not plan.fits and "does NOT fit" in plan.lines()[0]
+
+
+def test_flops_say_where_they_come_from():
+    assert set(KNOWN_FLOPS) == set(PAIRS)  # every catalog pair has a figure
+    assert flops_for("resnet50-timm")[1].startswith("counted by torch.utils.flop_counter")
+    assert flops_for("resnet50-timm", {"resnet50-timm": 1e9}) == (1e9, "counted in a previous run")
+    flops, source = flops_for("mine", parameters=1_000_000)
+    assert flops == 2e6 * 512 and source.startswith("fallback")
+    record = {"pairs": [{"id": "p", "cells": [{"metrics": {"flops": {"per_sample": 5.0}}}]}]}
+    assert previous_flops(record) == {"p": 5.0}
+
+
+def test_more_replicates_narrow_the_expected_interval():
+    assert expected_half_width(3, 6) > expected_half_width(5, 6) > expected_half_width(10, 6)
+    assert expected_half_width(5, 4) > expected_half_width(5, 10)
+
+
+def test_peak_is_required():
+    with pytest.raises(ValueError, match="calibrate"):
+        plan_budget(suite_work(get_suite("default")), 0.0)
