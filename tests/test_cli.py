@@ -17,7 +17,7 @@ def _parity(*args, timeout=60):
 def test_list_shows_the_catalog_quickly_without_frameworks():
     probe = (
         "import sys, runpy; sys.argv = ['parity', 'list']\n"
-        "try:\n    runpy.run_module('parity.cli.main', run_name='__main__')\n"
+        "try:\n    runpy.run_module('parity.cli', run_name='__main__')\n"
         "except SystemExit:\n    pass\n"
         f"print('LOADED', sorted(m for m in {FRAMEWORK_MODULES!r} if m in sys.modules))\n"
     )
