@@ -17,6 +17,7 @@ import pytest
 
 from parity.cli.main import build_parser, main
 from parity.cli.run import _history_path
+from parity.errors import OptionsError
 from parity.evaluate.statistics import summarize
 from parity.history import store as history
 from parity.results import store as results
@@ -235,7 +236,7 @@ def test_run_command_history_options():
     assert _history_path(parser.parse_args(["run", "p", "--out", "o"])) == Path("o/history.sqlite")
     assert _history_path(parser.parse_args(["run", "p", "--history", "h.db"])) == Path("h.db")
     assert _history_path(parser.parse_args(["run", "p", "--no-history"])) is None
-    with pytest.raises(SystemExit):
+    with pytest.raises(OptionsError, match="not allowed with argument --history"):
         parser.parse_args(["run", "p", "--history", "h.db", "--no-history"])
 
 

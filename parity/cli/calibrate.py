@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from parity.errors import OptionsError
 from parity.results.store import usable_cores
 
 
@@ -29,7 +30,7 @@ def command(args: argparse.Namespace) -> int:
     from parity.run import peak
 
     if args.threads < 1:
-        raise SystemExit("parity calibrate: --threads must be at least 1")
+        raise OptionsError(f"--threads must be at least 1, not {args.threads}")
     found = peak.machine_peak(args.threads, force=args.force)
     if found.get("gflops_per_s") is None:
         print(f"parity calibrate: {found['error']}", file=sys.stderr)

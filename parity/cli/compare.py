@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from parity.history import store as history
 from parity.history.store import DEFAULT_DB as DEFAULT_HISTORY
@@ -39,15 +38,9 @@ def add_parser(commands) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
-    try:
-        rules = [
-            history.parse_rule(text) for value in args.fail_on or [] for text in value.split(",")
-        ]
-        a = history.load_run(args.a, args.db)
-        b = history.load_run(args.b, args.db)
-    except history.HistoryError as error:
-        print(f"parity compare: {error}", file=sys.stderr)
-        return 2
+    rules = [history.parse_rule(text) for value in args.fail_on or [] for text in value.split(",")]
+    a = history.load_run(args.a, args.db)
+    b = history.load_run(args.b, args.db)
     print(f"A: {history.describe(a)}")
     print(f"B: {history.describe(b)}")
     print()

@@ -1,5 +1,9 @@
 """`parity`: list the catalog, run pairs, publish reports, compare runs. Thin over runner,
-catalog and history; each command lives in its own module (list, run, compare, calibrate)."""
+catalog and history; each command lives in its own module (list, run, compare, calibrate).
+
+The one place bad input becomes an exit status: any ParityError, raised wherever the input
+was found wanting, is printed here as one line on stderr, and parity exits with 2. Anything
+else that escapes is a bug in zoo-parity and keeps its traceback."""
 
 from __future__ import annotations
 
@@ -8,11 +12,19 @@ import sys
 
 from parity.cli import calibrate, compare, run
 from parity.cli import list as listing
-from zoo.sources import UnknownSourceError
+from parity.errors import OptionsError, ParityError
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a malformed command line is a ParityError like any other bad input:
+    one line naming the problem and where the options are listed, instead of the usage."""
+
+    def error(self, message: str):
+        raise OptionsError(f"{message}; `{self.prog} --help` lists the options")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="parity",
         description="Compare the PyTorch and TensorFlow versions of pretrained models.",
     )
@@ -25,11 +37,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
-    args.argv = argv  # kept in the run folder, so `--resume RUN` can replay it
-    args.parser = parser  # `--resume RUN` parses the interrupted run's command line with it
+    where = "parity"
     try:
+        args = parser.parse_args(argv)
+        where = f"parity {args.command}"
+        args.argv = argv  # kept in the run folder, so `--resume RUN` can replay it
+        args.parser = parser  # `--resume RUN` parses the interrupted run's command line with it
         return args.func(args)
-    except UnknownSourceError as error:
-        print(f"parity: {error}", file=sys.stderr)
-        return 2
+    except ParityError as error:
+        print(f"{where}: {error}", file=sys.stderr)
+        return error.exit_status

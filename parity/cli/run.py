@@ -6,9 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from parity.files import DiskFullError
-from parity.results.store import ResultsFileError, usable_cores
+from parity.errors import OptionsError, did_you_mean
+from parity.results.store import usable_cores
 from parity.run.profiles import DEFAULT_BATCHES, PROFILES, eval_batch_for, get_profile
+from parity.vocabulary import MODES
 from zoo.catalog import SIDES, SUITES, custom_pair, get_pair, get_suite
 
 
@@ -154,12 +155,19 @@ def _parse_modes(values: list[str] | None) -> dict[str, tuple[str, ...]] | None:
     modes: dict[str, tuple[str, ...]] = {}
     for value in values:
         side, sep, names = value.partition("=")
-        if not sep or side not in SIDES or not names:
-            raise SystemExit(
-                f"parity: --modes {value!r} should be SIDE=MODE[,MODE] with SIDE torch or "
+        wanted = tuple(n.strip() for n in names.split(",") if n.strip())
+        if not sep or side not in SIDES or not wanted:
+            raise OptionsError(
+                f"--modes {value!r} should be SIDE=MODE[,MODE] with SIDE torch or "
                 "tensorflow, e.g. --modes torch=eager --modes tensorflow=function,xla"
             )
-        modes[side] = tuple(n.strip() for n in names.split(",") if n.strip())
+        for mode in wanted:
+            if mode not in MODES[side]:
+                raise OptionsError(
+                    f"--modes {value!r}: {side} has no mode {mode!r}."
+                    f"{did_you_mean(mode, MODES[side])} Its modes: {', '.join(MODES[side])}"
+                )
+        modes[side] = wanted
     return modes
 
 
@@ -169,8 +177,22 @@ def _parse_batches(text: str) -> tuple[int, ...]:
     except ValueError:
         batches = ()
     if not batches or batches[0] < 1:
-        raise SystemExit(f"parity run: --batch-sizes {text!r} needs positive integers, e.g. 1,8,32")
+        raise OptionsError(f"--batch-sizes {text!r} needs positive integers, e.g. 1,8,32")
     return batches
+
+
+def _check_counts(args: argparse.Namespace) -> None:
+    """Numbers argparse reads as int or float but that must also be in range."""
+    for option, value, least in (
+        ("--threads", args.threads, 1),
+        ("--jobs", args.jobs, 1),
+        ("--seq-len", args.seq_len, 1),
+        ("--limit", args.limit, 1),
+    ):
+        if value is not None and value < least:
+            raise OptionsError(f"{option} must be at least {least}, not {value}")
+    if not args.timeout > 0:  # also refuses nan
+        raise OptionsError(f"--timeout must be a positive number of seconds, not {args.timeout}")
 
 
 def _history_path(args: argparse.Namespace) -> Path | None:
@@ -181,17 +203,14 @@ def _history_path(args: argparse.Namespace) -> Path | None:
 
 
 def command(args: argparse.Namespace) -> int:
-    from parity.run import journal
+    from parity.run import journal, names, preflight
     from parity.run.runner import FAILED, RunConfig, resolve_device, run
     from parity.run.scheduler import default_memory_limit_mib
 
     resume = None
     if args.resume:
-        try:
-            resume = journal.resolve(args.resume, Path(args.out))
-            stored = journal.load_run(resume)
-        except journal.JournalError as error:
-            raise SystemExit(f"parity run --resume: {error}") from None
+        resume = journal.resolve(args.resume, Path(args.out))
+        stored = journal.load_run(resume)
         if not (args.pair or args.suite or args.torch or args.tf) and stored.get("argv"):
             # Plain `--resume RUN`: replay the interrupted run's own command line.
             args = args.parser.parse_args(stored["argv"])
@@ -200,24 +219,19 @@ def command(args: argparse.Namespace) -> int:
     if [bool(args.pair), bool(args.suite), custom].count(True) != 1 or (
         custom and not (args.torch and args.tf)
     ):
-        raise SystemExit(
-            "parity run: name one PAIR, or --suite NAME, or --torch HANDLE --tf HANDLE "
-            "(see `parity list`)"
+        raise OptionsError(
+            "name one PAIR, or --suite NAME, or --torch HANDLE --tf HANDLE (see `parity list`)"
         )
-    try:
-        if custom:
-            entries = [(custom_pair(args.torch, args.tf, args.task, args.same_weights), None)]
-        elif args.suite:
-            entries = get_suite(args.suite)
-        else:
-            entries = [(get_pair(args.pair), None)]
-    except (KeyError, ValueError) as error:
-        raise SystemExit(f"parity run: {error.args[0]}") from None
-    if args.threads < 1:
-        raise SystemExit("parity run: --threads must be at least 1")
+    _check_counts(args)
     batches = _parse_batches(args.batch_sizes) if args.batch_sizes else DEFAULT_BATCHES
-    if args.jobs < 1:
-        raise SystemExit("parity run: --jobs must be at least 1")
+    modes = _parse_modes(args.modes)
+    if custom:
+        names.check_handles([args.torch, args.tf])
+        entries = [(custom_pair(args.torch, args.tf, args.task, args.same_weights), None)]
+    elif args.suite:
+        entries = get_suite(args.suite)
+    else:
+        entries = [(get_pair(args.pair), None)]
     if args.memory_limit is None:
         memory_limit = default_memory_limit_mib(args.jobs)
     else:
@@ -231,7 +245,7 @@ def command(args: argparse.Namespace) -> int:
         latency_batches=batches,
         eval_batch=eval_batch_for(batches),
         timeout_s=args.timeout,
-        modes=_parse_modes(args.modes),
+        modes=modes,
         dataset=args.dataset,
         limit=args.limit,
         diagnostics=not args.no_diagnostics,
@@ -261,11 +275,8 @@ def command(args: argparse.Namespace) -> int:
         (pair, config.with_overrides(entry.overrides(), frozenset(given)) if entry else config)
         for pair, entry in entries
     ]
-    try:
-        record = run(pairs, config)
-    except (journal.JournalError, ResultsFileError, DiskFullError) as error:
-        print(f"parity run: {error}", file=sys.stderr)
-        return 2
+    preflight.check_inputs([(c.dataset, pair.task) for pair, c in pairs], config.out_dir)
+    record = run(pairs, config)
     failed = [
         c["cell_id"] for p in record["pairs"] for c in p.get("cells", []) if c["status"] == FAILED
     ]

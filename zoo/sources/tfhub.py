@@ -18,7 +18,9 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from parity.errors import HandleError, closest
 from zoo.sources import (
     CACHED,
     LOCAL,
@@ -32,9 +34,26 @@ from zoo.sources import (
     unavailable,
 )
 
+# Where TF Hub models are published; a host one or two letters off one of these is a typo.
+HUB_HOSTS = ("tfhub.dev", "www.kaggle.com", "kaggle.com", "storage.googleapis.com")
+
 
 def tfhub_cache() -> Path:
     return Path(os.environ.get("TFHUB_CACHE_DIR") or Path(tempfile.gettempdir()) / "tfhub_modules")
+
+
+def check_url(handle: str, name: str) -> None:
+    """Typos the parent can see offline: a scheme other than http(s), a misspelt hub host.
+    A well-formed URL that is not cached merely needs the network."""
+    if "://" in name and not name.startswith(("http://", "https://")):
+        raise HandleError(
+            f"{handle}: tfhub: takes an https:// URL or a SavedModel folder, "
+            f"not a {name.split('://')[0]}:// address"
+        )
+    host = (urlsplit(name).hostname or "") if "://" in name else None
+    near = closest(host, HUB_HOSTS, n=1, cutoff=0.85) if host else []
+    if near and host not in HUB_HOSTS:
+        raise HandleError(f"{handle}: unknown host {host!r}; did you mean {near[0]!r}?")
 
 
 @register_source
@@ -46,6 +65,7 @@ class TFHub(Source):
 
     def resolve(self, name: str) -> Location:
         handle = f"{self.prefix}:{name}"
+        check_url(handle, name)
         if not name.startswith(("http://", "https://")):
             folder = Path(name).expanduser()
             if (folder / "saved_model.pb").is_file():
