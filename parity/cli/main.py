@@ -14,6 +14,16 @@ from parity.cli import calibrate, compare, run
 from parity.cli import list as listing
 from parity.errors import OptionsError, ParityError
 
+# What str.splitlines() breaks a line at, each shown escaped (\n) instead.
+LINE_BREAKS = {
+    ord(c): c.encode("unicode_escape").decode() for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+}
+
+
+def one_line(message: str) -> str:
+    """The message kept to one line: a handle or path the user typed may hold a line break."""
+    return message.translate(LINE_BREAKS)
+
 
 class Parser(argparse.ArgumentParser):
     """argparse, but a malformed command line is a ParityError like any other bad input:
@@ -45,5 +55,5 @@ def main(argv: list[str] | None = None) -> int:
         args.parser = parser  # `--resume RUN` parses the interrupted run's command line with it
         return args.func(args)
     except ParityError as error:
-        print(f"{where}: {error}", file=sys.stderr)
+        print(f"{where}: {one_line(str(error))}", file=sys.stderr)
         return error.exit_status

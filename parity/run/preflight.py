@@ -11,6 +11,7 @@ from parity.datasets.images import parse_spec
 from parity.datasets.photos import load_photo_set
 from parity.datasets.sentences import load_sentence_pairs
 from parity.errors import DatasetError, OutputFolderError
+from zoo.sources import user_path
 
 
 def check_output_folder(folder: Path) -> None:
@@ -38,7 +39,7 @@ def check_dataset(spec: str | None, task: str) -> None:
     found = parse_spec(spec)
     if found.kind == "photos" and found.name:
         load_photo_set(found.name)  # a manifest of one's own: a few photos, read whole
-    if found.kind == "imagefolder" and not Path(found.name).expanduser().is_dir():
+    if found.kind == "imagefolder" and not user_path(found.name).is_dir():
         # Its images (maybe 50,000) are read when the pair runs; here only the folder.
         raise DatasetError(
             f"--dataset {spec!r}: {found.name} is not a folder; give a folder of class "

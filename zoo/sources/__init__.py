@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from parity.errors import (  # noqa: F401  (raised and re-exported)
+    HandleError,
     ModelUnavailableError,
     UnknownSourceError,
     closest,
@@ -123,6 +124,14 @@ class Source:
         """Build the model. weights="seeded": the same architecture with random weights
         from `seed`, for latency and memory rows only (no download needed)."""
         raise NotImplementedError
+
+
+def user_path(text: str) -> Path:
+    """A path as the user typed it, ~ expanded; ~NAME of no such user is a bad handle."""
+    try:
+        return Path(text).expanduser()
+    except RuntimeError as error:  # "Could not determine home directory"
+        raise HandleError(f"{text}: {error}; write the path out in full") from None
 
 
 def unavailable(location: Location, error: Exception) -> ModelUnavailableError:

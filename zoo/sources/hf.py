@@ -28,6 +28,7 @@ from zoo.sources import (
     pretrained_only,
     register_source,
     unavailable,
+    user_path,
 )
 
 
@@ -67,8 +68,8 @@ def check_hub_id(handle: str, hub_id: str) -> None:
 
 def locate_hf(handle: str, name: str) -> Location:
     """Resolve a Hugging Face hub id or folder; shared by every source that reads HF checkpoints."""
-    if name.startswith(("/", ".", "~")) or os.sep in name and Path(name).expanduser().exists():
-        path = Path(name).expanduser()
+    if name.startswith(("/", ".", "~")) or os.sep in name and user_path(name).exists():
+        path = user_path(name)
         if path.exists():
             return Location(handle, LOCAL, path=str(path.resolve()))
         return Location(handle, MISSING, path=str(path), note=f"no such folder: {path}")

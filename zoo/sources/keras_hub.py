@@ -27,6 +27,7 @@ from zoo.sources import (
     pretrained_only,
     register_source,
     unavailable,
+    user_path,
 )
 from zoo.sources.hf import locate_hf, weight_files_bytes
 
@@ -94,7 +95,7 @@ class KerasHub(Source):
             return found if found.path else Location(handle, NETWORK, hub_id=name, note=found.note)
         if name.startswith("kaggle://"):
             return locate_kaggle(handle, name[len("kaggle://") :])
-        path = Path(name).expanduser()
+        path = user_path(name)
         if name.startswith(("/", ".", "~")):
             if path.exists():
                 return Location(handle, LOCAL, path=str(path.resolve()))

@@ -32,6 +32,7 @@ from zoo.sources import (
     pretrained_only,
     register_source,
     unavailable,
+    user_path,
 )
 
 # Where TF Hub models are published; a host one or two letters off one of these is a typo.
@@ -50,7 +51,10 @@ def check_url(handle: str, name: str) -> None:
             f"{handle}: tfhub: takes an https:// URL or a SavedModel folder, "
             f"not a {name.split('://')[0]}:// address"
         )
-    host = (urlsplit(name).hostname or "") if "://" in name else None
+    try:
+        host = (urlsplit(name).hostname or "") if "://" in name else None
+    except ValueError as error:  # a malformed address, e.g. an unclosed [ of an IPv6 host
+        raise HandleError(f"{handle}: not a valid URL ({error}); check its spelling") from None
     near = closest(host, HUB_HOSTS, n=1, cutoff=0.85) if host else []
     if near and host not in HUB_HOSTS:
         raise HandleError(f"{handle}: unknown host {host!r}; did you mean {near[0]!r}?")
@@ -67,7 +71,7 @@ class TFHub(Source):
         handle = f"{self.prefix}:{name}"
         check_url(handle, name)
         if not name.startswith(("http://", "https://")):
-            folder = Path(name).expanduser()
+            folder = user_path(name)
             if (folder / "saved_model.pb").is_file():
                 return Location(handle, LOCAL, path=str(folder.resolve()))
             return Location(
