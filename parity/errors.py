@@ -7,6 +7,9 @@ This module imports nothing of the project, so any module, zoo's included, may u
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 EXIT_BAD_INPUT = 2
 
 
@@ -22,6 +25,22 @@ class UnknownSourceError(ParityError, LookupError):
 
 class UnknownArchitectureError(ParityError, LookupError):
     """A name its source does not know (a typo, most often); the message gives the closest."""
+
+
+class HandleError(ParityError, ValueError):
+    """A model handle its source cannot read as written: a malformed hub id, a missing part."""
+
+
+class UnknownPairError(ParityError, LookupError):
+    """A pair or suite name the catalog does not hold; the message gives the closest."""
+
+
+class OptionsError(ParityError, ValueError):
+    """Command-line options that are malformed, out of range, or contradict each other."""
+
+
+class OutputFolderError(ParityError, OSError):
+    """An output folder that cannot be created or written to."""
 
 
 class ModelUnavailableError(ParityError, RuntimeError):
@@ -50,3 +69,21 @@ class RuleError(HistoryError):
 
 class DiskFullError(ParityError, OSError):
     """A write that found no space left: nothing good was replaced."""
+
+
+def closest(name: str, known: Iterable[str], n: int = 3, cutoff: float = 0.6) -> list[str]:
+    """The known names nearest a misspelt one, ignoring case, best first (difflib)."""
+    by_lower: dict[str, str] = {}
+    for each in known:
+        by_lower.setdefault(each.lower(), each)
+    found = difflib.get_close_matches(name.lower(), list(by_lower), n=n, cutoff=cutoff)
+    return [by_lower[each] for each in found]
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """' Did you mean 'ResNet50'?' for a message, or '' when nothing is close."""
+    found = [repr(each) for each in closest(name, known)]
+    if not found:
+        return ""
+    listed = found[0] if len(found) == 1 else f"{', '.join(found[:-1])} or {found[-1]}"
+    return f" Did you mean {listed}?"

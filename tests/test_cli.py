@@ -17,7 +17,7 @@ def _parity(*args, timeout=60):
 def test_list_shows_the_catalog_quickly_without_frameworks():
     probe = (
         "import sys, runpy; sys.argv = ['parity', 'list']\n"
-        "try:\n    runpy.run_module('parity.cli.main', run_name='__main__')\n"
+        "try:\n    runpy.run_module('parity.cli', run_name='__main__')\n"
         "except SystemExit:\n    pass\n"
         f"print('LOADED', sorted(m for m in {FRAMEWORK_MODULES!r} if m in sys.modules))\n"
     )
@@ -32,22 +32,22 @@ def test_list_shows_the_catalog_quickly_without_frameworks():
 
 def test_unknown_pair_gets_the_closest_names():
     done = _parity("run", "all-minilm-l6")
-    assert done.returncode != 0
+    assert done.returncode == 2
     assert "no pair named 'all-minilm-l6'" in done.stderr and "all-MiniLM-L6-v2" in done.stderr
 
 
 def test_bad_modes_argument_is_explained():
     done = _parity("run", "all-MiniLM-L6-v2", "--modes", "jax=eager")
-    assert done.returncode != 0 and "SIDE=MODE" in done.stderr
+    assert done.returncode == 2 and "SIDE=MODE" in done.stderr
 
 
 def test_pair_or_suite_is_required():
     done = _parity("run")
-    assert done.returncode != 0 and "name one PAIR, or --suite" in done.stderr
+    assert done.returncode == 2 and "name one PAIR, or --suite" in done.stderr
 
 
 def test_a_custom_pair_needs_both_sides():
     done = _parity("run", "--torch", "timm:resnet18")
-    assert done.returncode != 0 and "--torch HANDLE --tf HANDLE" in done.stderr
+    assert done.returncode == 2 and "--torch HANDLE --tf HANDLE" in done.stderr
     done = _parity("run", "--torch", "keras-apps:ResNet50", "--tf", "keras-apps:VGG16")
-    assert done.returncode != 0 and "cannot be the torch side" in done.stderr
+    assert done.returncode == 2 and "cannot be the torch side" in done.stderr

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from parity.cli.main import _history_path, build_parser, main
+from parity.cli.main import build_parser, main
+from parity.cli.run import _history_path
+from parity.errors import OptionsError
 from parity.evaluate.statistics import summarize
 from parity.history import compare, rules
 from parity.history import store as history
@@ -231,7 +233,7 @@ def test_run_command_history_options():
     assert _history_path(parser.parse_args(["run", "p", "--out", "o"])) == Path("o/history.sqlite")
     assert _history_path(parser.parse_args(["run", "p", "--history", "h.db"])) == Path("h.db")
     assert _history_path(parser.parse_args(["run", "p", "--no-history"])) is None
-    with pytest.raises(SystemExit):
+    with pytest.raises(OptionsError, match="not allowed with argument --history"):
         parser.parse_args(["run", "p", "--history", "h.db", "--no-history"])
 
 
@@ -409,7 +411,7 @@ def test_compare_command_imports_no_framework():
         "import sys, runpy\n"
         f"sys.argv = ['parity', 'compare', {str(COMMITTED)!r}, {str(COMMITTED)!r}, "
         "'--fail-on', 'median:+10%,agreement,accuracy:-0.01,status']\n"
-        "try:\n    runpy.run_module('parity.cli.main', run_name='__main__')\n"
+        "try:\n    runpy.run_module('parity.cli', run_name='__main__')\n"
         "except SystemExit as done:\n    print('EXIT', done.code)\n"
         f"print('LOADED', sorted(m for m in {results.FRAMEWORK_MODULES!r} if m in sys.modules))\n"
     )

