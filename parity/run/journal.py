@@ -24,6 +24,7 @@ from typing import Any
 
 from parity.errors import JournalError  # noqa: F401  (raised and re-exported)
 from parity.files import write_json
+from parity.run.settings import RESUME_KEYS
 
 WORK_FOLDER = ".parity-runs"
 RUN_FILE = "run.json"
@@ -31,17 +32,6 @@ RECORD_FILE = "record.json"
 PID_FILE = "worker.pid"
 # Files a worker writes; cleared before a cell is (re)measured so nothing stale is read.
 WORKER_FILES = ("metrics.json", "error.json", "output.npy", "stdout.txt", "stderr.txt")
-# Settings that must match for a resumed run's old and new cells to belong together.
-RESUME_KEYS = (
-    "threads",
-    "device",
-    "profile",
-    "seq_len",
-    "latency_batches",
-    "eval_batch",
-    "weights",
-    "jobs",
-)
 
 
 def runs_folder(out_dir: Path) -> Path:
@@ -106,6 +96,7 @@ def start(
             "started_utc": record["started_utc"],
             "pairs": pair_ids,
             "settings": record["settings"],
+            "commit": record.get("commit"),
             "argv": argv,
         },
     )
@@ -123,6 +114,13 @@ def resume(record: dict[str, Any], work_dir: Path, pair_ids: list[str]) -> None:
         raise JournalError(
             f"run {stored.get('run_id')} measured pairs {stored.get('pairs')}, not {pair_ids}; "
             "resume it with the same pairs (plain `parity run --resume RUN` replays them)"
+        )
+    old_sha = (stored.get("commit") or {}).get("sha")
+    new_sha = (record.get("commit") or {}).get("sha")
+    if old_sha and new_sha and old_sha != new_sha:
+        raise JournalError(
+            f"run {stored.get('run_id')} was measured by commit {old_sha[:10]}, and this is "
+            f"commit {new_sha[:10]}; resume it from {old_sha[:10]}, or start anew"
         )
     old, new = stored.get("settings") or {}, record["settings"]
     differ = [k for k in RESUME_KEYS if old.get(k) != new.get(k)]

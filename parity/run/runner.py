@@ -15,7 +15,7 @@ import json
 import sys
 import time
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,75 +25,17 @@ from parity.evaluate.statistics import median_ratio, summarize
 from parity.files import write_json
 from parity.results import store as results
 from parity.run import journal, peak, scheduler
-from parity.run.profiles import DEFAULT_BATCHES, EVAL_BATCH, Profile, eval_batch_for, get_profile
 from parity.run.progress import Progress
+from parity.run.settings import PRETRAINED, SEEDED, RunConfig
 from parity.tasks import image_classifier, text_encoder
-from parity.vocabulary import EAGER, FAILED, MODES, OK, PROTOCOL, UNAVAILABLE
+from parity.vocabulary import EAGER, FAILED, OK, PROTOCOL, UNAVAILABLE
 from zoo.catalog import SAME_WEIGHTS, SIDES, Pair
 from zoo.seeding import seeded_pair
 from zoo.sources import ChildJob, Location, RunChild, get_source, refuse_empty_file
 
-PRETRAINED, SEEDED = "pretrained", "seeded"
 # Each task's handler: prepare(pair, config, work_dir), accuracy(pair, prepared, cell),
 # agreement(pair, prepared, cell_a, cell_b).
 TASK_HANDLERS = {"text-encoder": text_encoder, "image-classifier": image_classifier}
-
-
-@dataclass
-class RunConfig:
-    out_dir: Path = Path("reports")
-    threads: int = field(default_factory=results.usable_cores)
-    profile: Profile = field(default_factory=lambda: get_profile("standard"))
-    seq_len: int = 128
-    latency_batches: tuple[int, ...] = DEFAULT_BATCHES
-    eval_batch: int = EVAL_BATCH
-    timeout_s: float = 900.0
-    modes: dict[str, tuple[str, ...]] | None = None  # side -> modes; None: all
-    dataset: str | None = None
-    limit: int | None = None
-    diagnostics: bool = True
-    offline: bool = False
-    keep_work: bool = False
-    weights: str = PRETRAINED  # or SEEDED: random weights from a fixed seed, no accuracy
-    seed: int = 0
-    history: Path | None = None  # SQLite run history to append the record to
-    harness_check: bool = False  # also time a bare loop of each call (`nox -s bench`)
-    # Capture and compare intermediate activations (parity/divergence.py). None: on for
-    # same-weights pairs with a layer map; True also notes pairs that have none.
-    divergence: bool | None = None
-    jobs: int = 1  # workers alive at once; > 1 measures latency concurrently (labelled so)
-    # Per-worker resident-memory limit in MiB; None: no limit (the CLI's default is a share
-    # of RAM, see scheduler.default_memory_limit_mib).
-    memory_limit_mib: float | None = None
-    resume: Path | None = None  # the work folder of a run to continue
-    argv: list[str] | None = None  # the command line, kept so a resume can replay it
-    calibrate: bool = True  # measure (or read the cached) GEMM peak; tests turn it off
-    device: str = "cpu"  # "cpu" or "cuda": both sides alike (resolve "auto" with gpu_present)
-
-    def with_overrides(self, overrides: dict[str, Any], keep: frozenset[str] = frozenset()):
-        """This config with a suite entry's settings applied, except the ones named in
-        `keep` (those the user gave explicitly, which win)."""
-        changes = {name: value for name, value in overrides.items() if name not in keep}
-        if isinstance(changes.get("profile"), str):
-            changes["profile"] = get_profile(changes["profile"])
-        if "latency_batches" in changes and self.eval_batch not in changes["latency_batches"]:
-            changes["eval_batch"] = eval_batch_for(changes["latency_batches"])
-        return replace(self, **changes)
-
-    def pair_settings(self) -> dict[str, Any]:
-        """The settings that may differ between the pairs of one run."""
-        return {
-            "weights": self.weights,
-            "profile": self.profile.name,
-            "latency_batches": list(self.latency_batches),
-            "eval_batch": self.eval_batch,
-            "modes": {side: list(modes) for side, modes in (self.modes or {}).items()} or None,
-        }
-
-    def modes_for(self, side: str, framework: str) -> tuple[str, ...]:
-        offered = MODES.get(framework, (EAGER,))
-        wanted = (self.modes or {}).get(side)
-        return tuple(m for m in offered if wanted is None or m in wanted)
 
 
 @dataclass
@@ -516,20 +458,7 @@ def run(pairs: list[Pair | tuple[Pair, RunConfig]], config: RunConfig) -> dict[s
         "machine": results.machine_info(),
         "libraries": results.library_versions(),
         "commit": results.commit_info(),
-        "settings": {
-            "threads": config.threads,
-            "device": config.device,
-            "profile": config.profile.to_dict(),
-            "seq_len": config.seq_len,
-            "latency_batches": list(config.latency_batches),
-            "eval_batch": config.eval_batch,
-            "timeout_s": config.timeout_s,
-            "weights": config.weights,
-            "jobs": config.jobs,
-            # With jobs > 1 workers share the cores: their latencies are not solo timings.
-            "latency_concurrent": config.jobs > 1,
-            "memory_limit_mib": config.memory_limit_mib,
-        },
+        "settings": config.recorded_settings(),
         "pairs": [],
     }
     # A new run's worker slots; from here on Ctrl-C stops every child this run starts.
