@@ -1,4 +1,6 @@
-"""Resident memory of the current process, from /proc (Linux).
+"""Memory and CPU facts of this machine and its processes, read from /proc (Linux): the one
+place that parses /proc/meminfo, /proc/PID/status and /proc/PID/statm. Imports no framework
+(the worker uses it too).
 
 Peaks are per phase: writing 5 to /proc/self/clear_refs resets the high-water mark
 VmHWM, so "peak during load" excludes what import cost, and "peak during inference"
@@ -8,20 +10,32 @@ and the record says so.
 
 from __future__ import annotations
 
+import os
 import re
 import resource
 import sys
 
-_STATUS = "/proc/self/status"
+_PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
-def _status_kib(field: str) -> int | None:
+def _kib_field(path: str, field: str) -> int | None:
+    """A `Field:  N kB` line of a /proc file (meminfo, status), in KiB; None if absent."""
     try:
-        with open(_STATUS) as handle:
+        with open(path) as handle:
             match = re.search(rf"^{field}:\s+(\d+)\s+kB", handle.read(), re.MULTILINE)
     except OSError:
         return None
     return int(match.group(1)) if match else None
+
+
+def _status_kib(field: str) -> int | None:
+    return _kib_field("/proc/self/status", field)
+
+
+def total_mib() -> float | None:
+    """The machine's RAM (MemTotal)."""
+    kib = _kib_field("/proc/meminfo", "MemTotal")
+    return None if kib is None else kib / 1024
 
 
 def rss_mib() -> float | None:
@@ -51,12 +65,45 @@ def peak_mib() -> tuple[float, str]:
 
 def available_mib() -> float | None:
     """Memory the kernel says new allocations can get without swapping (MemAvailable)."""
+    kib = _kib_field("/proc/meminfo", "MemAvailable")
+    return None if kib is None else kib / 1024
+
+
+def process_rss_mib(pid: int) -> float | None:
+    """Resident memory of another process, from /proc/PID/statm: one small read, cheap
+    enough to poll every 0.1 s."""
     try:
-        with open("/proc/meminfo") as handle:
-            match = re.search(r"^MemAvailable:\s+(\d+)\s+kB", handle.read(), re.MULTILINE)
+        with open(f"/proc/{pid}/statm", "rb") as handle:
+            return int(handle.read().split()[1]) * _PAGE_BYTES / 2**20
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def group_rss_mib(pgid: int) -> float | None:
+    """Resident memory of every process in process group `pgid`, summed (shared pages
+    count once per process, so this errs high); None where /proc cannot tell."""
+    total_pages = 0
+    seen = False
+    try:
+        entries = os.listdir("/proc")
     except OSError:
         return None
-    return int(match.group(1)) / 1024 if match else None
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                stat = handle.read()
+            # Fields after the command name (which may hold spaces) start past the last ')'.
+            fields = stat[stat.rindex(b")") + 2 :].split()
+            if int(fields[2]) != pgid:  # fields: state, ppid, pgrp, ...
+                continue
+            with open(f"/proc/{entry}/statm", "rb") as handle:
+                total_pages += int(handle.read().split()[1])
+            seen = True
+        except (OSError, ValueError, IndexError):
+            continue  # the process ended while we looked
+    return total_pages * _PAGE_BYTES / 2**20 if seen else None
 
 
 # Leave this share of the free memory alone when deciding whether a batch size fits.

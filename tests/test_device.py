@@ -7,6 +7,7 @@ import pytest
 from parity.publish.sentences import device_text
 from parity.results.record import RunRecord
 from parity.run import runner
+from parity.spawn import child_environment
 
 
 def test_auto_picks_cuda_only_where_the_driver_reports_a_gpu(monkeypatch):
@@ -22,8 +23,8 @@ def test_auto_picks_cuda_only_where_the_driver_reports_a_gpu(monkeypatch):
 def test_a_cpu_run_hides_every_gpu_from_both_frameworks(monkeypatch):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
     for framework in ("torch", "tensorflow"):
-        assert runner.child_environment(2, framework, device="cpu")["CUDA_VISIBLE_DEVICES"] == ""
-        assert runner.child_environment(2, framework, device="cuda")["CUDA_VISIBLE_DEVICES"] == "0"
+        assert child_environment(2, framework, device="cpu")["CUDA_VISIBLE_DEVICES"] == ""
+        assert child_environment(2, framework, device="cuda")["CUDA_VISIBLE_DEVICES"] == "0"
 
 
 def test_the_report_says_where_the_models_ran():

@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from parity.run.runner import child_environment
+from parity.spawn import child_environment
 
 pytestmark = pytest.mark.frameworks
 

@@ -20,6 +20,7 @@ import pytest
 
 from parity.evaluate import divergence
 from parity.results import store as results
+from parity.run.runner import RunConfig, zoo_child_runner
 from zoo.artifacts import shipped
 from zoo.catalog import EFFICIENTNET_LITE0, MINILM
 from zoo.layer_maps import layer_map_for
@@ -120,6 +121,7 @@ def _text_inputs(path, vocab: int) -> None:
 @pytest.fixture(scope="module")
 def captured(tmp_path_factory):
     folder = tmp_path_factory.mktemp("maps")
+    run_child = zoo_child_runner(RunConfig(threads=1))
     _child(TINY, "torch", FOLDER=str(folder))
     _text_inputs(folder / "text.npz", 1024)
     _text_inputs(folder / "minilm.npz", 30522)
@@ -151,7 +153,7 @@ def captured(tmp_path_factory):
         for side, handle in (("torch", torch_handle), ("tensorflow", tf_handle)):
             source, name = get_source(handle)
             # keras-build converts the .pth to .npz here, in a torch child, as the runner does.
-            location = source.materialize(source.resolve(name), folder)
+            location = source.materialize(source.resolve(name), folder, run_child)
             jobs[side].append(
                 {
                     "id": model_id,

@@ -13,7 +13,7 @@ def test_a_measured_peak_is_cached_per_machine_and_threads(tmp_path, monkeypatch
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     measured = []
 
-    def fake_measure(threads, timeout_s):
+    def fake_measure(threads, timeout_s, memory_limit_mib):
         measured.append(threads)
         return {"gflops_per_s": 100.0 + threads, "method": "fake", "measured_utc": "now"}
 
@@ -34,7 +34,7 @@ def test_a_failed_calibration_is_reported_and_not_cached(tmp_path, monkeypatch, 
     monkeypatch.setattr(
         peak,
         "_measure_in_child",
-        lambda threads, timeout_s: {"gflops_per_s": None, "error": "worker exited with 1: boom"},
+        lambda *args: {"gflops_per_s": None, "error": "worker exited with 1: boom"},
     )
     assert main(["calibrate", "--threads", "1"]) == 1
     assert (
@@ -76,7 +76,7 @@ def test_a_peak_measured_on_a_busy_machine_is_not_cached(tmp_path, monkeypatch):
     monkeypatch.setattr(
         peak,
         "_measure_in_child",
-        lambda threads, timeout_s: {"gflops_per_s": 40.0, "cpu_share": 0.3, "method": "fake"},
+        lambda *args: {"gflops_per_s": 40.0, "cpu_share": 0.3, "method": "fake"},
     )
     found = peak.machine_peak(2)
     assert found["gflops_per_s"] == 40.0 and found["cached"] is False

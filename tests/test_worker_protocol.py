@@ -7,7 +7,7 @@ import sys
 import numpy as np
 
 from parity.files import save_npy
-from parity.run.runner import child_environment
+from parity.spawn import child_environment
 from parity.vocabulary import PROTOCOL
 
 

@@ -14,8 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from zoo.catalog import Pair
-from zoo.sources import get_source
-from zoo.sources.files import run_module_in_child, split_checkpoint
+from zoo.sources import ChildJob, RunChild, get_source
+from zoo.sources.files import split_checkpoint
 
 # Hugging Face models have no architecture registry to build from offline: their configs
 # are written out here, as each hub repository's config.json gives them (the library's
@@ -25,11 +25,13 @@ HF_SEEDED_CONFIGS: dict[str, tuple[str, dict]] = {
     # config.json is, with its 1000 ImageNet labels.
     "google/vit-base-patch16-224": ("ViTConfig", {"num_labels": 1000}),
 }
+CHILD_MODULE = "zoo.seeding"  # this module's child half, below
 USAGE = "usage: python -m zoo.seeding {timm ARCH | hf HUB_ID} FOLDER SEED"
 
 
-def seeded_pair(pair: Pair, work_dir: Path, seed: int) -> tuple[Pair, str]:
-    """The pair with both sides pointed at one seeded checkpoint; and that folder."""
+def seeded_pair(pair: Pair, work_dir: Path, seed: int, run_child: RunChild) -> tuple[Pair, str]:
+    """The pair with both sides pointed at one seeded checkpoint; and that folder. The
+    checkpoint is written by this module's child half, started through run_child."""
     (torch_source, torch_name), (tf_source, _) = (
         get_source(pair.torch.handle),
         get_source(pair.tensorflow.handle),
@@ -39,12 +41,12 @@ def seeded_pair(pair: Pair, work_dir: Path, seed: int) -> tuple[Pair, str]:
         arch, _ = split_checkpoint(torch_name)
         folder = work_dir / "seeded" / f"{arch}-seed{seed}"
         weights_file = folder / "model.safetensors"
-        child_args = ["timm", arch, str(folder), str(seed)]
+        child_args = ("timm", arch, str(folder), str(seed))
         torch_handle = f"timm:{arch}@{weights_file}"
     elif kinds == ("hf", "keras-hub") and torch_name in HF_SEEDED_CONFIGS:
         folder = work_dir / "seeded" / f"{torch_name.replace('/', '--')}-seed{seed}"
         weights_file = folder / "model.safetensors"
-        child_args = ["hf", torch_name, str(folder), str(seed)]
+        child_args = ("hf", torch_name, str(folder), str(seed))
         torch_handle = f"hf:{folder}"
     else:
         raise ValueError(
@@ -53,8 +55,8 @@ def seeded_pair(pair: Pair, work_dir: Path, seed: int) -> tuple[Pair, str]:
             f"{pair.id} is {kinds[0]} ({torch_name}) -> {kinds[1]}"
         )
     if not weights_file.is_file():
-        run_module_in_child(
-            "zoo.seeding", child_args, f"writing a seeded {torch_name} checkpoint failed"
+        run_child(
+            ChildJob(CHILD_MODULE, child_args, f"writing a seeded {torch_name} checkpoint failed")
         )
     return replace(
         pair,

@@ -37,7 +37,6 @@ from typing import Any, TextIO
 from parity.child.worker import (
     EXIT_ERROR,
     EXIT_UNAVAILABLE,
-    die_with_parent,
     repeat_rows,
     timed_loop,
     to_tensors,
@@ -141,7 +140,6 @@ def serve(spec: dict[str, Any], channel: TextIO, commands: TextIO) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    die_with_parent()
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
         print("usage: python -m parity.child.serve SPEC.json", file=sys.stderr)

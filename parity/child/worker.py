@@ -359,29 +359,7 @@ def capture_layers(model, tensors, eval_inputs: dict[str, np.ndarray], request: 
     }
 
 
-PARENT_PID_VARIABLE = "PARITY_PARENT_PID"
-
-
-def die_with_parent() -> None:
-    """Ask Linux to SIGKILL this worker when the runner dies, even by SIGKILL: a worker
-    left running would go on loading the machine under the next run's timings. Where this
-    is not available, a resumed run stops leftover workers (parity.run.journal)."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-    import signal
-
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    expected = os.environ.get(PARENT_PID_VARIABLE)
-    if expected and os.getppid() != int(expected):  # the runner died before prctl
-        os._exit(EXIT_ERROR)
-
-
 def main(argv: list[str] | None = None) -> int:
-    die_with_parent()
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
         print("usage: python -m parity.child.worker CELL.json", file=sys.stderr)

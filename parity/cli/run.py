@@ -8,8 +8,8 @@ from pathlib import Path
 
 from parity.errors import OptionsError, did_you_mean
 from parity.results.record import RunRecord
-from parity.results.store import usable_cores
-from parity.run.profiles import DEFAULT_BATCHES, PROFILES, eval_batch_for, get_profile
+from parity.run.profiles import DEFAULT_BATCHES, eval_batch_for, get_profile
+from parity.run.settings import add_options
 from parity.vocabulary import MODES
 from zoo.catalog import SIDES, SUITES, custom_pair, get_pair, get_suite
 
@@ -40,113 +40,7 @@ def add_parser(commands) -> None:
         action="store_true",
         help="a pair of your own holds the same weights: compare numbers, not only predictions",
     )
-    run.add_argument("--out", default="reports", help="folder for results.json and report.md")
-    run.add_argument(
-        "--threads",
-        type=int,
-        default=usable_cores(),
-        help="intra-op threads on both sides (default: all usable cores)",
-    )
-    run.add_argument(
-        "--device",
-        choices=("auto", "cpu", "cuda"),
-        default="auto",
-        help="where both sides run: cuda when an NVIDIA GPU is present (auto, the default), "
-        "else cpu; with cpu every GPU is hidden from both frameworks",
-    )
-    run.add_argument(
-        "--profile",
-        choices=list(PROFILES),
-        help="how long timed loops run (default: standard, or a suite entry's)",
-    )
-    run.add_argument(
-        "--batch-sizes",
-        help=f"latency batch sizes (default: {','.join(map(str, DEFAULT_BATCHES))}, or a "
-        "suite entry's; a batch size the machine's free memory cannot hold is skipped)",
-    )
-    run.add_argument("--seq-len", type=int, default=128, help="tokens per sequence (default 128)")
-    run.add_argument(
-        "--modes",
-        action="append",
-        metavar="SIDE=MODE[,MODE]",
-        help="restrict modes, e.g. torch=eager (default: every mode)",
-    )
-    run.add_argument(
-        "--dataset",
-        help="sentence pairs: sts-smoke or stsb:/path/to/sts-test.csv; images: photos, "
-        "imagefolder:/path (ImageNet-val layout), hf:NAME[:SPLIT] or hf:NAME:CONFIG:SPLIT, "
-        "tfds:NAME[:SPLIT]",
-    )
-    run.add_argument(
-        "--limit",
-        type=int,
-        help="images: a seeded random subset of N (seed from --seed); sentence pairs: the first N",
-    )
-    run.add_argument(
-        "--timeout",
-        type=float,
-        default=900.0,
-        help="seconds before a worker is killed (default 900)",
-    )
-    run.add_argument(
-        "--offline",
-        action="store_true",
-        help="do not try the network: sides not on disk are marked unavailable",
-    )
-    run.add_argument("--no-diagnostics", action="store_true", help="skip diagnostic cells")
-    run.add_argument(
-        "--divergence",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="capture intermediate activations in the eager cells and name the first layer "
-        "where the sides differ (default: on for same-weights pairs with a layer map)",
-    )
-    run.add_argument(
-        "--weights",
-        choices=("pretrained", "seeded"),
-        help="seeded: random weights from --seed, for latency and memory rows offline; "
-        "such runs show no accuracy (default: pretrained, or a suite entry's)",
-    )
-    run.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        help="seed for --weights seeded and for the --limit image subset (default 0)",
-    )
-    run.add_argument(
-        "--keep-work",
-        action="store_true",
-        help="keep the workers' files (inputs, outputs, logs) after the run",
-    )
-    run.add_argument(
-        "--jobs",
-        type=int,
-        default=1,
-        help="workers alive at once (default 1: no two timings share the machine; with more, "
-        "the report labels latencies as measured concurrently)",
-    )
-    run.add_argument(
-        "--memory-limit",
-        type=float,
-        metavar="MiB",
-        help="kill a worker whose resident memory (its process group's) passes this; 0: no "
-        "limit (default: 80%% of RAM divided by --jobs)",
-    )
-    run.add_argument(
-        "--resume",
-        metavar="RUN",
-        help="continue an interrupted run (its id under OUT/.parity-runs, or its folder): "
-        "finished cells are kept, the rest are measured",
-    )
-    recording = run.add_mutually_exclusive_group()
-    recording.add_argument(
-        "--history",
-        metavar="PATH",
-        help="SQLite run history to append this run to (default: OUT/history.sqlite)",
-    )
-    recording.add_argument(
-        "--no-history", action="store_true", help="do not record this run in a history"
-    )
+    add_options(run)  # every run setting's option, from parity.run.settings
     run.set_defaults(func=command)
 
 

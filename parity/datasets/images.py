@@ -29,9 +29,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
-import subprocess
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
@@ -40,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from parity import spawn
 from parity.datasets import photos
 from parity.datasets.sentences import DatasetError
 from parity.files import load_npy, save_npy, write_json
@@ -242,6 +241,7 @@ _PACKAGES = {
         "TFDS_DATA_DIR",
     ),
 }
+CHILD_MODULE = "parity.datasets.images"  # this module's child half, below
 
 
 def load_child_dataset(
@@ -251,6 +251,8 @@ def load_child_dataset(
     seed: int = 0,
     offline: bool = False,
     timeout_s: float = 1800.0,
+    threads: int = 1,
+    memory_limit_mib: float | None = None,
 ):
     """Decode an hf: or tfds: dataset in a child process into .npy files, then read them."""
     module, install, cache_var = _PACKAGES[spec.kind]
@@ -259,13 +261,13 @@ def load_child_dataset(
         raise DatasetError(f"--dataset {label} needs the {module} package: {install}")
     out_dir.mkdir(parents=True, exist_ok=True)
     args = [spec.kind, spec.name, spec.config or "", spec.split, str(out_dir), str(limit or 0)]
-    env = dict(os.environ)
+    env = spawn.child_environment(threads, "tensorflow" if spec.kind == "tfds" else module)
     if offline:
         env.update(HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1")
     error_path = out_dir / "error.json"
     if not (out_dir / "meta.json").is_file():  # else decoded already, for an earlier pair
         error_path.unlink(missing_ok=True)
-        _run_child(args, seed, offline, env, timeout_s, label, cache_var)
+        _run_child(args, seed, offline, env, timeout_s, memory_limit_mib, label, cache_var)
     if error_path.is_file():
         error = json.loads(error_path.read_text())
         raise DatasetError(f"{label}: {error['message']}")
@@ -296,29 +298,34 @@ def load_child_dataset(
     return found, subset_note(meta["total"], limit, seed)
 
 
-def _run_child(args, seed, offline, env, timeout_s, label, cache_var) -> None:
-    command = [sys.executable, "-m", "parity.datasets.images", *args, str(seed), str(int(offline))]
-    try:
-        done = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            env=env,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired:
+def _run_child(args, seed, offline, env, timeout_s, memory_limit_mib, label, cache_var) -> None:
+    outcome = spawn.run_child(
+        CHILD_MODULE,
+        [*args, str(seed), str(int(offline))],
+        env=env,
+        timeout_s=timeout_s,
+        memory_limit_mib=memory_limit_mib,
+    )
+    if outcome.timed_out:
         raise DatasetError(
             f"reading {label} took over {timeout_s:g} s; is it downloading? fill {cache_var} "
             f"first, or pass --offline"
-        ) from None
-    if done.returncode != 0 and not (Path(args[4]) / "error.json").is_file():
-        tail = (done.stderr.strip().splitlines() or ["no message"])[-1]
-        raise DatasetError(f"reading {label} failed in its child process: {tail}")
+        )
+    if not outcome.ok and not (Path(args[4]) / "error.json").is_file():
+        raise DatasetError(f"reading {label} failed in its child process: {outcome.reason()}")
 
 
-def load_images(spec_text: str, limit: int | None, seed: int, work_dir: Path, offline: bool):
-    """The image set that `--dataset` names, and its subset note (None: every image)."""
+def load_images(
+    spec_text: str,
+    limit: int | None,
+    seed: int,
+    work_dir: Path,
+    offline: bool,
+    threads: int = 1,
+    memory_limit_mib: float | None = None,
+):
+    """The image set that `--dataset` names, and its subset note (None: every image).
+    threads, memory_limit_mib: for the child that decodes an hf: or tfds: data set."""
     spec = parse_spec(spec_text)
     if limit is not None and limit < 1:
         raise DatasetError(f"--limit must be at least 1, not {limit}")
@@ -334,7 +341,9 @@ def load_images(spec_text: str, limit: int | None, seed: int, work_dir: Path, of
     from parity.datasets.sentences import cache_key
 
     folder = work_dir / "datasets" / cache_key(spec_text, limit, seed)
-    return load_child_dataset(spec, folder, limit, seed, offline)
+    return load_child_dataset(
+        spec, folder, limit, seed, offline, threads=threads, memory_limit_mib=memory_limit_mib
+    )
 
 
 def _take(found: photos.PhotoSet, chosen: np.ndarray) -> photos.PhotoSet:

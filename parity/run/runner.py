@@ -12,91 +12,30 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import signal
-import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from parity import spawn
 from parity.evaluate import divergence
 from parity.evaluate.statistics import median_ratio, summarize
 from parity.files import write_json
 from parity.results import store as results
 from parity.run import journal, peak, scheduler
-from parity.run.profiles import DEFAULT_BATCHES, EVAL_BATCH, Profile, eval_batch_for, get_profile
 from parity.run.progress import Progress
+from parity.run.settings import PRETRAINED, SEEDED, RunConfig
 from parity.tasks import image_classifier, text_encoder
-from parity.vocabulary import EAGER, FAILED, MODES, OK, PROTOCOL, UNAVAILABLE
+from parity.vocabulary import EAGER, FAILED, OK, PROTOCOL, UNAVAILABLE
 from zoo.catalog import SAME_WEIGHTS, SIDES, Pair
 from zoo.seeding import seeded_pair
-from zoo.sources import Location, get_source, refuse_empty_file
+from zoo.sources import ChildJob, Location, RunChild, get_source, refuse_empty_file
 
-PRETRAINED, SEEDED = "pretrained", "seeded"
 # Each task's handler: prepare(pair, config, work_dir), accuracy(pair, prepared, cell),
 # agreement(pair, prepared, cell_a, cell_b).
 TASK_HANDLERS = {"text-encoder": text_encoder, "image-classifier": image_classifier}
-STDERR_TAIL_CHARS = 4000
-
-
-@dataclass
-class RunConfig:
-    out_dir: Path = Path("reports")
-    threads: int = field(default_factory=results.usable_cores)
-    profile: Profile = field(default_factory=lambda: get_profile("standard"))
-    seq_len: int = 128
-    latency_batches: tuple[int, ...] = DEFAULT_BATCHES
-    eval_batch: int = EVAL_BATCH
-    timeout_s: float = 900.0
-    modes: dict[str, tuple[str, ...]] | None = None  # side -> modes; None: all
-    dataset: str | None = None
-    limit: int | None = None
-    diagnostics: bool = True
-    offline: bool = False
-    keep_work: bool = False
-    weights: str = PRETRAINED  # or SEEDED: random weights from a fixed seed, no accuracy
-    seed: int = 0
-    history: Path | None = None  # SQLite run history to append the record to
-    harness_check: bool = False  # also time a bare loop of each call (`nox -s bench`)
-    # Capture and compare intermediate activations (parity/divergence.py). None: on for
-    # same-weights pairs with a layer map; True also notes pairs that have none.
-    divergence: bool | None = None
-    jobs: int = 1  # workers alive at once; > 1 measures latency concurrently (labelled so)
-    # Per-worker resident-memory limit in MiB; None: no limit (the CLI's default is a share
-    # of RAM, see scheduler.default_memory_limit_mib).
-    memory_limit_mib: float | None = None
-    resume: Path | None = None  # the work folder of a run to continue
-    argv: list[str] | None = None  # the command line, kept so a resume can replay it
-    calibrate: bool = True  # measure (or read the cached) GEMM peak; tests turn it off
-    device: str = "cpu"  # "cpu" or "cuda": both sides alike (resolve "auto" with gpu_present)
-
-    def with_overrides(self, overrides: dict[str, Any], keep: frozenset[str] = frozenset()):
-        """This config with a suite entry's settings applied, except the ones named in
-        `keep` (those the user gave explicitly, which win)."""
-        changes = {name: value for name, value in overrides.items() if name not in keep}
-        if isinstance(changes.get("profile"), str):
-            changes["profile"] = get_profile(changes["profile"])
-        if "latency_batches" in changes and self.eval_batch not in changes["latency_batches"]:
-            changes["eval_batch"] = eval_batch_for(changes["latency_batches"])
-        return replace(self, **changes)
-
-    def pair_settings(self) -> dict[str, Any]:
-        """The settings that may differ between the pairs of one run."""
-        return {
-            "weights": self.weights,
-            "profile": self.profile.name,
-            "latency_batches": list(self.latency_batches),
-            "eval_batch": self.eval_batch,
-            "modes": {side: list(modes) for side, modes in (self.modes or {}).items()} or None,
-        }
-
-    def modes_for(self, side: str, framework: str) -> tuple[str, ...]:
-        offered = MODES.get(framework, (EAGER,))
-        wanted = (self.modes or {}).get(side)
-        return tuple(m for m in offered if wanted is None or m in wanted)
 
 
 @dataclass
@@ -138,21 +77,6 @@ def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _tail(path: Path) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return ""
-    return text[-STDERR_TAIL_CHARS:]
-
-
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
-
-
 def gpu_present() -> bool:
     """Whether this machine has an NVIDIA GPU, asked of the driver, not of a framework (the
     parent imports none). Each worker then checks its own framework can use it."""
@@ -168,36 +92,6 @@ def resolve_device(wanted: str) -> str:
     return wanted
 
 
-def child_environment(
-    threads: int, framework: str, cell_dir: Path | None = None, device: str = "cpu"
-) -> dict[str, str]:
-    """Threads set before the child imports anything (DESIGN.md measurement rule 2)."""
-    env = dict(os.environ)
-    if device == "cpu":
-        # Hide every GPU from both frameworks: TensorFlow would otherwise place its ops on
-        # one by itself, and a CPU comparison would silently become a mixed one.
-        env["CUDA_VISIBLE_DEVICES"] = ""
-    env.update(
-        OMP_NUM_THREADS=str(threads),
-        MKL_NUM_THREADS=str(threads),
-        TF_NUM_INTRAOP_THREADS=str(threads),
-        TF_NUM_INTEROP_THREADS="1",
-        TF_CPP_MIN_LOG_LEVEL=env.get("TF_CPP_MIN_LOG_LEVEL", "1"),
-        PYTHONUNBUFFERED="1",
-        PARITY_PARENT_PID=str(os.getpid()),  # the worker dies with this process
-    )
-    if framework == "tensorflow":
-        env["KERAS_BACKEND"] = "tensorflow"
-    if framework == "torch" and cell_dir is not None and "TORCHINDUCTOR_CACHE_DIR" not in env:
-        # A fresh compile cache per cell: torch.compile's first call then always measures a
-        # cold compile, not whatever an earlier run left in /tmp/torchinductor_$USER.
-        env["TORCHINDUCTOR_CACHE_DIR"] = str(cell_dir / "inductor-cache")
-    # The worker must import this checkout's code, installed or not.
-    root = str(results.PROJECT_ROOT)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    return env
-
-
 def run_worker(
     spec: dict[str, Any],
     cell_dir: Path,
@@ -206,73 +100,30 @@ def run_worker(
     timeout_s: float,
     memory_limit_mib: float | None = None,
 ) -> dict[str, Any]:
-    """Spawn one worker (holding one of the run's worker slots) and classify how it ended."""
+    """Run one worker (holding one of the run's worker slots) and classify how it ended."""
     spec_path = cell_dir / "cell.json"
     write_json(spec_path, spec)
-    stdout_path, stderr_path = cell_dir / "stdout.txt", cell_dir / "stderr.txt"
-    slots = scheduler.slots()
-    with slots, open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
-        started = time.perf_counter()
-        child = subprocess.Popen(
-            [sys.executable, "-m", "parity.child.worker", str(spec_path)],
-            stdout=out,
-            stderr=err,
-            stdin=subprocess.DEVNULL,
-            env=child_environment(threads, framework, cell_dir, spec.get("device", "cpu")),
-            # Its own process group, so a timeout kills everything it started.
-            start_new_session=True,
+    with scheduler.slots():
+        outcome = spawn.run_child(
+            "parity.child.worker",
+            [str(spec_path)],
+            env=spawn.child_environment(threads, framework, cell_dir, spec.get("device", "cpu")),
+            timeout_s=timeout_s,
+            memory_limit_mib=memory_limit_mib,
+            log_dir=cell_dir,
+            on_start=lambda pid: journal.note_child(cell_dir, pid),
         )
-        journal.note_child(cell_dir, child.pid)
-        slots.track(child.pid)
-        memory = scheduler.MemoryWatch(child.pid)
-        over_memory = timed_out = False
-        try:
-            while True:
-                try:
-                    returncode = child.wait(timeout=scheduler.POLL_S)
-                    break
-                except subprocess.TimeoutExpired:
-                    pass
-                now = time.perf_counter()
-                rss = memory.sample(now)
-                over_memory = memory_limit_mib is not None and (rss or 0.0) > memory_limit_mib
-                timed_out = now - started > timeout_s
-                if over_memory or timed_out:
-                    os.killpg(child.pid, signal.SIGKILL)
-                    returncode = child.wait()
-                    break
-        except BaseException:
-            # Ctrl-C reaches only the parent (the child has its own session): stop the child too.
-            os.killpg(child.pid, signal.SIGKILL)
-            child.wait()
-            raise
-        finally:
-            slots.untrack(child.pid)
-    if slots.stopping:  # killed because the run is stopping: not this cell's failure
-        raise scheduler.RunStopped
-    record: dict[str, Any] = {
-        "returncode": returncode,
-        "wall_s": time.perf_counter() - started,
-    }
+    record: dict[str, Any] = {"returncode": outcome.returncode, "wall_s": outcome.wall_s}
     error_path, metrics_path = Path(spec["error_path"]), Path(spec["metrics_path"])
-    peak_rss = memory.peak
-    if peak_rss is not None:
-        record["peak_rss_seen_mib"] = round(peak_rss, 1)
-    if over_memory:
-        record.update(
-            status=FAILED,
-            reason=f"exceeded memory limit {memory_limit_mib:g} MiB (peak RSS seen "
-            f"{peak_rss:.0f} MiB; killed); raise --memory-limit or lower --batch-sizes",
-        )
-    elif timed_out:
-        record.update(status=FAILED, reason=f"timed out after {timeout_s:g} s (killed)")
-    elif returncode == 0 and metrics_path.is_file():
-        record.update(status=OK, metrics=json.loads(metrics_path.read_text()))
-    elif returncode < 0:
-        reason = f"crashed: killed by {_signal_name(-returncode)}"
-        if -returncode == signal.SIGKILL:
-            reason += " (from outside: another process, or the kernel's out-of-memory killer)"
+    if outcome.peak_rss_mib is not None:
+        record["peak_rss_seen_mib"] = round(outcome.peak_rss_mib, 1)
+    if outcome.memory_killed:
+        reason = f"{outcome.reason()}; raise --memory-limit or lower --batch-sizes"
         record.update(status=FAILED, reason=reason)
+    elif outcome.timed_out or outcome.signal:
+        record.update(status=FAILED, reason=outcome.reason())
+    elif outcome.ok and metrics_path.is_file():
+        record.update(status=OK, metrics=json.loads(metrics_path.read_text()))
     elif error_path.is_file():
         error = json.loads(error_path.read_text())
         record.update(
@@ -280,10 +131,29 @@ def run_worker(
             reason=f"{error['type']}: {error['message']}",
         )
     else:
-        record.update(status=FAILED, reason=f"exited with code {returncode} and wrote no result")
+        reason = f"exited with code {outcome.returncode} and wrote no result"
+        record.update(status=FAILED, reason=reason)
     if record["status"] != OK:
-        record["stderr_tail"] = _tail(stderr_path)
+        record["stderr_tail"] = outcome.stderr_tail
     return record
+
+
+def zoo_child_runner(config: RunConfig) -> RunChild:
+    """How the run starts the children zoo describes (a seeded checkpoint, a conversion):
+    through parity.spawn, with the run's threads, timeout and memory limit."""
+
+    def run_job(job: ChildJob) -> None:
+        outcome = spawn.run_child(
+            job.module,
+            job.args,
+            env=spawn.child_environment(config.threads, job.framework),
+            timeout_s=config.timeout_s,
+            memory_limit_mib=config.memory_limit_mib,
+        )
+        if not outcome.ok:
+            raise ValueError(f"{job.failure}: {outcome.reason()}")
+
+    return run_job
 
 
 def _cell_spec(
@@ -355,10 +225,10 @@ def run_cell(
         return record
     try:
         with scheduler.setup_lock:  # two cells of a pair may convert the same file
-            location = source.materialize(location, work_dir)
+            location = source.materialize(location, work_dir, zoo_child_runner(config))
         if needs_weights:
             refuse_empty_file(location)
-    except (ValueError, OSError, subprocess.SubprocessError) as error:
+    except (ValueError, OSError) as error:
         record.update(status=FAILED, reason=f"{cell.handle}: {error}")
         return record
     record["location"] = location.to_dict()
@@ -521,8 +391,10 @@ def run_pair(
     if converted:
         try:
             with scheduler.setup_lock:
-                pair, record["seeded_checkpoint"] = seeded_pair(pair, work_dir, config.seed)
-        except (ValueError, OSError, subprocess.SubprocessError) as error:
+                pair, record["seeded_checkpoint"] = seeded_pair(
+                    pair, work_dir, config.seed, zoo_child_runner(config)
+                )
+        except (ValueError, OSError) as error:
             record.update(status=FAILED, reason=str(error), cells=[])
             progress.note(f"{pair.id}: {error}")
             progress.skip(len(plan_cells(pair, config)))
@@ -586,29 +458,20 @@ def run(pairs: list[Pair | tuple[Pair, RunConfig]], config: RunConfig) -> dict[s
         "machine": results.machine_info(),
         "libraries": results.library_versions(),
         "commit": results.commit_info(),
-        "settings": {
-            "threads": config.threads,
-            "device": config.device,
-            "profile": config.profile.to_dict(),
-            "seq_len": config.seq_len,
-            "latency_batches": list(config.latency_batches),
-            "eval_batch": config.eval_batch,
-            "timeout_s": config.timeout_s,
-            "weights": config.weights,
-            "jobs": config.jobs,
-            # With jobs > 1 workers share the cores: their latencies are not solo timings.
-            "latency_concurrent": config.jobs > 1,
-            "memory_limit_mib": config.memory_limit_mib,
-        },
+        "settings": config.recorded_settings(),
         "pairs": [],
     }
+    # A new run's worker slots; from here on Ctrl-C stops every child this run starts.
+    slots = scheduler.use_slots(config.jobs)
     if config.device != "cpu":
         record["machine"]["gemm_peak"] = {
             "gflops_per_s": None,
             "error": "the GEMM calibration measures the CPU; no GPU peak is measured",
         }
     elif config.calibrate:
-        record["machine"]["gemm_peak"] = peak.machine_peak(config.threads)
+        record["machine"]["gemm_peak"] = peak.machine_peak(
+            config.threads, memory_limit_mib=config.memory_limit_mib
+        )
     else:
         record["machine"]["gemm_peak"] = {"gflops_per_s": None, "error": "not calibrated"}
     # What a resumed run must match: each pair with both sides' handles.
@@ -618,7 +481,6 @@ def run(pairs: list[Pair | tuple[Pair, RunConfig]], config: RunConfig) -> dict[s
         journal.resume(record, work_dir, pair_ids)
     else:
         work_dir = journal.start(record, config.out_dir, pair_ids, config.argv)
-    slots = scheduler.use_slots(config.jobs)
     completed = published = False
     try:
         with Progress(total) as progress:

@@ -65,6 +65,8 @@ def prepare(pair: Pair, config, work_dir: Path) -> PreparedImages:
         config.seed,
         work_dir,
         config.offline,
+        threads=config.threads,
+        memory_limit_mib=config.memory_limit_mib,
     )
     images = [np.asarray(image) for image in found.images]
     paths: dict[str, dict[str, str]] = {}

@@ -66,6 +66,23 @@ class Location:
         }
 
 
+@dataclass(frozen=True)
+class ChildJob:
+    """A framework step zoo needs done outside the parent, which imports no framework:
+    `python -m MODULE ARGS...` under FRAMEWORK's thread environment. Zoo only describes
+    it; the runner starts it (parity.spawn, with a timeout, a memory limit and death with
+    the parent) and raises ValueError("FAILURE: why") when it does not succeed."""
+
+    module: str
+    args: tuple[str, ...]
+    failure: str  # what went wrong, in the user's words: "converting X for Keras failed"
+    framework: str = "torch"
+
+
+# What zoo is handed to run its ChildJobs: returns once the job succeeded, else raises.
+RunChild = Callable[[ChildJob], None]
+
+
 @dataclass
 class LoadedModel:
     """A model ready to run, as a source hands it to the worker's engine.
@@ -108,9 +125,10 @@ class Source:
         the handle names no listed model (a path, a hub id)."""
         return None
 
-    def materialize(self, location: Location, work_dir: Path) -> Location:
+    def materialize(self, location: Location, work_dir: Path, run_child: RunChild) -> Location:
         """Make a resolved model loadable by this source's worker (convert a file, say).
-        Runs in the parent, which must not import a framework: use a subprocess."""
+        Runs in the parent, which must not import a framework: framework work goes to a
+        child, through run_child(ChildJob(...))."""
         return location
 
     def load(

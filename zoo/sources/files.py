@@ -3,22 +3,8 @@ a checkpoint file beside an architecture name (timm, keras-build)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 from zoo.artifacts import ShippedArtifact, shipped
 from zoo.sources import LOCAL, MISSING, SHIPPED, Location, user_path
-
-
-def run_module_in_child(module: str, args: list[str], failure: str) -> None:
-    """Run `python -m module args` in a child process (it may import a framework the
-    parent must not); raise ValueError with `failure` and the child's last stderr line."""
-    done = subprocess.run(
-        [sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=600
-    )
-    if done.returncode != 0:
-        tail = (done.stderr.strip().splitlines() or ["no message"])[-1]
-        raise ValueError(f"{failure}: {tail}")
 
 
 def split_checkpoint(name: str) -> tuple[str, str | None]:

@@ -23,6 +23,7 @@ from zoo.sources import (
     SHIPPED,
     LoadedModel,
     Location,
+    RunChild,
     Source,
     nchw,
     pretrained_only,
@@ -137,7 +138,7 @@ class HuggingFaceTransformers(Source):
     def resolve(self, name: str) -> Location:
         return locate_hf(f"{self.prefix}:{name}", name)
 
-    def materialize(self, location: Location, work_dir: Path) -> Location:
+    def materialize(self, location: Location, work_dir: Path, run_child: RunChild) -> Location:
         refuse_remote_code(location.path)  # in the parent: the cell fails before any worker
         return location
 

@@ -18,14 +18,16 @@ from typing import Any
 
 from parity.errors import HandleError, UnknownArchitectureError, did_you_mean
 from zoo.sources import (
+    ChildJob,
     LoadedModel,
     Location,
+    RunChild,
     Source,
     keras_classifier,
     pretrained_only,
     register_source,
 )
-from zoo.sources.files import locate_checkpoint, run_module_in_child, split_checkpoint
+from zoo.sources.files import locate_checkpoint, split_checkpoint
 
 # architecture -> converter module (build_keras, load_numpy, and an export-npz command)
 BUILDERS = {"efficientnet_lite0": "zoo.converters.efficientnet_lite0"}
@@ -56,7 +58,7 @@ class KerasBuild(Source):
             )
         return locate_checkpoint(f"{self.prefix}:{name}", where)
 
-    def materialize(self, location: Location, work_dir: Path) -> Location:
+    def materialize(self, location: Location, work_dir: Path, run_child: RunChild) -> Location:
         if not location.path or location.path.endswith(".npz"):
             return location
         arch, _ = split_checkpoint(location.handle.split(":", 1)[1])
@@ -65,10 +67,12 @@ class KerasBuild(Source):
         target = work_dir / "converted" / f"{hashlib.sha256(stamp.encode()).hexdigest()[:16]}.npz"
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
-            run_module_in_child(
-                _converter(arch),
-                ["export-npz", str(source), str(target)],
-                f"converting {source} for Keras failed",
+            run_child(
+                ChildJob(
+                    _converter(arch),
+                    ("export-npz", str(source), str(target)),
+                    f"converting {source} for Keras failed",
+                )
             )
         return replace(location, path=str(target), note=f"converted from {source}")
 
