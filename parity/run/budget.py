@@ -76,8 +76,6 @@ RUN_OVERHEAD_S = 45.0  # inputs, calibration (cached), agreement, report
 # sentences; the bundled photos: 5, rounded up).
 EVAL_SAMPLES = {"text-encoder": 240, "image-classifier": 8}
 # Duels per profile: (replicates, rounds per replicate per side).
-DUEL_SETTINGS = {"quick": (3, 6), "standard": (5, 10), "thorough": (10, 20)}
-ROUND_MIN_TIME_S = 0.25
 ROUND_MIN_COUNT = 3
 MIN_REPLICATES = 3
 MIN_ROUNDS = 4
@@ -228,34 +226,83 @@ def suite_work(
     entries, base_profile: str = "standard", previous: dict[str, float] | None = None
 ) -> list[PairWork]:
     """PairWork for each (Pair, SuiteEntry) of zoo.catalog.get_suite(...)."""
+    return [
+        _work(
+            pair,
+            dict(entry.modes) if entry.modes else {},
+            tuple(entry.batch_sizes or (1, 8, 32)),
+            get_profile(entry.profile or base_profile),
+            previous,
+        )
+        for pair, entry in entries
+    ]
+
+
+def run_work(planned, previous: dict[str, float] | None = None) -> list[PairWork]:
+    """PairWork for each (Pair, RunConfig) a run is about to measure."""
+    return [
+        _work(pair, dict(c.modes or {}), tuple(c.latency_batches), c.profile, previous)
+        for pair, c in planned
+    ]
+
+
+def _work(pair, wanted: dict, batches: tuple[int, ...], profile: Profile, previous) -> PairWork:
     from parity.vocabulary import MODES
     from zoo.catalog import SIDES
     from zoo.sources import get_source
 
-    work = []
-    for pair, entry in entries:
-        frameworks = {side: get_source(pair.side(side).handle)[0].framework for side in SIDES}
-        wanted = dict(entry.modes) if entry.modes else {}
+    frameworks = {side: get_source(pair.side(side).handle)[0].framework for side in SIDES}
+    modes = {
+        side: tuple(m for m in MODES.get(fw, ("eager",)) if side not in wanted or m in wanted[side])
+        for side, fw in frameworks.items()
+    }
+    flops, source = flops_for(pair.id, previous)
+    return PairWork(
+        pair.id,
+        frameworks,
+        modes,
+        batches,
+        profile,
+        flops,
+        source,
+        EVAL_SAMPLES.get(pair.task, 64),
+    )
+
+
+def apply_plan(planned, plan: BudgetPlan):
+    """The run's (Pair, RunConfig) list with the plan's changes made: each pair's modes,
+    batch sizes, loop lengths and duel replicates/rounds as planned; dropped pairs left out
+    (the plan's changes name them)."""
+    kept = []
+    for pair, config in planned:
+        cells = [c for c in plan.cells if c.pair_id == pair.id]
+        if not cells:
+            continue
+        duels = [c for c in plan.comparisons if c.pair_id == pair.id]
         modes = {
-            side: tuple(
-                m for m in MODES.get(fw, ("eager",)) if side not in wanted or m in wanted[side]
-            )
-            for side, fw in frameworks.items()
+            side: tuple(c.mode for c in cells if c.side == side) for side in ("torch", "tensorflow")
         }
-        flops, source = flops_for(pair.id, previous)
-        work.append(
-            PairWork(
-                pair.id,
-                frameworks,
-                modes,
-                tuple(entry.batch_sizes or (1, 8, 32)),
-                get_profile(entry.profile or base_profile),
-                flops,
-                source,
-                EVAL_SAMPLES.get(pair.task, 64),
+        loop = cells[0].loop
+        profile = replace(
+            config.profile,
+            warmup=loop.warmup,
+            min_count=loop.min_count,
+            min_time_s=loop.min_time_s,
+            max_count=loop.max_count,
+            max_time_s=loop.max_time_s,
+            replicates=min((c.replicates for c in duels), default=config.profile.replicates),
+            rounds=min((c.rounds for c in duels), default=config.profile.rounds),
+        )
+        batches = cells[0].batches
+        kept.append(
+            (
+                pair,
+                config.with_overrides(
+                    {"modes": modes, "latency_batches": batches, "profile": profile}
+                ),
             )
         )
-    return work
+    return kept
 
 
 class _Costs:
@@ -301,7 +348,9 @@ class _Costs:
             )
             for side, mode in modes.items():
                 latency = self.latency_s(work, side, mode, batch)
-                total += 10 * latency + rounds * max(ROUND_MIN_TIME_S, ROUND_MIN_COUNT * latency)
+                total += 10 * latency + rounds * max(
+                    work.profile.round_min_time_s, ROUND_MIN_COUNT * latency
+                )
         return total
 
 
@@ -332,7 +381,7 @@ def plan_budget(work: list[PairWork], peak_gflops: float, budget_s: float = 900.
             for mode in modes:
                 s = costs.cell_s(w, side, mode, w.batches, w.profile)
                 cells.append(CellPlan(w.pair_id, side, mode, w.batches, w.profile, s))
-        replicates, rounds = DUEL_SETTINGS.get(w.profile.name, DUEL_SETTINGS["standard"])
+        replicates, rounds = w.profile.replicates, w.profile.rounds
         duel_modes = {side: _costliest_mode(modes) for side, modes in w.modes.items() if modes}
         if len(duel_modes) == 2:
             for batch in w.batches:
@@ -489,7 +538,7 @@ def _comparison(
         modes,
         replicates,
         rounds,
-        ROUND_MIN_TIME_S,
+        work.profile.round_min_time_s,
         ROUND_MIN_COUNT,
         costs.comparison_s(work, batch, modes, replicates, rounds),
         expected_half_width(replicates, rounds),

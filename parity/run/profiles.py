@@ -13,6 +13,11 @@ class Profile:
     min_time_s: float  # ...and has run at least this long,
     max_count: int  # or at either cap.
     max_time_s: float
+    # The replicated comparison (docs/measurement.md rule 6): fresh process pairs, and the
+    # alternating timed rounds each pair runs, each round at least round_min_time_s long.
+    replicates: int = 5
+    rounds: int = 10
+    round_min_time_s: float = 0.25
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -21,12 +26,28 @@ class Profile:
 PROFILES = {
     p.name: p
     for p in (
-        Profile("quick", warmup=10, min_count=20, min_time_s=1.0, max_count=2000, max_time_s=15.0),
+        Profile(
+            "quick",
+            warmup=10,
+            min_count=20,
+            min_time_s=1.0,
+            max_count=2000,
+            max_time_s=15.0,
+            replicates=3,
+            rounds=6,
+        ),
         Profile(
             "standard", warmup=10, min_count=64, min_time_s=5.0, max_count=5000, max_time_s=60.0
         ),
         Profile(
-            "thorough", warmup=20, min_count=200, min_time_s=20.0, max_count=20000, max_time_s=300.0
+            "thorough",
+            warmup=20,
+            min_count=200,
+            min_time_s=20.0,
+            max_count=20000,
+            max_time_s=300.0,
+            replicates=10,
+            rounds=20,
         ),
     )
 }

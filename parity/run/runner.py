@@ -24,7 +24,7 @@ from parity.evaluate import divergence
 from parity.evaluate.statistics import median_ratio, summarize
 from parity.files import write_json
 from parity.results import store as results
-from parity.run import journal, peak, scheduler
+from parity.run import budget, comparisons, journal, load, peak, scheduler
 from parity.run.progress import Progress
 from parity.run.settings import PRETRAINED, SEEDED, RunConfig
 from parity.tasks import image_classifier, text_encoder
@@ -435,6 +435,16 @@ def run_pair(
     record["evaluation"] = evaluate_pair(
         pair, handler, inputs, cells, config.weights, converted, config.divergence
     )
+    comparisons.replicate(
+        pair,
+        cells,
+        record["evaluation"]["latency"],
+        inputs,
+        config,
+        cell_weights,
+        work_dir,
+        note=progress.note,
+    )
     record["status"] = OK if any(c["status"] == OK for c in cells) else FAILED
     return record
 
@@ -474,6 +484,14 @@ def run(pairs: list[Pair | tuple[Pair, RunConfig]], config: RunConfig) -> dict[s
         )
     else:
         record["machine"]["gemm_peak"] = {"gflops_per_s": None, "error": "not calibrated"}
+    # A busy machine gives no verdict (docs/measurement.md rule 6b): say so before starting.
+    checked = load.check_load()
+    record["load_check"] = checked.to_dict()
+    if checked.warning:
+        print(f"parity: warning: {checked.warning}", file=sys.stderr)
+    if config.budget_s:
+        planned = _plan_to_budget(planned, config, record)
+        total = sum(len(plan_cells(pair, pair_config)) for pair, pair_config in planned)
     # What a resumed run must match: each pair with both sides' handles.
     pair_ids = [f"{p.id} ({p.torch.handle} | {p.tensorflow.handle})" for p, _ in planned]
     if config.resume is not None:
@@ -505,6 +523,24 @@ def run(pairs: list[Pair | tuple[Pair, RunConfig]], config: RunConfig) -> dict[s
                 work_dir, config.out_dir, keep_work=config.keep_work, done=completed and published
             )
     return record
+
+
+def _plan_to_budget(planned, config: RunConfig, record: dict[str, Any]):
+    """Fit the run to config.budget_s from the calibrated peak (docs/measurement.md rule
+    6c); record the plan, and print what it shortened or dropped."""
+    peak_gflops = record["machine"]["gemm_peak"].get("gflops_per_s")
+    if not peak_gflops:
+        record["budget"] = {
+            "budget_s": config.budget_s,
+            "error": "no calibrated peak, so the run was not fitted to its budget",
+        }
+        print(f"parity: warning: {record['budget']['error']}", file=sys.stderr)
+        return planned
+    plan = budget.plan_budget(budget.run_work(planned), peak_gflops, config.budget_s)
+    record["budget"] = {**plan.to_dict(), "lines": plan.lines()}
+    for line in plan.lines():
+        print(f"budget: {line}", file=sys.stderr)
+    return budget.apply_plan(planned, plan)
 
 
 def _publish(record: dict[str, Any], config: RunConfig) -> None:

@@ -200,6 +200,26 @@ SETTINGS: tuple[Setting, ...] = (
         resume_must_match=True,
     ),
     Setting(
+        "replicates",
+        "int | None",
+        help="fresh process pairs for each headline comparison (default: the profile's; "
+        "0: compare the cells' single-process medians only, with no verdict)",
+        option="--replicates",
+        cli={"type": int, "metavar": "R"},
+        recorded=True,
+        resume_must_match=True,
+    ),
+    Setting(
+        "budget_s",
+        "float | None",
+        help="plan loop lengths, replicates and cells to fit this many minutes on this "
+        "machine, from its calibrated peak (the default suite: 15); the report says what "
+        "was shortened or dropped",
+        option="--budget",
+        cli={"type": lambda text: float(text) * 60.0, "metavar": "MINUTES"},
+        recorded=True,
+    ),
+    Setting(
         "keep_work",
         "bool",
         False,
