@@ -93,6 +93,15 @@ def test_an_unavailable_model_is_marked_so(fake_pair, quick_config):
     assert "needs the network" in cells[0]["reason"]
 
 
+def test_an_unknown_architecture_fails_its_cell_with_the_closest_names(fake_pair, quick_config):
+    record = run([fake_pair("fake:ok", "fake:oj")], quick_config())
+    cells = [c for c in record["pairs"][0]["cells"] if c["side"] == "tensorflow"]
+    assert {c["status"] for c in cells} == {FAILED}  # a typo to fix, not a download to retry
+    assert "unknown architecture 'oj'" in cells[0]["reason"]
+    assert "did you mean 'ok'?" in cells[0]["reason"]
+    assert "needs the network" not in cells[0]["reason"]
+
+
 def test_nan_outputs_are_reported_never_averaged(fake_pair, quick_config):
     record = run([fake_pair("fake:ok", "fake:nan")], quick_config())
     evaluation = record["pairs"][0]["evaluation"]

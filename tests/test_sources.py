@@ -1,5 +1,6 @@
 import pytest
 
+from parity.errors import UnknownArchitectureError
 from zoo import artifacts
 from zoo.sources import (
     CACHED,
@@ -100,7 +101,7 @@ def test_checkpoint_handles(tmp_path):
     assert unknown.availability == MISSING and "no known PyPI package" in unknown.note
     assert resolve(f"torchvision:resnet18@{tmp_path}/absent.pth").availability == MISSING
     assert resolve(f"keras-apps:{tmp_path}/model.keras").availability == MISSING
-    with pytest.raises(ValueError, match="unknown application 'ResNet51'"):
+    with pytest.raises(UnknownArchitectureError, match="'ResNet51'; did you mean 'ResNet50'"):
         resolve("keras-apps:ResNet51")
     with pytest.raises(ValueError, match="no builder for 'resnet50'"):
         resolve("keras-build:resnet50@pypi:x")
