@@ -10,8 +10,8 @@ evaluation outputs in its mode, then times each batch size, and writes:
     intermediate activations of the first K evaluation inputs as .npz, captured in one
     extra eager call after all timing,
   - metrics as JSON (spec "metrics_path"),
-  - on an exception, its type, message, kind and traceback as JSON (spec "error_path"),
-    the kind being one of ERROR_KINDS.
+  - on an exception, its type, message, kind (unavailable, unknown-architecture or error)
+    and traceback as JSON (spec "error_path").
 Exit status: 0 done; 1 an error; 2 the model needs something this machine lacks.
 """
 
