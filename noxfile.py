@@ -89,6 +89,11 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    session.install("ruff>=0.5")
+    """ruff, and the import contract (pyproject.toml [tool.importlinter]): only parity.child
+    imports a framework, and the parent never imports parity.child."""
+    session.install("ruff>=0.5", "import-linter>=2.1")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    # import-linter reads the source without running it: the packages need only be findable
+    # from the checkout, and no framework need be installed in this session.
+    session.run("lint-imports", "--no-cache", env={"PYTHONPATH": str(ROOT)})

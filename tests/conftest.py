@@ -69,7 +69,13 @@ def quick_config(tmp_path):
             out_dir=tmp_path / "out",
             threads=1,
             profile=Profile(
-                "test", warmup=1, min_count=3, min_time_s=0.0, max_count=50, max_time_s=5.0
+                "test",
+                warmup=1,
+                min_count=3,
+                min_time_s=0.0,
+                max_count=50,
+                max_time_s=5.0,
+                replicates=0,  # no duel: tests that want one ask for it
             ),
             seq_len=16,
             latency_batches=(1, 4),

@@ -73,7 +73,7 @@ def test_densenet121_map_fits_timm_and_keras_hub_with_equal_nhwc_shapes():
 
 TF_SAME = """
 import json, torch, torch.nn.functional as F
-from zoo.sources.timm import pad_like_tf_same
+from parity.child.loaders.timm import pad_like_tf_same
 torch.manual_seed(0)
 model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 7, stride=2, padding=3, bias=False),
                             torch.nn.MaxPool2d(3, stride=2, padding=1)).eval()

@@ -90,7 +90,8 @@ pairs = [
 ]
 config = RunConfig(
     out_dir=Path(sys.argv[1]), threads=1, seq_len=16, latency_batches=(1,), eval_batch=4,
-    profile=Profile("test", warmup=1, min_count=3, min_time_s=0.0, max_count=50, max_time_s=5.0),
+    profile=Profile("test", warmup=1, min_count=3, min_time_s=0.0, max_count=50, max_time_s=5.0,
+                    replicates=0),
     modes={"torch": ("eager",), "tensorflow": ("eager",)}, timeout_s=60.0,
 )
 run(pairs, config)

@@ -125,9 +125,9 @@ def test_gemm_calibration_child_reports_a_rate_per_size():
         "torch",
         """
     import json
-    from parity.run.peak import _benchmark
+    from parity.child.peak_kernels import benchmark
 
-    found = _benchmark(
+    found = benchmark(
         sizes=(64, 128), conv_channels=(32,), rounds=2, round_s=0.01, batched_3x3=((2, 16, 8),)
     )
     print(json.dumps(found))

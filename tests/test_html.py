@@ -45,7 +45,9 @@ def published(tmp_path_factory, word_tokenizer):
         seq_len=16,
         latency_batches=(1, 4),
         eval_batch=4,
-        profile=Profile("t", warmup=1, min_count=3, min_time_s=0.0, max_count=20, max_time_s=5.0),
+        profile=Profile(
+            "t", warmup=1, min_count=3, min_time_s=0.0, max_count=20, max_time_s=5.0, replicates=0
+        ),
         calibrate=False,
     )
     record = run([pair("fake:ok"), pair("fake:raise")], config)

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 
-from parity.run.runner import FAILED, OK, run
+from parity.run.runner import FAILED, OK, UNAVAILABLE, run
 from zoo.catalog import INDEPENDENT, Pair, Side, get_pair
 from zoo.sources import resolve
 
@@ -148,6 +148,39 @@ def test_hostile_and_broken_files_fail_their_cell_with_a_clear_reason(artifacts,
     assert healthy_cell["status"] == OK  # the run went on
 
 
+def test_a_mistyped_architecture_is_told_apart_from_a_model_that_needs_the_network(
+    artifacts, quick_config, tmp_path, monkeypatch
+):
+    """Names that timm, torchvision and keras.applications do not know fail their cells as
+    unknown architectures, with the closest names each library lists; a timm hub model that
+    cannot be fetched (the hub offline, an empty cache) is unavailable: it needs the network."""
+    folder, _ = artifacts
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))
+    mistyped_app = f"keras-apps:MobileNetV5@{folder / 'mnv2.weights.h5'}"
+    mistyped = _pair("timm:resnet5O", mistyped_app)
+    mistyped_file = replace(
+        _pair(f"torchvision:resnet1B@{folder / 'resnet18.pth'}", mistyped_app), id="file-pair"
+    )
+    offline = replace(_pair("timm:resnet18", mistyped_app), id="offline-pair")
+    record = run([mistyped, mistyped_file, offline], _config(quick_config))
+    (timm_typo, app_typo), (torchvision_typo, _), (needs_network, _) = (
+        p["cells"] for p in record["pairs"]
+    )
+    for cell, name, closest in (
+        (timm_typo, "resnet5O", "'resnet50'"),
+        (torchvision_typo, "resnet1B", "'resnet18'"),
+        (app_typo, "MobileNetV5", "'MobileNetV2'"),
+    ):
+        assert cell["status"] == FAILED, cell
+        assert f"unknown architecture {name!r}" in cell["reason"], cell["reason"]
+        assert "did you mean" in cell["reason"] and closest in cell["reason"], cell["reason"]
+        assert "needs the network" not in cell["reason"]
+    assert needs_network["status"] == UNAVAILABLE, needs_network
+    assert "timm:resnet18 could not be fetched (needs the network)" in needs_network["reason"]
+    assert "unknown architecture" not in needs_network["reason"]
+
+
 def test_efficientnet_lite0_same_weights_agree(quick_config):
     config = quick_config(
         latency_batches=(1,),
@@ -226,7 +259,7 @@ def test_seeded_timm_checkpoints_exercise_every_norm(tmp_path):
 
     code = (
         "import sys; from safetensors.numpy import load_file; "
-        "from zoo.seeding import main; main(['timm', 'resnet18', sys.argv[1], '0']); "
+        "from parity.child.seeding import main; main(['timm', 'resnet18', sys.argv[1], '0']); "
         "w = load_file(sys.argv[1] + '/model.safetensors'); "
         "zeros = [k for k, v in w.items() if '.bn' in k and k.endswith('.weight') "
         "and not v.any()]; "

@@ -64,13 +64,14 @@ ViTForImageClassification(ViTConfig(image_size=32, patch_size=8, hidden_size=32,
 CAPTURE = """
 import json, numpy as np
 from parity.child.engines import get_engine
+from parity.child.loaders import get_loader
 from zoo.sources import get_source, Location
 engine = get_engine(FRAMEWORK)
 engine.configure_threads(1)
 shapes = {}
 for job in JOBS:
     source, _ = get_source(job["handle"])
-    model = source.load(Location(**job["location"]), job["task"], {})
+    model = get_loader(source.prefix)(Location(**job["location"]), job["task"], {})
     with np.load(job["inputs"]) as data:
         arrays = {name: data[name] for name in data.files}
     if model.adapt_inputs is not None:

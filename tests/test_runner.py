@@ -93,6 +93,15 @@ def test_an_unavailable_model_is_marked_so(fake_pair, quick_config):
     assert "needs the network" in cells[0]["reason"]
 
 
+def test_an_unknown_architecture_fails_its_cell_with_the_closest_names(fake_pair, quick_config):
+    record = run([fake_pair("fake:ok", "fake:oj")], quick_config())
+    cells = [c for c in record["pairs"][0]["cells"] if c["side"] == "tensorflow"]
+    assert {c["status"] for c in cells} == {FAILED}  # a typo to fix, not a download to retry
+    assert "unknown architecture 'oj'" in cells[0]["reason"]
+    assert "did you mean 'ok'?" in cells[0]["reason"]
+    assert "needs the network" not in cells[0]["reason"]
+
+
 def test_nan_outputs_are_reported_never_averaged(fake_pair, quick_config):
     record = run([fake_pair("fake:ok", "fake:nan")], quick_config())
     evaluation = record["pairs"][0]["evaluation"]
@@ -172,3 +181,27 @@ def test_older_results_are_migrated_on_load(tmp_path, monkeypatch):
     monkeypatch.delitem(results.MIGRATIONS, 1)
     with pytest.raises(results.ResultsFileError, match="no migration from schema_version 1"):
         results.load(old)
+
+
+def test_the_headline_comparison_is_replicated_over_fresh_process_pairs(fake_pair, quick_config):
+    """Each batch's best modes duel in R fresh process pairs; the record carries the
+    hierarchical comparison beside the cells' single-process ratio."""
+    from dataclasses import replace
+
+    config = quick_config(latency_batches=(1,), eval_batch=1)
+    config = replace(
+        config, profile=replace(config.profile, replicates=2, rounds=2, round_min_time_s=0.0)
+    )
+    record = run([fake_pair()], config)
+    entry = record["pairs"][0]["evaluation"]["latency"]["1"]
+    replicated = entry["replicated"]
+    assert "error" not in replicated, replicated
+    assert replicated["replicates"] == 2
+    assert replicated["rounds"] == [2, 2]
+    assert replicated["modes"] == {
+        side: entry[side]["best_mode"] for side in ("torch", "tensorflow")
+    }
+    assert replicated["ci_low"] <= replicated["ratio"] <= replicated["ci_high"]
+    assert replicated["interval"] == "rerun"
+    assert len(replicated["replicate_medians_ms"]["torch"]) == 2
+    assert "torch_over_tf" in entry  # the single-process ratio is kept beside it

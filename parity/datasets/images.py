@@ -22,7 +22,7 @@ order, and its class names equal torchvision's for 998 of 1000 indices; the othe
 duplicated names "crane" and "maillot" that torchvision disambiguates).
 
 The parent process imports neither ``datasets`` nor ``tensorflow_datasets`` (either may pull
-in a framework); the child half is ``python -m parity.datasets.images``.
+in a framework); the child half is ``python -m parity.child.dataset_readers``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -41,7 +40,7 @@ import numpy as np
 from parity import spawn
 from parity.datasets import photos
 from parity.datasets.sentences import DatasetError
-from parity.files import load_npy, save_npy, write_json
+from parity.files import load_npy
 
 SYNSETS_FILE = photos.DATA_DIR / "imagenet_synsets.txt"
 IMAGE_SUFFIXES = frozenset(
@@ -241,7 +240,7 @@ _PACKAGES = {
         "TFDS_DATA_DIR",
     ),
 }
-CHILD_MODULE = "parity.datasets.images"  # this module's child half, below
+CHILD_MODULE = "parity.child.dataset_readers"
 
 
 def load_child_dataset(
@@ -357,121 +356,3 @@ def _take(found: photos.PhotoSet, chosen: np.ndarray) -> photos.PhotoSet:
         sources=tuple(found.sources[i] for i in pick),
         paths=tuple(found.paths[i] for i in pick),
     )
-
-
-# ---- the child half: python -m parity.datasets.images KIND NAME CONFIG SPLIT OUT LIMIT SEED OFF
-
-
-def _rgb(value: Any, where: str) -> np.ndarray:
-    from PIL import Image
-
-    if isinstance(value, Image.Image):
-        return photos._to_rgb(value, Path(where))
-    array = np.asarray(value)
-    if array.ndim == 3 and array.shape[2] == 1:
-        array = np.repeat(array, 3, axis=2)
-    if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
-        raise DatasetError(f"{where}: image is {array.shape} {array.dtype}, not (H, W, 3) uint8")
-    return np.ascontiguousarray(array)
-
-
-def _as_dict(features) -> dict[str, Any]:
-    # HF Features is a dict; tfds FeaturesDict offers keys() and item access.
-    return {key: features[key] for key in features.keys()}
-
-
-def _columns(features: dict[str, Any], where: str) -> tuple[str, str, list[str]]:
-    """The image column, the label column and its class names, from a dataset's features."""
-    image = next(
-        (k for k, f in features.items() if type(f).__name__ == "Image"),
-        None,
-    )
-    label = next((k for k, f in features.items() if getattr(f, "names", None)), None)
-    if image is None or label is None:
-        raise DatasetError(
-            f"{where} needs an image column and a class-label column; its features are "
-            f"{', '.join(features)}"
-        )
-    return image, label, [str(n) for n in features[label].names]
-
-
-def _hf_rows(name: str, config: str | None, split: str, limit: int, seed: int):
-    try:
-        import datasets
-    except ImportError:
-        raise DatasetError("the datasets package is not installed: pip install datasets") from None
-    try:
-        found = datasets.load_dataset(name, config, split=split)
-    except Exception as error:  # the library raises many types for "not there"
-        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise DatasetError(
-            f"could not load {name} split {split!r} ({type(error).__name__}: {first}); "
-            f"check the name and split, and fill the cache (HF_DATASETS_CACHE) on a machine "
-            f"that can reach the Hugging Face Hub"
-        ) from None
-    image, label, names = _columns(_as_dict(found.features), f"hf:{name}")
-    total = len(found)
-    chosen = seeded_subset(total, limit or None, seed)
-    indices = range(total) if chosen is None else [int(i) for i in chosen]
-    rows = ((i, found[i]) for i in indices)
-    return total, names, ((i, row[image], row[label]) for i, row in rows)
-
-
-def _tfds_rows(name: str, split: str, limit: int, seed: int, offline: bool):
-    try:
-        import tensorflow_datasets as tfds
-    except ImportError:
-        raise DatasetError(
-            "tensorflow_datasets is not installed: pip install tensorflow-datasets"
-        ) from None
-    try:
-        dataset, info = tfds.load(name, split=split, with_info=True, download=not offline)
-    except Exception as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise DatasetError(
-            f"could not load {name} split {split!r} ({type(error).__name__}: {first}); check "
-            f"the name and split, and download it first (tfds build {name}) into TFDS_DATA_DIR"
-        ) from None
-    image, label, names = _columns(_as_dict(info.features), f"tfds:{name}")
-    total = int(info.splits[split].num_examples)
-    chosen = seeded_subset(total, limit or None, seed)
-    wanted = None if chosen is None else {int(i) for i in chosen}
-
-    def rows():
-        for i, example in enumerate(tfds.as_numpy(dataset)):
-            if wanted is None or i in wanted:
-                yield i, example[image], example[label]
-            if wanted is not None and i >= max(wanted):
-                return
-
-    return total, names, rows()
-
-
-def child_main(argv: list[str]) -> int:
-    kind, name, config, split, out, limit, seed, offline = argv
-    out_dir = Path(out)
-    try:
-        if kind == "hf":
-            total, names, rows = _hf_rows(name, config or None, split, int(limit), int(seed))
-        elif kind == "tfds":
-            total, names, rows = _tfds_rows(name, split, int(limit), int(seed), offline == "1")
-        else:
-            raise DatasetError(f"unknown dataset kind {kind!r}")
-        labels, sources = [], []
-        for count, (index, picture, label) in enumerate(rows):
-            where = f"{kind}:{name}:{split}#{index}"
-            save_npy(out_dir / "images" / f"{count:06d}.npy", _rgb(picture, where))
-            labels.append(int(label))
-            sources.append(where)
-        save_npy(out_dir / "labels.npy", np.asarray(labels, dtype=np.int64))
-        write_json(
-            out_dir / "meta.json", {"class_names": names, "total": total, "sources": sources}
-        )
-    except (DatasetError, photos.PhotoSetError) as error:
-        write_json(out_dir / "error.json", {"message": str(error)})
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(child_main(sys.argv[1:]))

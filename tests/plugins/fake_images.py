@@ -15,8 +15,9 @@ from __future__ import annotations
 import fake_zoo  # noqa: F401  (registers the numpy engine)
 import numpy as np
 
+from parity.child.loaders import LoadedModel, register_loader
 from zoo.preprocessing import IMAGENET_MEAN, IMAGENET_STD
-from zoo.sources import LOCAL, LoadedModel, Location, Source, register_source
+from zoo.sources import LOCAL, Location, Source, register_source
 
 CLASSES = 1000
 
@@ -43,8 +44,10 @@ class FakeImageSource(Source):
     def resolve(self, name):
         return Location(f"fakeimg:{name}", LOCAL, path=f"/fakeimg/{name}")
 
-    def load(self, location, task, options, weights="pretrained", seed=0):
-        layout = location.handle.split(":", 1)[1]
-        if layout not in ("rgb", "bgr"):
-            raise ValueError(f"fakeimg: no model {layout!r}; use rgb or bgr")
-        return LoadedModel(forward=_red_reader(layout), parameters=0, details={"layout": layout})
+
+@register_loader("fakeimg")
+def load_fakeimg(location, task, options, weights="pretrained", seed=0):
+    layout = location.handle.split(":", 1)[1]
+    if layout not in ("rgb", "bgr"):
+        raise ValueError(f"fakeimg: no model {layout!r}; use rgb or bgr")
+    return LoadedModel(forward=_red_reader(layout), parameters=0, details={"layout": layout})

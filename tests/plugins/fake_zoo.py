@@ -1,7 +1,8 @@
 """A test plugin: a pure-numpy engine and a `fake:` source whose models misbehave on demand.
 
 Loaded through PARITY_PLUGINS in the test process and in every worker, exactly as a
-user's own source would be. Handles:
+user's own source would be: it registers the source's parent half (resolve) and its child
+half (the loader). Handles:
 
     fake:ok            a tiny deterministic text encoder
     fake:noisy         the same plus 1e-3 noise (fails atol 1e-4)
@@ -9,7 +10,7 @@ user's own source would be. Handles:
     fake:segfault      dereferences a null pointer while loading (SIGSEGV)
     fake:hang          sleeps while loading, until the runner's timeout kills it
     fake:raise         raises RuntimeError while loading
-    fake:unavailable   raises ModelUnavailableError, as a hub download would offline
+    fake:unavailable   fails to fetch, as a hub download would offline (ModelUnavailableError)
     fake:nocapture     fake:ok without a capture hook
     fake:impossible    claims 1e18 FLOPs per sample: faster than any machine's peak
     fake:slow          fake:ok after sleeping FAKE_SLOW_S seconds (default 0.5) while loading
@@ -18,6 +19,8 @@ user's own source would be. Handles:
     fake:spin          fake:ok that also busy-loops a fixed amount of work per call (load
                        option "work": thousands of loop steps, default 20, about 1 ms), so
                        its latency is CPU-bound and slows when other processes take the cores
+
+Any other name is an unknown architecture, reported with the closest of these names.
 
 Every fake model but nocapture captures its steps (lookup, tanh, masked, output), and two
 fake handles have a layer map joining those steps, so divergence localisation runs too.
@@ -39,18 +42,27 @@ import time
 import numpy as np
 
 from parity.child.engines import register_engine
+from parity.child.loaders import LoadedModel, register_loader, unavailable, unknown_architecture
 from zoo.layer_maps import LayerMatch, register_layer_map
-from zoo.sources import (
-    LOCAL,
-    LoadedModel,
-    Location,
-    ModelUnavailableError,
-    Source,
-    register_source,
-)
+from zoo.sources import LOCAL, Location, Source, register_source
 
 VOCAB, WIDTH = 4096, 16
 STEPS = ("lookup", "tanh", "masked", "output")
+MODELS = (
+    "ok",
+    "spin",
+    "noisy",
+    "nan",
+    "segfault",
+    "hang",
+    "raise",
+    "unavailable",
+    "nocapture",
+    "impossible",
+    "slow",
+    "memhog",
+    "forkhog",
+)
 
 
 @register_layer_map
@@ -149,44 +161,48 @@ class FakeSource(Source):
     def resolve(self, name):
         return Location(f"fake:{name}", LOCAL, path=f"/fake/{name}")
 
-    def load(self, location, task, options, weights="pretrained", seed=0):
-        name = location.handle.split(":", 1)[1]
-        _trace_lifetime()
-        if name == "slow":
-            time.sleep(float(os.environ.get("FAKE_SLOW_S", "0.5")))
-        if name == "forkhog":
-            hog = "from fake_zoo import _hog; _hog()"
-            subprocess.Popen([sys.executable, "-c", hog])  # same process group, not waited for
-            time.sleep(3600)
-        if name == "memhog":
-            _hog()
-        if name == "segfault":
-            ctypes.string_at(0)
-        if name == "hang":
-            time.sleep(3600)
-        if name == "raise":
-            raise RuntimeError("fake model refused to load: corrupt header")
-        if name == "unavailable":
-            raise ModelUnavailableError("fake:unavailable needs the network (set FAKE_CACHE)")
-        steps = _steps(noise=1e-3 if name == "noisy" else 0.0, nan=name == "nan")
 
-        def capture(inputs, names):
-            found = steps(inputs)
-            return {name: found[name] for name in names}
+@register_loader("fake")
+def load_fake(location, task, options, weights="pretrained", seed=0):
+    name = location.handle.split(":", 1)[1]
+    if name not in MODELS:
+        raise unknown_architecture(location, name, MODELS, "the fake zoo's MODELS")
+    _trace_lifetime()
+    if name == "slow":
+        time.sleep(float(os.environ.get("FAKE_SLOW_S", "0.5")))
+    if name == "forkhog":
+        hog = "from fake_zoo import _hog; _hog()"
+        subprocess.Popen([sys.executable, "-c", hog])  # same process group, not waited for
+        time.sleep(3600)
+    if name == "memhog":
+        _hog()
+    if name == "segfault":
+        ctypes.string_at(0)
+    if name == "hang":
+        time.sleep(3600)
+    if name == "raise":
+        raise RuntimeError("fake model refused to load: corrupt header")
+    if name == "unavailable":  # a hub download that cannot connect, as offline
+        raise unavailable(location, ConnectionError("no route to the fake hub"))
+    steps = _steps(noise=1e-3 if name == "noisy" else 0.0, nan=name == "nan")
 
-        work = int(1000 * options.get("work", 20)) if name == "spin" else 0
+    def capture(inputs, names):
+        found = steps(inputs)
+        return {name: found[name] for name in names}
 
-        def forward(inputs):
-            total = 0
-            for step in range(work):
-                total += step
-            return steps(inputs)["output"]
+    work = int(1000 * options.get("work", 20)) if name == "spin" else 0
 
-        forward.flops_per_sample = 1e18 if name == "impossible" else 2.0 * WIDTH
-        return LoadedModel(
-            forward=forward,
-            capture=None if name == "nocapture" else capture,
-            parameters=VOCAB * WIDTH,
-            input_dtypes={"input_ids": "int64"},
-            details={"name": name},
-        )
+    def forward(inputs):
+        total = 0
+        for step in range(work):  # `spin`: busy CPU work per call, set by the load option
+            total += step
+        return steps(inputs)["output"]
+
+    forward.flops_per_sample = 1e18 if name == "impossible" else 2.0 * WIDTH
+    return LoadedModel(
+        forward=forward,
+        capture=None if name == "nocapture" else capture,
+        parameters=VOCAB * WIDTH,
+        input_dtypes={"input_ids": "int64"},
+        details={"name": name},
+    )

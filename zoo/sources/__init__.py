@@ -1,16 +1,18 @@
-"""Sources: where a model comes from and how its own library loads it.
+"""Sources: where a model comes from, the parent's half of each model source.
 
 Each module in this package defines one source and registers it with
-`@register_source`. A source has two halves kept apart on purpose:
+`@register_source`. `resolve(name)` says where the model is (a local folder, a package
+that ships it, a hub id) and whether it can load here now; `materialize` makes it
+loadable (converting a file in a child process, say). Neither imports a framework, so
+the parent process and `parity list` can call them, and tests can check them offline.
 
-- `resolve(name)` says where the model is (a local folder, a package that ships it,
-  a hub id) and whether it can load here now. It imports no framework, so the parent
-  process and `parity list` can call it, and tests can check it offline.
-- `load(location, options)` builds the model. It runs only inside a worker child,
-  where exactly one framework is imported.
+The other half, building the model with its own library, is the source's loader in
+parity.child.loaders (registered under the same prefix): it runs only inside a worker
+child, where exactly one framework is imported.
 
 Extra sources (tests, a user's own) come from modules named in the environment
-variable PARITY_PLUGINS (comma-separated), imported in the parent and in every worker.
+variable PARITY_PLUGINS (comma-separated), imported in the parent and in every worker;
+such a module registers a source here and a loader there.
 """
 
 from __future__ import annotations
@@ -19,11 +21,8 @@ import importlib
 import os
 import pkgutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 from parity.errors import (  # noqa: F401  (raised and re-exported)
     HandleError,
@@ -83,31 +82,8 @@ class ChildJob:
 RunChild = Callable[[ChildJob], None]
 
 
-@dataclass
-class LoadedModel:
-    """A model ready to run, as a source hands it to the worker's engine.
-
-    forward takes a dict of framework tensors under the task's canonical input names
-    and returns the task's canonical output as a framework tensor.
-    """
-
-    forward: Callable[[dict[str, Any]], Any]
-    parameters: int
-    input_dtypes: dict[str, str] = field(default_factory=dict)
-    weights_bytes: int | None = None
-    dtype: str = "float32"
-    details: dict[str, Any] = field(default_factory=dict)
-    # Numpy-side changes the model needs (NHWC -> NCHW, say), made before tensors are
-    # built, so they are never inside a timed call.
-    adapt_inputs: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]] | None = None
-    # Divergence localisation: capture(inputs, names) runs the model once, eagerly, on
-    # framework tensors like forward's, and returns {name: activation} as float32 numpy
-    # in channels-last layout (zoo/capture.py). None: this source cannot capture.
-    capture: Callable[[dict[str, Any], list[str]], dict[str, np.ndarray]] | None = None
-
-
 class Source:
-    """Base class; subclasses set `prefix`, `framework`, and implement both halves."""
+    """Base class; subclasses set `prefix`, `framework`, and implement `resolve`."""
 
     prefix: str = ""
     framework: str = ""
@@ -131,18 +107,6 @@ class Source:
         child, through run_child(ChildJob(...))."""
         return location
 
-    def load(
-        self,
-        location: Location,
-        task: str,
-        options: dict[str, Any],
-        weights: str = "pretrained",
-        seed: int = 0,
-    ) -> LoadedModel:
-        """Build the model. weights="seeded": the same architecture with random weights
-        from `seed`, for latency and memory rows only (no download needed)."""
-        raise NotImplementedError
-
 
 def user_path(text: str) -> Path:
     """A path as the user typed it, ~ expanded; ~NAME of no such user is a bad handle."""
@@ -152,42 +116,6 @@ def user_path(text: str) -> Path:
         raise HandleError(f"{text}: {error}; write the path out in full") from None
 
 
-def unavailable(location: Location, error: Exception) -> ModelUnavailableError:
-    """A download that failed: name the handle and what to fill instead (location.note)."""
-    return ModelUnavailableError(
-        f"{location.handle} could not be fetched: {location.note or error}. "
-        f"({type(error).__name__})"
-    )
-
-
-def nchw(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Shared image tensors are NHWC; PyTorch models take NCHW."""
-    return {k: np.ascontiguousarray(v.transpose(0, 3, 1, 2)) for k, v in arrays.items()}
-
-
-def keras_classifier(model: Any, weights_bytes: int | None, details: dict) -> LoadedModel:
-    """A Keras image classifier (keras.applications, keras-hub, a Keras build) as the worker
-    runs it: called directly in inference mode on the pair's tensors, with its layers'
-    outputs available for divergence localisation."""
-
-    def forward(inputs: dict[str, Any]):
-        return model(inputs["pixel_values"], training=False)
-
-    def capture(inputs: dict[str, Any], names: list[str]):
-        from parity.child.capture import keras_layer_outputs
-
-        return keras_layer_outputs(model, inputs["pixel_values"], names)
-
-    return LoadedModel(
-        forward=forward,
-        parameters=int(model.count_params()),
-        weights_bytes=weights_bytes,
-        dtype=str(model.dtype_policy.compute_dtype),
-        details=details,
-        capture=capture,
-    )
-
-
 def refuse_empty_file(location: Location) -> None:
     """A 0-byte weights file (an interrupted download or copy) fails in the parent, with
     its path, before a worker is started for it."""
@@ -195,11 +123,6 @@ def refuse_empty_file(location: Location) -> None:
         raise ValueError(
             f"weights file {location.path} is empty (0 bytes); download or export it again"
         )
-
-
-def pretrained_only(source: Source, weights: str) -> None:
-    if weights != "pretrained":
-        raise ValueError(f"{source.prefix}: seeded weights are not supported by this source")
 
 
 _SOURCES: dict[str, Source] = {}

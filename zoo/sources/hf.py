@@ -1,4 +1,4 @@
-"""`hf:` Hugging Face transformers models, PyTorch side.
+"""`hf:` Hugging Face transformers models, PyTorch side (loader: parity/child/loaders/hf.py).
 
 hf:sentence-transformers/all-MiniLM-L6-v2   a hub id (shipped package, cache, or download)
 hf:/path/to/folder                         a folder written by save_pretrained
@@ -6,12 +6,10 @@ hf:/path/to/folder                         a folder written by save_pretrained
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import re
 from pathlib import Path
-from typing import Any
 
 from parity.errors import HandleError
 from zoo.artifacts import shipped
@@ -21,14 +19,10 @@ from zoo.sources import (
     MISSING,
     NETWORK,
     SHIPPED,
-    LoadedModel,
     Location,
     RunChild,
     Source,
-    nchw,
-    pretrained_only,
     register_source,
-    unavailable,
     user_path,
 )
 
@@ -121,13 +115,6 @@ def refuse_remote_code(folder: str | None, known_model_types=None) -> None:
         )
 
 
-def weight_files_bytes(folder: str | None) -> int | None:
-    if not folder:
-        return None
-    files = [p for p in Path(folder).iterdir() if p.suffix in (".safetensors", ".bin", ".h5")]
-    return sum(p.stat().st_size for p in files) or None
-
-
 @register_source
 class HuggingFaceTransformers(Source):
     prefix = "hf"
@@ -141,77 +128,3 @@ class HuggingFaceTransformers(Source):
     def materialize(self, location: Location, work_dir: Path, run_child: RunChild) -> Location:
         refuse_remote_code(location.path)  # in the parent: the cell fails before any worker
         return location
-
-    def load(
-        self,
-        location: Location,
-        task: str,
-        options: dict[str, Any],
-        weights: str = "pretrained",
-        seed: int = 0,
-    ) -> LoadedModel:
-        pretrained_only(self, weights)
-        from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
-
-        refuse_remote_code(location.path, known_model_types=CONFIG_MAPPING_NAMES)
-        from transformers import AutoModel, AutoModelForImageClassification
-
-        auto = AutoModelForImageClassification if task == "image-classifier" else AutoModel
-        target = location.path or location.hub_id
-        try:
-            # Config overrides (e.g. hidden_act) come from the pair's load options.
-            model = auto.from_pretrained(
-                target,
-                trust_remote_code=False,
-                local_files_only=location.path is not None,
-                **options,
-            )
-        except OSError as error:
-            if location.path is None:
-                raise unavailable(location, error) from error
-            raise
-        model.eval()
-
-        def capture(inputs: dict[str, Any], layers: list[str]):
-            from parity.child.capture import torch_module_outputs, zero_padding
-
-            found = torch_module_outputs(model, lambda: forward(inputs), layers)
-            if "attention_mask" in inputs:  # text: compare real tokens only
-                found = zero_padding(found, inputs["attention_mask"].cpu().numpy())
-            return found
-
-        if task == "image-classifier":
-
-            def forward(inputs: dict[str, Any]):
-                return model(pixel_values=inputs["pixel_values"]).logits
-
-            return LoadedModel(
-                forward=forward,
-                parameters=sum(p.numel() for p in model.parameters()),
-                weights_bytes=weight_files_bytes(location.path),
-                dtype=str(next(model.parameters()).dtype).replace("torch.", ""),
-                details={"class": type(model).__name__},
-                adapt_inputs=nchw,
-                capture=capture,
-            )
-        # DistilBERT and others take no token types: pass only what forward() accepts.
-        accepted = inspect.signature(model.forward).parameters
-        names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in accepted]
-
-        def forward(inputs: dict[str, Any]):
-            return model(**{name: inputs[name] for name in names}).last_hidden_state
-
-        config = model.config
-        return LoadedModel(
-            forward=forward,
-            parameters=sum(p.numel() for p in model.parameters()),
-            input_dtypes={name: "int64" for name in names},
-            weights_bytes=weight_files_bytes(location.path),
-            dtype=str(next(model.parameters()).dtype).replace("torch.", ""),
-            details={
-                "class": type(model).__name__,
-                "inputs": names,
-                "activation": getattr(config, "hidden_act", getattr(config, "activation", None)),
-            },
-            capture=capture,
-        )

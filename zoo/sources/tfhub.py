@@ -1,4 +1,5 @@
-"""`tfhub:` TF Hub / Kaggle Models SavedModels, TensorFlow side, through tensorflow_hub.load.
+"""`tfhub:` TF Hub / Kaggle Models SavedModels, TensorFlow side, through tensorflow_hub.load
+(loader: parity/child/loaders/tfhub.py).
 
     tfhub:https://tfhub.dev/google/imagenet/mobilenet_v2_100_224/classification/5
     tfhub:https://www.kaggle.com/models/google/mobilenet-v2/TensorFlow2/100-224-classification/2
@@ -7,8 +8,7 @@
 Downloads are cached where tensorflow_hub caches them (TFHUB_CACHE_DIR, else
 <tmp>/tfhub_modules, one folder per sha1 of the handle). TF Hub's ImageNet classifiers
 have 1001 outputs with background at 0: the catalog says so (Side.classes) and the
-checks align them. Options: `signature` and `output_key` pick a signature's output when
-the SavedModel is not directly callable (a keras.Model.export() has serving_default).
+checks align them. Its load options (`signature`, `output_key`) are the loader's.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from parity.errors import HandleError, closest
@@ -26,12 +25,9 @@ from zoo.sources import (
     LOCAL,
     MISSING,
     NETWORK,
-    LoadedModel,
     Location,
     Source,
-    pretrained_only,
     register_source,
-    unavailable,
     user_path,
 )
 
@@ -89,60 +85,4 @@ class TFHub(Source):
             hub_id=name,
             note=f"needs tfhub.dev / Kaggle (or its cache at {tfhub_cache()}, "
             "set by TFHUB_CACHE_DIR)",
-        )
-
-    def load(
-        self,
-        location: Location,
-        task: str,
-        options: dict[str, Any],
-        weights: str = "pretrained",
-        seed: int = 0,
-    ) -> LoadedModel:
-        pretrained_only(self, weights)
-        import numpy as np
-        import tensorflow_hub as hub
-
-        try:
-            loaded = hub.load(location.path or location.hub_id)
-        except Exception as error:  # resolver and download errors come in many types
-            if location.path is None:
-                raise unavailable(location, error) from error
-            raise
-        signature = options.get("signature")
-        if signature is None and callable(loaded):
-            call = loaded
-            output_key = None
-        else:
-            signature = signature or "serving_default"
-            if signature not in loaded.signatures:
-                raise ValueError(
-                    f"{location.handle} has no signature {signature!r}; it has "
-                    f"{', '.join(loaded.signatures) or 'none'}"
-                )
-            call = loaded.signatures[signature]
-            outputs = list(call.structured_outputs)
-            output_key = options.get("output_key") or (outputs[0] if len(outputs) == 1 else None)
-            if output_key is None:
-                raise ValueError(
-                    f"{location.handle}: signature {signature!r} has outputs "
-                    f"{outputs}; choose one with the output_key load option"
-                )
-
-        def forward(inputs: dict[str, Any]):
-            if output_key is None:
-                return call(inputs["pixel_values"])
-            (argument,) = call.structured_input_signature[1]
-            return call(**{argument: inputs["pixel_values"]})[output_key]
-
-        variables = getattr(loaded, "variables", [])
-        return LoadedModel(
-            forward=forward,
-            parameters=int(sum(np.prod(v.shape) for v in variables)),
-            weights_bytes=sum(
-                f.stat().st_size for f in Path(location.path).rglob("*") if f.is_file()
-            )
-            if location.path
-            else None,
-            details={"signature": signature, "output_key": output_key},
         )

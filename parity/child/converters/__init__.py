@@ -1,0 +1,1 @@
+"""Converters' framework halves: building a model from another framework's checkpoint."""
