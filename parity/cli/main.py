@@ -213,10 +213,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     print(f"B: {history.describe(b)}")
     print()
     print(compare.format_rows(compare.compare(a, b), all_rows=args.all))
-    found = rules.regressions(a, b, fail_on)
+    found = rules.judge(a, b, fail_on)
     print()
-    print(rules.format_regressions(found, fail_on))
-    return 1 if found else 0
+    print(rules.format_judgement(found, fail_on))
+    return 1 if found.regressions else 0
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
