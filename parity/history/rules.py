@@ -157,7 +157,7 @@ def _samples(record: RunRecord | None) -> dict[tuple[str, str], list[float]]:
     }
 
 
-def _replicated(record: RunRecord | None) -> dict[tuple[str, str], Any]:
+def _latency_entries(record: RunRecord | None) -> dict[tuple[str, str], Any]:
     if record is None:
         return {}
     return {
@@ -182,8 +182,8 @@ def _replicated_changes(
 ) -> None:
     """The median rule on each replicated comparison: one side slower than the other by
     more than the limit, from the two runs' per-replicate ratios."""
-    found_b = _replicated(rec_b)
-    for (pair_id, batch), entry_a in _replicated(rec_a).items():
+    found_b = _latency_entries(rec_b)
+    for (pair_id, batch), entry_a in _latency_entries(rec_a).items():
         entry_b = found_b.get((pair_id, batch))
         rep_a = entry_a.replicated
         rep_b = entry_b.replicated if entry_b is not None else None
@@ -226,9 +226,9 @@ def _tie_side(ratio: float | None, margin: float = 0.02) -> int:
 
 def ratio_rows(a: RunRecord, b: RunRecord) -> list[RatioRow]:
     """Each pair and batch size in both runs: its PyTorch/TensorFlow ratio on each."""
-    found_b = _replicated(b)
+    found_b = _latency_entries(b)
     rows = []
-    for (pair_id, batch), entry_a in _replicated(a).items():
+    for (pair_id, batch), entry_a in _latency_entries(a).items():
         entry_b = found_b.get((pair_id, batch))
         if entry_b is None:
             continue
