@@ -1,6 +1,12 @@
-"""The harness's own benchmark (`nox -s bench`): how much the measuring costs, and how
-much a median moves between runs. It prints figures; it asserts nothing about time.
+"""The harness's own benchmark (`nox -s bench`): whether a headline verdict survives a
+rerun, how much the measuring costs, and how much a median moves between runs. It prints
+figures; it asserts nothing about time.
 
+- The two figures that matter (issue 11), from each run's replicated comparisons
+  (evaluation.latency[batch].replicated): the spread of each headline PyTorch/TensorFlow
+  ratio over the fresh runs, (largest - smallest) / their median (target: at most 3%),
+  and how often one run's 95% interval contains another run's ratio, over every ordered
+  pair of runs (target: at least 90%).
 - Harness overhead: in each cell, after its timed loops, alternating runs of the same call:
   bare (back-to-back) and as the timed loop makes them (a clock read pair and a list
   append per call), each run timed as a whole. Alternating keeps the machine's drift out
@@ -10,7 +16,7 @@ much a median moves between runs. It prints figures; it asserts nothing about ti
 - Spread of medians: the same cells run `repeats` times, each time in fresh processes;
   (largest median - smallest) / their median. Target: at most 5% on a quiet machine.
 
-    python -m parity.bench [--pair all-MiniLM-L6-v2] [--repeats 3] [--profile standard]
+    python -m parity.bench [--pair efficientnet-lite0] [--repeats 3] [--profile standard]
 """
 
 from __future__ import annotations
@@ -30,6 +36,9 @@ from parity.run.profiles import PROFILES, get_profile
 
 OVERHEAD_TARGET = 0.01
 SPREAD_TARGET = 0.05
+HEADLINE_SPREAD_TARGET = 0.03
+COVER_TARGET = 0.90
+DEFAULT_PAIR = "efficientnet-lite0"
 DEFAULT_MODES = {"torch": ("eager",), "tensorflow": ("function",)}
 
 
@@ -92,6 +101,76 @@ def collect(records: list[RunRecord | dict[str, Any]]) -> list[dict[str, Any]]:
     return list(rows.values())
 
 
+def cover(ratios: list[float], intervals: list[tuple[float, float]]) -> float | None:
+    """The share of ordered pairs of runs (i, j), i != j, where run i's interval contains
+    run j's ratio; None with fewer than two runs."""
+    checks = [
+        low <= ratios[j] <= high
+        for i, (low, high) in enumerate(intervals)
+        for j in range(len(ratios))
+        if j != i
+    ]
+    return sum(checks) / len(checks) if checks else None
+
+
+def headline_rows(records: list[RunRecord | dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (pair, batch) with a replicated comparison: each run's ratio and
+    interval, their spread, and how often one run's interval covers another's ratio."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for record in map(RunRecord.coerce, records):
+        for pair in record.pairs:
+            for batch, entry in pair.evaluation.latency.items():
+                found = entry.replicated
+                if found is None or found.ratio is None:
+                    continue
+                row = rows.setdefault(
+                    (pair.id, batch),
+                    {"pair": pair.id, "batch": batch, "ratios": [], "intervals": [], "R": []},
+                )
+                row["ratios"].append(found.ratio)
+                row["R"].append(found.replicates)
+                if found.ci_low is not None and found.ci_high is not None:
+                    row["intervals"].append((found.ci_low, found.ci_high))
+    for row in rows.values():
+        row["spread"] = spread(row["ratios"]) if len(row["ratios"]) > 1 else None
+        complete = len(row["intervals"]) == len(row["ratios"])
+        row["cover"] = cover(row["ratios"], row["intervals"]) if complete else None
+    return list(rows.values())
+
+
+def render_headlines(rows: list[dict[str, Any]], repeats: int) -> str:
+    if not rows:
+        return (
+            f"headline ratios: none of the {repeats} runs wrote a replicated comparison "
+            "(evaluation.latency[batch].replicated), so neither figure can be given"
+        )
+    lines = [f"{'pair':28} {'batch':>5}  {'PyTorch/TensorFlow [95% interval] (each run)'}"]
+    for row in rows:
+        shown = []
+        for index, ratio in enumerate(row["ratios"]):
+            interval = row["intervals"][index] if index < len(row["intervals"]) else None
+            bounds = f" [{interval[0]:.3f}, {interval[1]:.3f}]" if interval else ""
+            shown.append(f"{ratio:.3f}{bounds} R={row['R'][index]}")
+        lines.append(f"{row['pair']:28} {row['batch']:>5}  " + "; ".join(shown))
+    spreads = [r["spread"] for r in rows if r["spread"] is not None]
+    covers = [r["cover"] for r in rows if r["cover"] is not None]
+    if spreads:
+        worst = max(spreads)
+        verdict = "within" if worst <= HEADLINE_SPREAD_TARGET else "OVER"
+        lines.append(
+            f"spread of each headline ratio over {repeats} fresh runs: largest "
+            f"{100 * worst:.2f}% ({verdict} the {100 * HEADLINE_SPREAD_TARGET:.0f}% target)"
+        )
+    if covers:
+        share = float(np.mean(covers))
+        verdict = "meets" if share >= COVER_TARGET else "BELOW"
+        lines.append(
+            f"one run's interval contains another run's ratio: {100 * share:.0f}% of the "
+            f"ordered pairs of runs ({verdict} the {100 * COVER_TARGET:.0f}% target)"
+        )
+    return "\n".join(lines)
+
+
 def _percent(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:+.2f}%"
 
@@ -139,16 +218,16 @@ def main(argv: list[str] | None = None) -> int:
     from zoo.catalog import get_pair
 
     parser = argparse.ArgumentParser(prog="python -m parity.bench", description=__doc__)
-    parser.add_argument("--pair", action="append", help="pair id (default: all-MiniLM-L6-v2)")
+    parser.add_argument("--pair", action="append", help=f"pair id (default: {DEFAULT_PAIR})")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each cell (default 3)")
     parser.add_argument("--profile", choices=list(PROFILES), default="standard")
-    parser.add_argument("--batch-sizes", default="1,8", help="(default 1,8)")
+    parser.add_argument("--batch-sizes", default="1", help="(default 1)")
     parser.add_argument("--threads", type=int, default=usable_cores())
     parser.add_argument("--out", help="also write the rows as JSON here")
     args = parser.parse_args(argv)
     if args.repeats < 2:
         parser.error("--repeats must be at least 2 to measure a spread")
-    pairs = [get_pair(pair_id) for pair_id in args.pair or ["all-MiniLM-L6-v2"]]
+    pairs = [get_pair(pair_id) for pair_id in args.pair or [DEFAULT_PAIR]]
     records = []
     with tempfile.TemporaryDirectory(prefix="parity-bench-") as scratch:
         for repeat in range(args.repeats):
@@ -164,10 +243,14 @@ def main(argv: list[str] | None = None) -> int:
                 harness_check=True,
             )
             records.append(run(pairs, config))
+    headlines = headline_rows(records)
     rows = collect(records)
+    print(render_headlines(headlines, args.repeats))
+    print()
     print(render(rows, args.repeats))
     if args.out:
-        Path(args.out).write_text(json.dumps(rows, indent=2) + "\n")
+        found = {"headlines": headlines, "cells": rows}
+        Path(args.out).write_text(json.dumps(found, indent=2) + "\n")
     return 0
 
 

@@ -1,7 +1,8 @@
 """Verdict evidence is computed from the record: check it on a hand-built record."""
 
+from parity.evaluate.replicates import compare
 from parity.publish import plots
-from parity.publish.verdicts import CLAIMS, verdict_rows
+from parity.publish.verdicts import CLAIMS, claim_evidence
 from parity.results.record import RunRecord
 
 
@@ -23,7 +24,16 @@ def _cell(side, mode, medians, first_call_s=1.0):
     }
 
 
-def _record(verdict="TensorFlow faster", ratio=2.0):
+def _replicated(ratio, spread=0.002, cpu_share=0.98):
+    """A replicated comparison of 4 process pairs, 6 rounds each, at `ratio`."""
+    a = [[ratio * (1 + spread * ((i + j) % 3 - 1)) for j in range(6)] for i in range(4)]
+    b = [[1.0] * 6 for _ in range(4)]
+    shares = [[cpu_share] * 12 for _ in range(4)]
+    found = compare(a, b, shares).to_dict()
+    return {**found, "modes": {"torch": "compile", "tensorflow": "xla"}, "plan": {}}
+
+
+def _record(verdict="TensorFlow faster", ratio=2.0, replicated=None):
     cells = [
         _cell("torch", "eager", {"1": 10.0, "8": 80.0}),
         _cell("torch", "compile", {"1": 12.5, "8": 40.0}, first_call_s=9.04),
@@ -40,6 +50,7 @@ def _record(verdict="TensorFlow faster", ratio=2.0):
                 "ci_high": ratio * 1.05,
                 "verdict": verdict,
             },
+            **({"replicated": replicated} if replicated else {}),
         },
     }
     evaluation = {
@@ -57,22 +68,36 @@ def _record(verdict="TensorFlow faster", ratio=2.0):
 
 
 def _evidence(record, row):
-    return next(r["evidence"] for r in verdict_rows(record) if r["row"] == row)
+    return next(dict(found)["p"] for claim, found in claim_evidence(record) if claim.row == row)
 
 
-def test_every_claim_is_restated_for_every_pair_with_its_source():
-    rows = verdict_rows(_record())
-    assert [r["row"] for r in rows] == [c.row for c in CLAIMS]
-    assert all(r["source"].startswith("table ") for r in rows)
-    assert "Tie: Both high-performance" in rows[1]["claim"]
+def test_every_claim_is_stated_once_with_the_evidence_of_every_pair_under_it():
+    found = claim_evidence(_record())
+    assert [claim.row for claim, _ in found] == [c.row for c in CLAIMS]
+    assert all(claim.source.startswith("table ") for claim, _ in found)
+    assert "Tie: Both high-performance" in found[1][0].text()
+    assert all([pair for pair, _ in evidence] == ["p"] for _, evidence in found)
 
 
-def test_performance_names_the_faster_side_with_its_interval():
-    text = _evidence(_record(), "Performance")
-    assert "batch 8: TensorFlow 2.00x faster" in text and "1.900-2.100" in text
-    assert "PyTorch compile 40.00 ms vs TensorFlow xla 20.00 ms" in text
-    tie = _evidence(_record("tie", 1.01), "Performance")
-    assert tie.startswith("batch 8: tie (ratio 1.01)")
+def test_performance_names_the_faster_side_from_the_replicated_comparison():
+    text = _evidence(_record(replicated=_replicated(2.0)), "Performance")
+    assert text.startswith("batch 8 (PyTorch compile vs TensorFlow xla): TensorFlow 2.00x faster")
+    assert "over 4 process pairs, between-process spread" in text
+    assert "lies above the tie band" in text
+    tie = _evidence(_record(replicated=_replicated(1.005)), "Performance")
+    assert "tie (ratio 1.00)" in tie and "inside the tie band" in tie
+
+
+def test_performance_gives_no_verdict_when_busy_or_not_replicated():
+    busy = _evidence(_record(replicated=_replicated(2.0, cpu_share=0.5)), "Performance")
+    assert "no verdict" in busy and "machine busy: rerun on an idle machine" in busy
+    assert "faster" not in busy.split(":")[1]
+    # An older record: the single-process ratio is shown, and no side is called faster.
+    single = _evidence(_record(), "Performance")
+    assert single.startswith("batch 8 (PyTorch compile vs TensorFlow xla): no verdict")
+    assert "PyTorch compile 40.00 ms vs TensorFlow xla 20.00 ms" in single
+    assert "2.000 [1.900, 2.100]" in single and "not replicated" in single
+    assert "2.00x faster" not in single
 
 
 def test_optimization_and_style_come_from_eager_versus_the_best_graph_mode():

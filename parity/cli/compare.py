@@ -48,7 +48,7 @@ def command(args: argparse.Namespace) -> int:
     print(f"B: {history.describe(b)}")
     print()
     print(format_rows(line_up(a, b), all_rows=args.all))
-    found = rules.regressions(a, b, fail_on)
+    found = rules.judge(a, b, fail_on)
     print()
-    print(rules.format_regressions(found, fail_on))
-    return 1 if found else 0
+    print(rules.format_judgement(found, fail_on))
+    return 1 if found.regressions else 0

@@ -78,7 +78,8 @@ def flatten(record: RunRecord | Mapping[str, Any]) -> dict[str, Value]:
         <pair>/agreement/passed            1.0 or 0.0 (absent when not computed)
         <pair>/agreement/error             text, when it could not be computed
         <pair>/accuracy/<side>/<mode>/spearman   (text; images: top1, top5, track_b/top1...)
-        <pair>/latency/b<batch>/torch_over_tf
+        <pair>/latency/b<batch>/torch_over_tf      one process per side
+        <pair>/latency/b<batch>/replicated_ratio   over R process pairs (also verdict, text)
         <pair>/divergence/first_over_atol  text: the first layer over tolerance
         <pair>/divergence/largest_max_abs_diff
     """
@@ -127,6 +128,12 @@ def flatten(record: RunRecord | Mapping[str, Any]) -> dict[str, Value]:
             entry = evaluation.latency[batch]
             ratio = entry.torch_over_tf if entry else None
             _put_number(found, f"{pair_id}/latency/b{batch}/torch_over_tf", ratio and ratio.ratio)
+            replicated = entry.replicated if entry else None
+            if replicated is not None:
+                base = f"{pair_id}/latency/b{batch}"
+                _put_number(found, f"{base}/replicated_ratio", replicated.ratio)
+                if replicated.verdict:
+                    found[f"{base}/verdict"] = str(replicated.verdict)
     return found
 
 

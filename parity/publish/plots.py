@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from html import escape
+from typing import NamedTuple
 
 import numpy as np
 
@@ -290,4 +291,112 @@ def log_curve(
             for i, v in points
         ]
         body += _legend_entry(width - right, top, s_index, colour, name)
+    return _frame(width, height, body, title)
+
+
+class ForestPoint(NamedTuple):
+    """One comparison: a ratio with its interval (None where there is none), how it was
+    judged (a parity.publish.headline status), and the text shown on hover."""
+
+    label: str
+    ratio: float
+    low: float | None
+    high: float | None
+    status: str
+    detail: str
+
+
+# Marks by status: colour, fill, and the legend's words. Faster points take the colour of
+# the faster side (PyTorch's reds, TensorFlow's blues, as in the other plots).
+_FOREST_LEGEND = (  # (status, a ratio that draws it, words)
+    ("faster", 0.5, "PyTorch faster: interval wholly below the tie band"),
+    ("faster", 2.0, "TensorFlow faster: interval wholly above the tie band"),
+    ("tie", 1.0, "tie: interval inside the shaded tie band"),
+    ("inconclusive", 1.0, "inconclusive: interval overlaps the band"),
+    ("contended", 1.0, "no verdict: machine busy (contended rounds)"),
+    ("not replicated", 1.0, "no verdict: one process per side (dashed interval)"),
+)
+_LOG_TICKS = (0.1, 0.2, 0.25, 0.33, 0.5, 0.67, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2, 3, 4, 5, 10)
+
+
+def _forest_mark(x: float, y: float, status: str, ratio: float) -> str:
+    if status == "faster":
+        colour = PALETTE[0] if ratio < 1 else PALETTE[3]
+        return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colour}"/>'
+    if status == "tie":
+        return (
+            f'<rect x="{x - 5:.1f}" y="{y - 5:.1f}" width="10" height="10" fill="#555" '
+            f'transform="rotate(45 {x:.1f} {y:.1f})"/>'
+        )
+    if status == "inconclusive":
+        return (
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="#fff" stroke="#555" stroke-width="2"/>'
+        )
+    if status == "contended":
+        return (
+            f'<path d="M{x - 5:.1f},{y - 5:.1f} L{x + 5:.1f},{y + 5:.1f} M{x - 5:.1f},'
+            f'{y + 5:.1f} L{x + 5:.1f},{y - 5:.1f}" stroke="#b00020" stroke-width="2.5"/>'
+        )
+    return (  # not replicated
+        f'<rect x="{x - 4.5:.1f}" y="{y - 4.5:.1f}" width="9" height="9" fill="#fff" '
+        'stroke="#999" stroke-width="1.5"/>'
+    )
+
+
+def forest(points: list[ForestPoint], title: str, subtitle: str, tie_margin: float) -> str:
+    """Every comparison's PyTorch/TensorFlow ratio with its interval on a log axis, the tie
+    band shaded; the mark says how it was judged (see _FOREST_LEGEND)."""
+    points = [p for p in points if p.ratio and p.ratio > 0]
+    if not points:
+        return ""
+    left, right, top, row_h, width = 260, 20, 52, 22, 760
+    band = (1 / (1 + tie_margin), 1 + tie_margin)
+    values = [v for p in points for v in (p.ratio, p.low, p.high) if v and v > 0] + list(band)
+    lo, hi = math.log(min(values)) - 0.05, math.log(max(values)) + 0.05
+
+    def sx(value: float) -> float:
+        return left + (math.log(value) - lo) / (hi - lo) * (width - left - right)
+
+    axis_y = top + row_h * len(points) + 4
+    height = axis_y + 52 + 16 * len(_FOREST_LEGEND)
+    body = [
+        f'<text x="10" y="16" {FONT} font-weight="600">{escape(title)}</text>',
+        f'<text x="10" y="34" {FONT}>{escape(subtitle)}</text>',
+        f'<rect x="{sx(band[0]):.1f}" y="{top - 6}" width="{sx(band[1]) - sx(band[0]):.1f}" '
+        f'height="{axis_y - top + 6}" fill="#e6e6e6"><title>tie band: within '
+        f"{tie_margin:.0%} of 1</title></rect>",
+        f'<line x1="{sx(1.0):.1f}" x2="{sx(1.0):.1f}" y1="{top - 6}" y2="{axis_y}" stroke="#888"/>',
+        f'<line x1="{left}" x2="{width - right}" y1="{axis_y}" y2="{axis_y}" stroke="#444"/>',
+    ]
+    for tick in _LOG_TICKS:
+        if lo <= math.log(tick) <= hi:
+            body.append(
+                f'<text x="{sx(tick):.1f}" y="{axis_y + 16}" text-anchor="middle" {FONT}>'
+                f"{tick:g}</text>"
+            )
+    body.append(
+        f'<text x="{(left + width - right) / 2:.0f}" y="{axis_y + 34}" text-anchor="middle" '
+        f"{FONT}>← PyTorch faster · PyTorch/TensorFlow latency ratio (log scale) · "
+        "TensorFlow faster →</text>"
+    )
+    for index, point in enumerate(points):
+        y = top + row_h * index + row_h / 2
+        body.append(
+            f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end" {FONT}>'
+            f"{escape(point.label)}</text>"
+        )
+        if point.low and point.high:
+            dash = ' stroke-dasharray="3,3"' if point.status == "not replicated" else ""
+            body.append(
+                f'<line x1="{sx(point.low):.1f}" x2="{sx(point.high):.1f}" y1="{y:.1f}" '
+                f'y2="{y:.1f}" stroke="#333" stroke-width="1.5"{dash}/>'
+            )
+        body.append(
+            f"<g><title>{escape(point.detail)}</title>"
+            f"{_forest_mark(sx(point.ratio), y, point.status, point.ratio)}</g>"
+        )
+    for index, (status, ratio, words) in enumerate(_FOREST_LEGEND):
+        y = axis_y + 56 + 16 * index
+        body.append(_forest_mark(left + 6, y - 4, status, ratio))
+        body.append(f'<text x="{left + 18}" y="{y}" {FONT}>{escape(words)}</text>')
     return _frame(width, height, body, title)

@@ -19,6 +19,7 @@ from parity.publish.document import (
     Text,
     plain,
 )
+from parity.publish.headline import Headline, headlines
 from parity.publish.sentences import (
     accuracy_text,
     agreement_unavailable,
@@ -27,6 +28,8 @@ from parity.publish.sentences import (
     dataset_sentence,
     divergence_sentences,
     latency_sentences,
+    load_warning,
+    machine_identity,
     machine_line,
     mode_sentence,
     model_sentences,
@@ -38,15 +41,17 @@ from parity.publish.sentences import (
 )
 from parity.publish.tables import (
     agreement_table,
+    answer_table,
     cell_table,
+    claim_table,
     compute_table,
     details_table,
     divergence_table,
     stats_table,
     summary_table,
     tracks_table,
-    verdict_table,
 )
+from parity.publish.verdicts import claim_evidence
 from parity.results.record import Agreement, Divergence, PairRecord, RunRecord
 from parity.vocabulary import SIDE_NAMES, SIDES
 
@@ -57,8 +62,12 @@ STDERR_LINES = 15  # the Markdown report shows a failed cell's last stderr lines
 def build(record: RunRecord) -> Document:
     sections = [
         Section(
-            TITLE,
-            1,
+            TITLE, 1, [Paragraph(plain(f"Run {record.run_id} on {machine_identity(record)}."))]
+        ),
+        answer_section(record),
+        Section(
+            "How this run was made",
+            2,
             [Paragraph(plain(text)) for text in run_preamble(record)]
             + [
                 Paragraph(plain(f"Settings: {settings_line(record)}"), only="html"),
@@ -66,11 +75,109 @@ def build(record: RunRecord) -> Document:
             ],
         ),
         Section("Summary", 2, [TableBlock(summary_table(record))]),
-        Section("The comparison tables' claims, measured", 2, [TableBlock(verdict_table(record))]),
+        *claim_sections(record),
     ]
     for pair in record.pairs:
         sections += pair_sections(record, pair)
     return Document(TITLE, sections, f"{TITLE} {record.run_id}")
+
+
+ANSWER_TITLE = "PyTorch or TensorFlow: which is faster on this machine"
+CLAIMS_TITLE = "The comparison tables' claims, measured"
+
+
+def _forest_point(pair: PairRecord, one: Headline) -> plots.ForestPoint:
+    basis = f"R={one.replicates}" if one.replicated else "one process"
+    return plots.ForestPoint(
+        label=f"{pair.id} b{one.batch} ({one.modes.get('torch', '?')}/"
+        f"{one.modes.get('tensorflow', '?')})",
+        ratio=one.ratio,
+        low=one.low,
+        high=one.high,
+        status=one.status,
+        detail=f"{pair.id}, batch {one.batch}, {one.modes_text}: {one.interval_text()} "
+        f"({basis}) → {one.verdict}: {one.why}",
+    )
+
+
+def answer_section(record: RunRecord) -> Section:
+    """The question the report answers, first: every pair and batch size's headline
+    comparison, as a forest plot (HTML) and a table, on the machine that measured it."""
+    machine = machine_identity(record)
+    found = [(pair, one) for pair in record.pairs for one in headlines(pair)]
+    blocks: list[Block] = []
+    if warning := load_warning(record):
+        blocks.append(Paragraph((Alert("Machine busy before the run:"), f" {warning}")))
+    blocks.append(
+        Paragraph(
+            plain(
+                f"Measured on {machine}. Each row is PyTorch's latency over TensorFlow's at "
+                "each side's fastest mode (above 1: TensorFlow is faster), with its 95% "
+                "interval over R fresh process pairs; a side is called faster only when that "
+                "interval lies wholly outside the tie band (within 2% of 1). These verdicts "
+                "hold for this machine: another CPU, vector extensions or thread count can "
+                "reverse them."
+            )
+        )
+    )
+    if found:
+        title = "PyTorch/TensorFlow latency ratio per pair and batch size"
+        svg = plots.forest(
+            [_forest_point(pair, one) for pair, one in found],
+            title,
+            machine,
+            found[0][1].tie_margin,
+        )
+        blocks += [Plot(svg, title), TableBlock(answer_table(record))]
+    else:
+        blocks.append(Paragraph(plain("No pair was timed on both sides.")))
+    if not any(one.replicated for _, one in found) and found:
+        blocks.append(
+            Paragraph(
+                plain(
+                    "This run did not replicate its comparisons: each ratio comes from one "
+                    "process per side, whose interval describes that process's samples only "
+                    "(reruns moved 3-7% while such intervals were 2% wide), so no side is "
+                    "called faster. Rerun with this version of parity for verdicts."
+                )
+            )
+        )
+    if lines := record.budget_lines:
+        blocks += [
+            Paragraph(plain(f"Time budget: {lines[0]}")),
+            _bullets([line.strip() for line in lines[1:]]),
+        ]
+    return Section(ANSWER_TITLE, 2, blocks)
+
+
+def claim_sections(record: RunRecord) -> list[Section]:
+    """Each claim of the comparison tables once, with the evidence per pair under it."""
+    found = [
+        Section(
+            CLAIMS_TITLE,
+            2,
+            [
+                Paragraph(
+                    plain(
+                        f"Measured on {machine_identity(record)}. Each claim is quoted from "
+                        "its table; under it, what this run measured, pair by pair."
+                    )
+                )
+            ],
+        )
+    ]
+    for claim, evidence in claim_evidence(record):
+        found.append(
+            Section(
+                claim.row,
+                3,
+                [
+                    Paragraph(plain(f"The claim ({claim.source}): {claim.text()}")),
+                    TableBlock(claim_table(evidence)),
+                ],
+            )
+        )
+    return found
 
 
 def _bullets(texts: list[str]) -> Bullets:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from parity.evaluate import tracks
 from parity.publish import numbers
+from parity.publish.headline import headline
 from parity.publish.numbers import percent, sig
 from parity.results.record import (
     Accuracy,
@@ -91,21 +92,35 @@ def accuracy_of(pair: PairRecord, side: str) -> str:
     return accuracy_text(pair.evaluation.accuracy.get(cell.cell_id, Accuracy()), short=True)
 
 
-def ratio_text(entry: SideLatency) -> str:
-    ratio = entry.torch_over_tf
-    if not ratio:
+def ratio_text(batch: str, entry: SideLatency) -> str:
+    """The headline ratio with its interval and verdict; R, or that it was not replicated."""
+    found = headline(batch, entry)
+    if found is None:
         return numbers.MISSING
-    return f"{ratio.ratio:.3f} [{ratio.ci_low:.3f}, {ratio.ci_high:.3f}] → {ratio.verdict}"
+    basis = f"R={found.replicates}" if found.replicated else "one process"
+    return f"{found.interval_text()} → {found.verdict} ({basis})"
 
 
 def latency_sentences(pair: PairRecord) -> list[str]:
-    found = [
-        f"batch {batch}: fastest PyTorch mode {entry.torch.best_mode}, fastest TensorFlow "
-        f"mode {entry.tensorflow.best_mode}; ratio of medians PyTorch/TensorFlow "
-        f"{ratio_text(entry)} (bootstrap 95% interval; above 1 means TensorFlow is faster)"
-        for batch, entry in pair.evaluation.latency.items()
-        if entry.torch_over_tf is not None
-    ]
+    found = []
+    for batch, entry in pair.evaluation.latency.items():
+        if entry.torch_over_tf is None:
+            continue
+        text = (
+            f"batch {batch}: fastest PyTorch mode {entry.torch.best_mode}, fastest TensorFlow "
+            f"mode {entry.tensorflow.best_mode}; in their own processes the ratio of medians "
+            f"PyTorch/TensorFlow is {entry.torch_over_tf.ratio:.3f} (above 1 means TensorFlow "
+            "is faster)"
+        )
+        one = headline(batch, entry)
+        if one is not None and one.replicated:
+            text += (
+                f"; replicated over {one.replicates} process pairs ({one.modes_text}, "
+                f"alternating rounds): {one.interval_text()} → {one.verdict}: {one.why}"
+            )
+        elif one is not None:
+            text += f"; {one.why}"
+        found.append(text)
     for cell in pair.main_cells():
         skipped = cell.metrics.latency_skipped if cell.metrics else {}
         for batch, why in skipped.items():
@@ -288,9 +303,11 @@ def run_preamble(record: RunRecord) -> list[str]:
         f"inter-op thread on both sides. Profile {profile.name}: {profile.warmup} warm-up "
         f"calls, then timed calls until at least {profile.min_count} calls and "
         f'{profile.min_time_s:g} s. Latency is wall time per call in ms; "⚠ unstable" '
-        "marks IQR/median > 0.10. A side is called faster only when the 95% interval of the "
-        'ratio excludes 1 and the ratio differs from 1 by more than 2%. "first call s" is '
-        "the very first call (it includes tracing or compiling for the first shape).",
+        "marks IQR/median > 0.10. A side is called faster only by a replicated comparison "
+        "(R fresh process pairs taking turns in timed rounds) whose 95% interval lies wholly "
+        "outside the tie band (a ratio within 2% of 1); a ratio from one process per side "
+        'gives no verdict. "first call s" is the very first call (it includes tracing or '
+        "compiling for the first shape).",
         "Libraries: " + ", ".join(f"{k} {v}" for k, v in record.libraries.items() if v) + ".",
     ]
     return found + [text for text in (peak_sentence(record), concurrency_note(record)) if text]
@@ -299,6 +316,27 @@ def run_preamble(record: RunRecord) -> list[str]:
 def settings_line(record: RunRecord) -> str:
     """Every run setting as recorded (the HTML page lists them all)."""
     return "; ".join(f"{k} {v}" for k, v in record.settings.to_dict().items())
+
+
+def machine_identity(record: RunRecord) -> str:
+    """The machine a verdict holds for: CPU, vector extensions, threads, calibrated peak."""
+    machine = record.machine
+    extensions = machine.vector_extensions
+    shown = ", ".join(extensions) if extensions else "vector extensions not recorded"
+    threads = record.settings.threads
+    peak = machine.gemm_peak.gflops_per_s if machine.gemm_peak else None
+    peak_text = (
+        f"calibrated peak {peak:.0f} GFLOP/s fp32 GEMM"
+        if peak is not None
+        else "peak not calibrated"
+    )
+    return f"{machine.cpu or 'unknown CPU'} ({shown}), {threads or '?'} threads, {peak_text}"
+
+
+def load_warning(record: RunRecord) -> str | None:
+    """The pre-run load check's warning, where the machine was busy."""
+    found = record.load_check
+    return found.warning if found is not None and found.warning else None
 
 
 def machine_line(record: RunRecord) -> str:

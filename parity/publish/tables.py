@@ -10,6 +10,7 @@ from parity.evaluate import tracks
 from parity.evaluate.statistics import compile_cost_s
 from parity.publish import numbers
 from parity.publish.document import Table
+from parity.publish.headline import headlines
 from parity.publish.numbers import fixed, full, mib, ms, percent, sig
 from parity.publish.sentences import (
     accuracy_of,
@@ -17,7 +18,6 @@ from parity.publish.sentences import (
     ratio_text,
     verdict_word,
 )
-from parity.publish.verdicts import verdict_rows
 from parity.results.record import Agreement, Divergence, Evaluation, Flops, PairRecord, RunRecord
 from parity.vocabulary import SIDE_NAMES, SIDES
 
@@ -52,7 +52,7 @@ def summary_table(record: RunRecord) -> Table:
             for side in SIDES:
                 best = entry.best(side) if entry else None
                 row.append(f"{ms(best.median_ms)} ({best.best_mode})" if best else numbers.MISSING)
-            row.append(ratio_text(entry) if entry else numbers.MISSING)
+            row.append(ratio_text(batch, entry) if entry else numbers.MISSING)
         for side in SIDES:
             cell = pair.eager_cell(side)
             if cell:
@@ -64,12 +64,39 @@ def summary_table(record: RunRecord) -> Table:
     return Table(head, rows)
 
 
-def verdict_table(record: RunRecord) -> Table:
-    rows = [
-        [r["row"], f"{r['claim']} ({r['source']})", r["pair"], r["evidence"]]
-        for r in verdict_rows(record)
+def answer_table(record: RunRecord) -> Table:
+    """Every pair and batch size's headline comparison: the forest plot as a table."""
+    rows = []
+    for pair in record.pairs:
+        for one in headlines(pair):
+            rows.append(
+                [
+                    pair.id,
+                    one.batch,
+                    one.modes_text,
+                    one.interval_text(),
+                    str(one.replicates) if one.replicated else "1 (not replicated)",
+                    numbers.MISSING if one.between_cv is None else f"{one.between_cv:.1%}",
+                    one.verdict,
+                    one.why,
+                ]
+            )
+    head = [
+        "pair",
+        "batch",
+        "modes",
+        "PyTorch/TensorFlow [95% interval]",
+        "R",
+        "between-process spread",
+        "verdict",
+        "why",
     ]
-    return Table(["row", "the table's claim", "pair", "this run's evidence"], rows)
+    return Table(head, rows)
+
+
+def claim_table(evidence: list[tuple[str, str]]) -> Table:
+    """One claim's evidence, pair by pair."""
+    return Table(["pair", "this run's evidence"], [[pair, text] for pair, text in evidence])
 
 
 def cell_table(pair: PairRecord, batches: list[str]) -> Table:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from parity.evaluate.replicates import CONTENDED, FASTER, NO_VERDICT, TIE
 from parity.evaluate.statistics import compile_cost_s
+from parity.publish.headline import NOT_REPLICATED_WHY, headlines
 from parity.results.record import Agreement, CellRecord, PairRecord, RunRecord
 from parity.vocabulary import EAGER, SIDE_NAMES, SIDES
 
@@ -105,22 +107,33 @@ def model_zoo(pair: PairRecord) -> str:
 
 
 def performance(pair: PairRecord) -> str:
+    """Per batch size, the headline comparison (parity.publish.headline): a replicated
+    verdict with its interval, R and between-process spread, or why there is none."""
     parts = []
-    for batch, entry in pair.evaluation.latency.items():
-        ratio = entry.torch_over_tf
-        if not ratio:
+    for one in headlines(pair):
+        head = f"batch {one.batch} ({one.modes_text})"
+        if not one.replicated:
+            entry = pair.evaluation.latency[one.batch]
+            pt, tf = entry.torch, entry.tensorflow
+            parts.append(
+                f"{head}: no verdict; one process per side gave PyTorch/TensorFlow "
+                f"{one.interval_text()} (PyTorch {pt.best_mode} {pt.median_ms:.2f} ms vs "
+                f"TensorFlow {tf.best_mode} {tf.median_ms:.2f} ms), {NOT_REPLICATED_WHY}"
+            )
             continue
-        pt, tf = entry.torch, entry.tensorflow
-        if ratio.verdict == "tie":
-            head = f"batch {batch}: tie (ratio {ratio.ratio:.2f})"
-        else:
-            faster = ratio.ratio if ratio.ratio > 1 else 1 / ratio.ratio
-            head = f"batch {batch}: {ratio.verdict.replace(' faster', '')} {faster:.2f}x faster"
-        parts.append(
-            f"{head}, 95% interval of PyTorch/TensorFlow {ratio.ci_low:.3f}-"
-            f"{ratio.ci_high:.3f} (PyTorch {pt.best_mode} {pt.median_ms:.2f} ms vs "
-            f"TensorFlow {tf.best_mode} {tf.median_ms:.2f} ms)"
+        spread = (
+            f", between-process spread {one.between_cv:.1%}" if one.between_cv is not None else ""
         )
+        basis = f"over {one.replicates} process pairs{spread}"
+        if one.status == FASTER:
+            said = one.speedup_text()
+        elif one.status == TIE:
+            said = f"tie (ratio {one.ratio:.2f})"
+        elif one.status == CONTENDED:
+            said = NO_VERDICT
+        else:
+            said = one.verdict
+        parts.append(f"{head}: {said}; PyTorch/TensorFlow {one.interval_text()} {basis}: {one.why}")
     return "; ".join(parts) or "no latency measured on both sides"
 
 
@@ -187,19 +200,18 @@ EVIDENCE = {
 }
 
 
-def verdict_rows(record: RunRecord) -> list[dict[str, str]]:
-    rows = []
-    for claim in CLAIMS:
-        for pair in record.pairs:
-            rows.append(
-                {
-                    "row": claim.row,
-                    "claim": claim.text(),
-                    "source": claim.source,
-                    "pair": pair.id,
-                    "evidence": EVIDENCE[claim.row](pair)
-                    if pair.was_run
-                    else f"not measured: {pair.reason}",
-                }
-            )
-    return rows
+def claim_evidence(record: RunRecord) -> list[tuple[Claim, list[tuple[str, str]]]]:
+    """Each claim once, with (pair id, this run's evidence) for every pair under it."""
+    return [
+        (
+            claim,
+            [
+                (
+                    pair.id,
+                    EVIDENCE[claim.row](pair) if pair.was_run else f"not measured: {pair.reason}",
+                )
+                for pair in record.pairs
+            ],
+        )
+        for claim in CLAIMS
+    ]

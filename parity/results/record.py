@@ -160,6 +160,7 @@ class Machine(Block):
     python: str | None = None
     gpu: Any = None
     gemm_peak: GemmPeak | None = None  # absent in records from before calibration
+    vector_extensions: list[str] | None = None  # e.g. ["avx2", "avx512f", "fma"]; absent before
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -234,6 +235,8 @@ class LatencySamples(Block):
     warmup_calls: int | None = None
     stopped: str | None = None
     harness_check: dict[str, Any] | None = None  # `nox -s bench` only
+    cpu_share: float | None = None  # CPU time over wall time x threads (parity.contention)
+    contended: bool | None = None  # cpu_share below parity.contention.CONTENDED_BELOW
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -412,18 +415,48 @@ class Ratio(Block):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Replicated(Block):
+    """The headline comparison over R process pairs (parity.evaluate.replicates.Comparison
+    .to_dict()), with the modes it compared and the duel's plan. ratio = PyTorch's latency
+    over TensorFlow's."""
+
+    ratio: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    replicates: int | None = None
+    rounds: list[int] = field(default_factory=list)
+    replicate_ratios: list[float] = field(default_factory=list)
+    between_cv: float | None = None
+    within_cv: float | None = None
+    status: str | None = None  # faster, tie, inconclusive or contended
+    verdict: str | None = None  # "PyTorch faster", "tie", "inconclusive" or "no verdict"
+    why: str | None = None
+    contended_rounds: int | None = None
+    total_rounds: int | None = None
+    min_cpu_share: float | None = None
+    tie_margin: float | None = None
+    interval: str | None = None
+    method: str | None = None
+    modes: dict[str, str] = field(default_factory=dict)  # side -> mode
+    plan: dict[str, Any] = field(default_factory=dict)  # replicates, rounds, round_min_time_s...
+
+
+@dataclass(frozen=True, kw_only=True)
 class SideLatency(Block):
-    """One batch size: each side's fastest mode and the ratio of their medians."""
+    """One batch size: each side's fastest mode and the ratio of their medians (one
+    process each), and, where the run replicated it, the headline comparison."""
 
     NESTED: ClassVar[dict[str, Any]] = {
         "torch": BestMode,
         "tensorflow": BestMode,
         "torch_over_tf": Ratio,
+        "replicated": Replicated,
     }
 
     torch: BestMode | None = None
     tensorflow: BestMode | None = None
     torch_over_tf: Ratio | None = None
+    replicated: Replicated | None = None  # absent in records from before replication
 
     def best(self, side: str) -> BestMode | None:
         return getattr(self, side, None) if side in SIDES else None
@@ -589,6 +622,16 @@ class PairRecord(Block):
 
 
 @dataclass(frozen=True, kw_only=True)
+class LoadCheck(Block):
+    """The machine's load before the run started (parity.run.load)."""
+
+    busy_share: float | None = None
+    busy: bool | None = None
+    warning: str | None = None
+    loadavg_1m: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunRecord(Block):
     NESTED: ClassVar[dict[str, Any]] = {
         "machine": Machine,
@@ -596,6 +639,7 @@ class RunRecord(Block):
         "settings": Settings,
         "pairs": ("list", PairRecord),
         "workers": Workers,
+        "load_check": LoadCheck,
     }
 
     schema_version: int | None = None
@@ -610,6 +654,13 @@ class RunRecord(Block):
     pairs: list[PairRecord] = field(default_factory=list)
     parent_framework_modules: list[str] = field(default_factory=list)
     workers: Workers | None = None
+    load_check: LoadCheck | None = None  # absent in records from before the check
+    budget: dict[str, Any] | None = None  # parity.run.budget.BudgetPlan.to_dict(), with lines
+
+    @property
+    def budget_lines(self) -> list[str]:
+        """What the time budget shortened or dropped, as the plan says it."""
+        return list((self.budget or {}).get("lines") or [])
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunRecord:
