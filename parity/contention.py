@@ -1,4 +1,4 @@
-"""Whether a timed loop had the cores it asked for (DESIGN.md, measurement rule 6b).
+"""Whether a timed loop had the cores it asked for (docs/measurement.md rule 6b).
 
 A loop's CPU share is the CPU time its process got over wall time x threads. Below
 CONTENDED_BELOW, other processes were using the cores the loop's threads asked for,

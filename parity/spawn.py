@@ -104,7 +104,7 @@ class Outcome:
 def child_environment(
     threads: int, framework: str, cell_dir: Path | None = None, device: str = "cpu"
 ) -> dict[str, str]:
-    """Threads set before the child imports anything (DESIGN.md measurement rule 2)."""
+    """Threads set before the child imports anything (docs/measurement.md rule 2)."""
     env = dict(os.environ)
     if device == "cpu":
         # Hide every GPU from both frameworks: TensorFlow would otherwise place its ops on

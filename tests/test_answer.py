@@ -67,7 +67,7 @@ def test_markdown_gives_the_same_as_a_table_with_r_spread_and_why():
 
 
 def test_budget_lines_and_the_load_warning_are_shown():
-    warning = "parity: warning: other processes used 40% of the 2 usable cores over 0.5 s"
+    warning = "other processes used 40% of the 2 usable cores over 0.5 s"
     text = render_markdown(_run(budget_lines=BUDGET, load_warning=warning))
     answer = text.split(f"## {sections.ANSWER_TITLE}")[1].split("\n## ")[0]
     assert f"**Machine busy before the run:** {warning}" in answer

@@ -1,5 +1,5 @@
 """Replicated comparisons: the ratio of two sides' medians over R independent process pairs,
-with a 95% interval from the hierarchy (DESIGN.md, measurement rules 6 and 6b).
+with a 95% interval from the hierarchy (docs/measurement.md rule 6 and 6b).
 
 The data come from a duel (parity.run.duel): R process pairs (replicates), each with
 rounds in which the two sides took turns. One process is one observation: processes differ

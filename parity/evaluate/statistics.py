@@ -1,6 +1,6 @@
 """Latency statistics from raw samples: plain numpy, no framework imports.
 
-Rules (DESIGN.md, measurement rules 5 and 6): report n, median, IQR, p90 only when
+Rules (docs/measurement.md rule 5 and 6): report n, median, IQR, p90 only when
 n >= 64, p99 only when n >= 662, min, mean, std; a measurement is unstable when
 IQR/median > 0.10. Two sides are compared by the ratio of their medians with a
 bootstrap 95% interval, and called "faster" only when the interval excludes 1 and
@@ -98,7 +98,7 @@ def median_ratio(
     return RatioEstimate(ratio=ratio, ci_low=float(low), ci_high=float(high), verdict=verdict)
 
 
-# ---- How near the machine's limit (DESIGN.md, measurement rule 9) ----
+# ---- How near the machine's limit (docs/measurement.md rule 9) ----
 
 FASTER_THAN_PEAK = "faster than the machine's peak: measurement error"
 

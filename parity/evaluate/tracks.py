@@ -1,4 +1,4 @@
-"""Accuracy in two tracks (DESIGN.md question 2).
+"""Accuracy in two tracks (docs/architecture.md, "The questions").
 
 - Track A: each side gets its own published preprocessing (the catalog's Side.preprocessing).
 - Track B: both sides get the same tensors: the PyTorch side's published preprocessing, the

@@ -1,4 +1,4 @@
-"""Plan a run to a time budget (DESIGN.md, measurement rule 6b; issue 11).
+"""Plan a run to a time budget (docs/measurement.md rule 6c).
 
     work = suite_work(get_suite("default"))
     plan = plan_budget(work, peak_gflops=473.0, budget_s=900.0)

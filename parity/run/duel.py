@@ -1,5 +1,5 @@
 """The duel: one headline comparison measured as R independent process pairs, the two sides
-taking turns in short timed rounds (DESIGN.md, measurement rules 6 and 6b).
+taking turns in short timed rounds (docs/measurement.md rule 6 and 6b).
 
 For each replicate, both sides' warm workers (parity.child.serve) start fresh and load at
 once; once both are ready they alternate rounds, A B A B ..., the side that starts

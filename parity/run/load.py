@@ -1,4 +1,5 @@
-"""Whether other processes are using the cores before a run starts (DESIGN.md, rule 6b).
+"""Whether other processes are using the cores before a run starts (docs/measurement.md
+rule 6b).
 
     found = check_load()
     if found.warning: print(found.warning)
@@ -92,7 +93,7 @@ def check_load(sample_s: float = SAMPLE_S, busy_above: float = BUSY_ABOVE) -> Lo
     if busy:
         shown = f"{loadavg:.2f}" if loadavg is not None else "unknown"
         warning = (
-            f"parity: warning: other processes used {share:.0%} of the {len(cores)} usable "
+            f"other processes used {share:.0%} of the {len(cores)} usable "
             f"cores over {sample_s:g} s (load average {shown}); timings now would be "
             f"contended and give no verdict ({MACHINE_BUSY})"
         )

@@ -8,7 +8,7 @@ parity.child.peak_kernels THREADS`) started as every child is (parity.spawn: thr
 environment, timeout, memory limit, death with the parent), and the figure is cached in
 $XDG_CACHE_HOME/zoo-parity/peak.json (default ~/.cache), keyed by CPU model, usable cores,
 threads, torch version and calibration version, so it is measured once per machine. Each
-cell's achieved GFLOP/s is then set against it (DESIGN.md, measurement rule 9).
+cell's achieved GFLOP/s is then set against it (docs/measurement.md rule 9).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Timing profiles: how long each timed loop runs (DESIGN.md measurement rules 3-4)."""
+"""Timing profiles: how long each timed loop runs (docs/measurement.md rule 3-4)."""
 
 from __future__ import annotations
 
