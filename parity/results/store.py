@@ -69,6 +69,22 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+# The vector extensions that set a CPU's fp32 speed (a machine with AVX-512 calibrated 6x
+# faster here than one with AVX2 only): part of the machine a verdict holds for.
+VECTOR_EXTENSIONS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_bf16", "amx_tile")
+
+
+def vector_extensions() -> list[str]:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                return [name for name in VECTOR_EXTENSIONS if name in flags]
+    except OSError:
+        pass
+    return []
+
+
 def usable_cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -83,6 +99,7 @@ def machine_info() -> dict[str, Any]:
         "system": f"{platform.system()} {platform.release()}",
         "machine": platform.machine(),
         "cpu": _cpu_model(),
+        "vector_extensions": vector_extensions(),
         "cores_usable": usable_cores(),
         "cores_logical": os.cpu_count(),
         "memory_gib": None if memory_mib is None else round(memory_mib / 1024, 1),
