@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from parity import spawn
 from parity.errors import UnknownArchitectureError, did_you_mean
 from parity.files import write_json
 from zoo.sources import get_source
@@ -50,21 +49,14 @@ def _well_formed(found: Any) -> bool:
 def read_in_child(library: str) -> dict[str, Any] | None:
     """The child's {"names", "variants"}, or None when it could not tell (it crashed, or
     timed out): the check is then skipped and the worker says what is wrong."""
-    from parity.run.runner import child_environment  # late: the runner is a heavy import
-
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "parity.child.names", library],
-            capture_output=True,
-            text=True,
-            timeout=READ_TIMEOUT_S,
-            stdin=subprocess.DEVNULL,
-            env=child_environment(1, LIBRARIES[library][1]),
-        )
-    except subprocess.TimeoutExpired:
-        return None
-    lines = done.stdout.strip().splitlines()
-    if done.returncode != 0 or not lines:
+    outcome = spawn.run_child(
+        "parity.child.names",
+        [library],
+        env=spawn.child_environment(1, LIBRARIES[library][1]),
+        timeout_s=READ_TIMEOUT_S,
+    )
+    lines = outcome.stdout.strip().splitlines()
+    if not outcome.ok or not lines:
         return None
     try:
         found = json.loads(lines[-1])
