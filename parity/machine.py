@@ -127,3 +127,46 @@ def batch_fits(
             f"(scaled from batch {measured_batch}), and {available:,.0f} MiB are available"
         )
     return True, f"about {needed:,.0f} MiB more needed, {available:,.0f} MiB available"
+
+
+# ---- Who is using the cores (/proc/stat) ----
+
+IDLE_FIELDS = (3, 4)  # idle, iowait; steal (another guest on the host) counts as busy
+
+
+def cpu_times(stat_text: str, cores: tuple[int, ...]) -> tuple[int, int]:
+    """(busy, total) clock ticks summed over the given cores' lines of /proc/stat."""
+    busy = total = 0
+    wanted = {f"cpu{core}" for core in cores}
+    for line in stat_text.splitlines():
+        name, *values = line.split()
+        if name not in wanted:
+            continue
+        ticks = [int(v) for v in values[:8]]  # guest time is already inside user time
+        idle = sum(ticks[i] for i in IDLE_FIELDS)
+        busy += sum(ticks) - idle
+        total += sum(ticks)
+    return busy, total
+
+
+def busy_share(before: str, after: str, cores: tuple[int, ...]) -> float | None:
+    busy0, total0 = cpu_times(before, cores)
+    busy1, total1 = cpu_times(after, cores)
+    if total1 <= total0:
+        return None
+    return (busy1 - busy0) / (total1 - total0)
+
+
+def usable_cores() -> tuple[int, ...]:
+    try:
+        return tuple(sorted(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return tuple(range(os.cpu_count() or 1))
+
+
+def read_stat() -> str | None:
+    try:
+        with open("/proc/stat") as handle:
+            return handle.read()
+    except OSError:
+        return None

@@ -16,6 +16,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from parity import machine
 from parity.errors import ResultsFileError  # noqa: F401  (raised and re-exported)
 from parity.files import write_json
 from parity.machine import total_mib
@@ -86,10 +87,7 @@ def vector_extensions() -> list[str]:
 
 
 def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
+    return len(machine.usable_cores())
 
 
 def machine_info() -> dict[str, Any]:

@@ -13,17 +13,16 @@ with contended loops gives no verdict.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from parity.contention import MACHINE_BUSY
+from parity.machine import busy_share, cpu_times, usable_cores  # noqa: F401  (re-exported)
 
 # Busy above this share of the usable cores' time: the same 10% a contended loop misses.
 BUSY_ABOVE = 0.10
 SAMPLE_S = 0.5
-IDLE_FIELDS = (3, 4)  # idle, iowait; steal (another guest on the host) counts as busy
 
 
 @dataclass(frozen=True)
@@ -39,36 +38,6 @@ class LoadCheck:
         found = asdict(self)
         found["cores"] = list(self.cores)
         return found
-
-
-def cpu_times(stat_text: str, cores: tuple[int, ...]) -> tuple[int, int]:
-    """(busy, total) clock ticks summed over the given cores' lines of /proc/stat."""
-    busy = total = 0
-    wanted = {f"cpu{core}" for core in cores}
-    for line in stat_text.splitlines():
-        name, *values = line.split()
-        if name not in wanted:
-            continue
-        ticks = [int(v) for v in values[:8]]  # guest time is already inside user time
-        idle = sum(ticks[i] for i in IDLE_FIELDS)
-        busy += sum(ticks) - idle
-        total += sum(ticks)
-    return busy, total
-
-
-def busy_share(before: str, after: str, cores: tuple[int, ...]) -> float | None:
-    busy0, total0 = cpu_times(before, cores)
-    busy1, total1 = cpu_times(after, cores)
-    if total1 <= total0:
-        return None
-    return (busy1 - busy0) / (total1 - total0)
-
-
-def usable_cores() -> tuple[int, ...]:
-    try:
-        return tuple(sorted(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return tuple(range(os.cpu_count() or 1))
 
 
 def _read(path: str) -> str | None:
