@@ -86,3 +86,24 @@ def test_the_cli_refuses_a_resume_with_another_seed_in_one_line(
     assert main([*argv[:4], "--seed", "4", *argv[6:], "--resume", run_id]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("parity run: run ") and "(seed 3 -> 4)" in err[-1]
+
+
+def test_every_option_reaches_the_run_config(monkeypatch, tmp_path):
+    """An option declared in SETTINGS but not passed on by the CLI would be silently
+    ignored: --replicates and --budget must reach RunConfig."""
+    import parity.run.runner
+    from parity.cli import main
+
+    seen = {}
+
+    def fake_run(pairs, config):
+        seen["config"] = config
+        return {"pairs": [], "run_id": "fake", "wall_s": 0.0}
+
+    monkeypatch.setattr(parity.run.runner, "run", fake_run)
+    status = main(
+        ["run", "efficientnet-lite0", "--out", str(tmp_path), "--replicates", "2", "--budget", "1"]
+    )
+    assert status == 0
+    assert seen["config"].replicates == 2
+    assert seen["config"].budget_s == 60.0

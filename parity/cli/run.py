@@ -9,7 +9,7 @@ from pathlib import Path
 from parity.errors import OptionsError, did_you_mean
 from parity.results.record import RunRecord
 from parity.run.profiles import DEFAULT_BATCHES, eval_batch_for, get_profile
-from parity.run.settings import add_options
+from parity.run.settings import SETTINGS, add_options
 from parity.vocabulary import MODES
 from zoo.catalog import SIDES, SUITES, custom_pair, get_pair, get_suite
 
@@ -42,6 +42,35 @@ def add_parser(commands) -> None:
     )
     add_options(run)  # every run setting's option, from parity.run.settings
     run.set_defaults(func=command)
+
+
+# Settings this command computes from its options itself; every other option passes through.
+SPECIAL = frozenset(
+    {
+        "out_dir",
+        "threads",
+        "device",
+        "profile",
+        "seq_len",
+        "latency_batches",
+        "eval_batch",
+        "timeout_s",
+        "modes",
+        "dataset",
+        "limit",
+        "diagnostics",
+        "divergence",
+        "offline",
+        "keep_work",
+        "weights",
+        "seed",
+        "history",
+        "jobs",
+        "memory_limit_mib",
+        "resume",
+        "argv",
+    }
+)
 
 
 def _parse_modes(values: list[str] | None) -> dict[str, tuple[str, ...]] | None:
@@ -131,7 +160,16 @@ def command(args: argparse.Namespace) -> int:
         memory_limit = default_memory_limit_mib(args.jobs)
     else:
         memory_limit = args.memory_limit if args.memory_limit > 0 else None
+    # Every other setting with an option goes through as the user gave it (None: default).
+    passed = {
+        setting.name: value
+        for setting in SETTINGS
+        if setting.option
+        and setting.name not in SPECIAL
+        and (value := getattr(args, setting.option.lstrip("-").replace("-", "_"), None)) is not None
+    }
     config = RunConfig(
+        **passed,
         out_dir=Path(args.out),
         threads=args.threads,
         device=resolve_device(args.device),
