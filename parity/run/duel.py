@@ -173,12 +173,12 @@ def serve_spec(contender: Contender, plan: DuelPlan) -> dict[str, Any]:
 def start_server(spec_path: Path, framework: str, threads: int, folder: Path, device: str):
     """Start one warm worker through the run's one spawn path (parity.spawn): launcher,
     process group, death with the parent, the thread environment."""
-    return start_interactive(
-        "parity.child.serve",
-        [str(spec_path)],
-        child_environment(threads, framework, folder, device),
-        folder / "stderr.txt",
-    )
+    env = child_environment(threads, framework, folder, device)
+    if env.get("TORCHINDUCTOR_CACHE_DIR") == str(folder / "inductor-cache"):  # not the user's
+        # One Inductor cache per side across the duel's replicates (folder is DUEL/rN/SIDE):
+        # later replicates compile warm; the cold compile cost is the cell's to report.
+        env["TORCHINDUCTOR_CACHE_DIR"] = str(folder.parent.parent / f"{folder.name}-inductor-cache")
+    return start_interactive("parity.child.serve", [str(spec_path)], env, folder / "stderr.txt")
 
 
 class _Worker:
