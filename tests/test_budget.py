@@ -84,3 +84,29 @@ def test_more_replicates_narrow_the_expected_interval():
 def test_peak_is_required():
     with pytest.raises(ValueError, match="calibrate"):
         plan_budget(suite_work(get_suite("default")), 0.0)
+
+
+def test_a_last_planned_run_on_this_machine_corrects_the_estimates():
+    from parity.run.budget import correction_from, plan_budget, suite_work
+    from zoo.catalog import get_suite
+
+    machine = {
+        "cpu": "X",
+        "vector_extensions": ["avx2"],
+        "cores_usable": 2,
+        "gemm_peak": {"gflops_per_s": 200.0},
+    }
+    last = {"machine": machine, "wall_s": 1200.0, "budget": {"estimated_s": 800.0}}
+    assert correction_from(last, machine) == 1.5
+    other = {**machine, "vector_extensions": ["avx2", "avx512f"]}
+    assert correction_from(last, other) == 1.0  # another machine: nothing to learn
+    faster = {**machine, "gemm_peak": {"gflops_per_s": 400.0}}
+    assert correction_from(last, faster) == 1.0
+    assert correction_from({**last, "wall_s": 80000.0}, machine) == 3.0  # clipped
+    work = suite_work(get_suite("default"))
+    plain, corrected = plan_budget(work, 200.0, 900.0), plan_budget(work, 200.0, 900.0, 1.5)
+    assert corrected.estimated_s <= 900.0
+    assert len(corrected.changes) >= len(plain.changes)
+    assert len(corrected.cells) + len(corrected.comparisons) < len(plain.cells) + len(
+        plain.comparisons
+    )

@@ -366,8 +366,13 @@ def _costliest_mode(modes: tuple[str, ...]) -> str:
     return max(modes, key=lambda mode: COMPILE_S.get(mode, 1.0))
 
 
-def plan_budget(work: list[PairWork], peak_gflops: float, budget_s: float = 900.0) -> BudgetPlan:
-    """Fit the work to the budget; see the module's docstring for the order of changes."""
+def plan_budget(
+    work: list[PairWork], peak_gflops: float, budget_s: float = 900.0, correction: float = 1.0
+) -> BudgetPlan:
+    """Fit the work to the budget; see the module's docstring for the order of changes.
+
+    correction: what the model missed on this machine last time (that run's wall time over
+    its plan's estimate, see `correction_from`); every estimate is multiplied by it."""
     if peak_gflops is None or peak_gflops <= 0:
         raise ValueError(
             "plan_budget needs the calibrated peak (GFLOP/s > 0): run `parity calibrate`"
@@ -389,7 +394,7 @@ def plan_budget(work: list[PairWork], peak_gflops: float, budget_s: float = 900.
     changes: list[Change] = []
 
     def total() -> float:
-        return (
+        return correction * (
             RUN_OVERHEAD_S
             + sum(c.estimated_s for c in cells)
             + sum(c.estimated_s for c in comparisons)
@@ -523,10 +528,34 @@ def plan_budget(work: list[PairWork], peak_gflops: float, budget_s: float = 900.
             f"fixed costs measured at {REFERENCE_PEAK_GFLOPS:g} GFLOP/s, scaled by "
             f"(reference / peak)^{FIXED_COST_EXPONENT:g} = {costs.scale:.2f}",
             "duel modes planned as each side's costliest to compile; the run uses the best",
+            f"every estimate x {correction:.2f}: this machine's last planned run took that "
+            "share of its estimate"
+            if correction != 1.0
+            else "no earlier planned run on this machine to correct the model with",
             f"interval half-widths assume a between-process spread of "
             f"{BETWEEN_PROCESS_SD:.1%} and a round spread of {WITHIN_ROUND_SD:.1%}",
         ],
     )
+
+
+# A correction outside these bounds says the last run was not like this one (a busy
+# machine, another suite): it is clipped rather than trusted.
+CORRECTION_BOUNDS = (0.5, 3.0)
+
+
+def correction_from(previous: dict[str, Any] | None, machine: dict[str, Any]) -> float:
+    """The last planned run's wall time over its plan's estimate, when it ran on this
+    machine (same CPU, vector extensions, usable cores and peak within 25%); else 1."""
+    if not previous or not isinstance(previous.get("budget"), dict):
+        return 1.0
+    estimated, wall = previous["budget"].get("estimated_s"), previous.get("wall_s")
+    then = previous.get("machine") or {}
+    same = all(then.get(k) == machine.get(k) for k in ("cpu", "vector_extensions", "cores_usable"))
+    peaks = [(m.get("gemm_peak") or {}).get("gflops_per_s") for m in (then, machine)]
+    if not (estimated and wall and same and all(peaks)) or abs(peaks[0] / peaks[1] - 1) > 0.25:
+        return 1.0
+    low, high = CORRECTION_BOUNDS
+    return min(high, max(low, wall / estimated))
 
 
 def _comparison(

@@ -536,7 +536,18 @@ def _plan_to_budget(planned, config: RunConfig, record: dict[str, Any]):
         }
         print(f"parity: warning: {record['budget']['error']}", file=sys.stderr)
         return planned
-    plan = budget.plan_budget(budget.run_work(planned), peak_gflops, config.budget_s)
+    # The last run written here, if it was planned on this machine, corrects the estimates.
+    try:
+        previous = results.load_dict(config.out_dir / "results.json")
+    except (OSError, ValueError):
+        previous = None
+    correction = budget.correction_from(previous, record["machine"])
+    plan = budget.plan_budget(
+        budget.run_work(planned, budget.previous_flops(previous) if previous else None),
+        peak_gflops,
+        config.budget_s,
+        correction,
+    )
     record["budget"] = {**plan.to_dict(), "lines": plan.lines()}
     for line in plan.lines():
         print(f"budget: {line}", file=sys.stderr)
