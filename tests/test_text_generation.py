@@ -161,7 +161,8 @@ def check_seeded_pair(found: dict, report: str) -> dict:
     speed = found["evaluation"]["generation"]
     assert [(s["side"], s["mode"]) for s in speed] == [("torch", "eager"), ("tensorflow", "eager")]
     for entry in speed:
-        assert entry["ttft_ms"] > 0 and entry["tokens_per_s"] > 0 and entry["samples"] >= 3
+        # At least one timed generation: a loop on a busy machine may stop at max_time_s.
+        assert entry["ttft_ms"] > 0 and entry["tokens_per_s"] > 0 and entry["samples"] >= 1
     assert "Greedy decoding, 32 new tokens per prompt" in report
     assert "time to first token (ms, median)" in report
     return agreement
