@@ -23,6 +23,9 @@ MODE_DESCRIPTIONS = {
     ("tensorflow", "xla"): "tf.function(jit_compile=True) with a fixed input_signature",
 }
 EAGER = "eager"  # each side's reference mode: agreement, memory and divergence use it
+# Tasks whose workers run only some of those modes so far (any other task runs them all):
+# a causal LM's decoding loop is driven eagerly on each side (parity/child/generation.py).
+TASK_MODES: dict[str, tuple[str, ...]] = {"text-generation": (EAGER,)}
 
 # A run's weights: published ones, or seeded random ones (latency, memory, agreement only).
 PRETRAINED, SEEDED = "pretrained", "seeded"
@@ -44,5 +47,6 @@ __all__ = [
     "SEEDED",
     "SIDES",
     "SIDE_NAMES",
+    "TASK_MODES",
     "UNAVAILABLE",
 ]

@@ -15,7 +15,7 @@ from parity.errors import OptionsError, UnknownPairError, did_you_mean
 from zoo.preprocessing import TORCHVISION_IMAGENET, Preprocessing
 from zoo.sources import keras_apps
 
-TASK_NAMES = ("text-encoder", "image-classifier")
+TASK_NAMES = ("text-encoder", "image-classifier", "text-generation")
 SAME_WEIGHTS = "same-weights"
 INDEPENDENT = "independent"
 SIDES = ("torch", "tensorflow")
@@ -177,6 +177,74 @@ TEXT_PAIRS = (
         "DistilBERT base uncased (6 layers, width 768, no token types): transformers AutoModel "
         "on PyTorch; keras-hub DistilBertBackbone converting the same checkpoint on TensorFlow.",
         bert=False,
+    ),
+)
+
+
+LLAMA_RMS_EPS = Diagnostic(
+    name="torch-rms-norm-eps-1e-6",
+    side="torch",
+    load_options={"rms_norm_eps": 1e-6},
+    question=(
+        "keras-hub's Llama converter does not carry rms_norm_eps over (this checkpoint says "
+        "1e-5) and keeps its Llama3Backbone default, 1e-6. Does the gap close when PyTorch "
+        "uses 1e-6 too?"
+    ),
+)
+
+
+def causal_lm(
+    pair_id: str, hub_id: str, description: str, diagnostics: tuple[Diagnostic, ...] = ()
+) -> Pair:
+    """A Hugging Face causal LM on PyTorch (AutoModelForCausalLM) against keras-hub's
+    CausalLM converting the same checkpoint on TensorFlow: same weights, same token ids.
+    Offline, `--weights seeded` writes a reduced checkpoint of the same architecture
+    (zoo.seeding.HF_SEEDED_CONFIGS) with its own small tokenizer."""
+    return Pair(
+        id=pair_id,
+        task="text-generation",
+        relation=SAME_WEIGHTS,
+        torch=Side(f"hf:{hub_id}"),
+        tensorflow=Side(f"keras-hub:hf://{hub_id}"),
+        tokenizer=f"hf:{hub_id}",
+        dataset="lm-prompts",
+        description=description,
+        diagnostics=diagnostics,
+    )
+
+
+LM_PAIRS = (
+    causal_lm(
+        "gpt2",
+        "openai-community/gpt2",
+        "GPT-2 small (12 layers, width 768): transformers GPT2LMHeadModel on PyTorch; keras-hub "
+        "GPT2CausalLM converting the same safetensors on TensorFlow.",
+    ),
+    causal_lm(
+        "tinyllama",
+        "TinyLlama/TinyLlama-1.1B-Chat-v1.0",
+        "TinyLlama 1.1B chat (Llama, 22 layers, grouped-query attention): transformers "
+        "LlamaForCausalLM on PyTorch; keras-hub Llama3CausalLM converting it on TensorFlow.",
+        diagnostics=(LLAMA_RMS_EPS,),
+    ),
+    causal_lm(
+        "smollm-135m",
+        "HuggingFaceTB/SmolLM-135M",
+        "SmolLM 135M (Llama architecture, 30 layers, tied embeddings): transformers on "
+        "PyTorch; keras-hub Llama3CausalLM converting it on TensorFlow.",
+        diagnostics=(LLAMA_RMS_EPS,),
+    ),
+    causal_lm(
+        "qwen2.5-0.5b",
+        "Qwen/Qwen2.5-0.5B",
+        "Qwen2.5 0.5B (24 layers, attention biases): transformers Qwen2ForCausalLM on "
+        "PyTorch; keras-hub QwenCausalLM converting it on TensorFlow.",
+    ),
+    causal_lm(
+        "gemma-2b",
+        "google/gemma-2b",
+        "Gemma 2B (18 layers, multi-query attention; a gated repository): transformers "
+        "GemmaForCausalLM on PyTorch; keras-hub GemmaCausalLM converting it on TensorFlow.",
     ),
 )
 
@@ -450,6 +518,7 @@ PAIRS: dict[str, Pair] = {
         MINILM,
         EFFICIENTNET_LITE0,
         *TEXT_PAIRS,
+        *LM_PAIRS,
         VIT_B_16,
         *TIMM_PAIRS,
         *IMAGE_PAIRS,
@@ -514,6 +583,10 @@ SUITES: dict[str, tuple[SuiteEntry, ...]] = {
         _performance_row("mobilenet_v2", batch_sizes=(1,)),
         _performance_row("efficientnet_b0", batch_sizes=(1,)),
         _performance_row("vit_b_16", batch_sizes=(1,)),
+        # Causal LMs: a reduced seeded checkpoint each, time to first token and tokens/s
+        # at batch 1 (their workers time generation, not the latency loops).
+        _performance_row("gpt2", batch_sizes=(1,)),
+        _performance_row("smollm-135m", batch_sizes=(1,)),
     ),
 }
 
@@ -554,18 +627,16 @@ def custom_pair(
     relation = SAME_WEIGHTS if same_weights else INDEPENDENT
     # Cell ids are "pair/side/mode": a handle's path separators must not leak into them.
     pair_id = f"{torch_handle} vs {tf_handle}".replace("/", "_")
-    if task == "text-encoder":
+    if task in ("text-encoder", "text-generation"):
         if pt.prefix != "hf":
-            raise OptionsError(
-                "a custom text-encoder pair takes its tokenizer from an hf: PyTorch side"
-            )
+            raise OptionsError(f"a custom {task} pair takes its tokenizer from an hf: PyTorch side")
         return Pair(
             pair_id,
             task,
             relation,
             Side(torch_handle),
             Side(tf_handle),
-            dataset="sts-smoke",
+            dataset="sts-smoke" if task == "text-encoder" else "lm-prompts",
             tokenizer=torch_handle,
             description="a pair of your choosing",
         )

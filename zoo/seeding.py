@@ -10,20 +10,65 @@ half.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from zoo.catalog import Pair
 from zoo.sources import ChildJob, RunChild, get_source
 from zoo.sources.files import split_checkpoint
 
+
+@dataclass(frozen=True)
+class SeededConfig:
+    """What the child builds: transformers' `config_class(**settings)` as `model_class`.
+    A causal LM (lm=True) is reduced (few, narrow layers) and gets a small byte-level BPE
+    tokenizer of its own, trained on the project's bundled text; its vocab_size is the
+    tokenizer's."""
+
+    config_class: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    model_class: str = "AutoModelForImageClassification"
+    lm: bool = False
+
+
+def _reduced_lm(config_class: str, **settings: Any) -> SeededConfig:
+    return SeededConfig(config_class, settings, "AutoModelForCausalLM", lm=True)
+
+
+# Reduced Llama-style decoder: 2 layers, width 64, grouped-query attention (4 query heads,
+# 2 key-value heads unless told), a 128-token context; the repository's own norm epsilon
+# and tying.
+def _reduced_llama(config_class: str = "LlamaConfig", **settings: Any) -> SeededConfig:
+    reduced = dict(
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=128,
+    )
+    return _reduced_lm(config_class, **{**reduced, **settings})
+
+
 # Hugging Face models have no architecture registry to build from offline: their configs
 # are written out here, as each hub repository's config.json gives them (the library's
-# defaults where these say nothing).
-HF_SEEDED_CONFIGS: dict[str, tuple[str, dict]] = {
+# defaults where these say nothing); causal LMs reduced to a few narrow layers.
+HF_SEEDED_CONFIGS: dict[str, SeededConfig] = {
     # ViTConfig's defaults are ViT-B/16 at 224 px, as google/vit-base-patch16-224's
     # config.json is, with its 1000 ImageNet labels.
-    "google/vit-base-patch16-224": ("ViTConfig", {"num_labels": 1000}),
+    "google/vit-base-patch16-224": SeededConfig("ViTConfig", {"num_labels": 1000}),
+    "openai-community/gpt2": _reduced_lm(
+        "GPT2Config", n_layer=2, n_head=4, n_embd=64, n_positions=128
+    ),
+    "TinyLlama/TinyLlama-1.1B-Chat-v1.0": _reduced_llama(
+        rms_norm_eps=1e-5, tie_word_embeddings=False
+    ),
+    "HuggingFaceTB/SmolLM-135M": _reduced_llama(rms_norm_eps=1e-5, tie_word_embeddings=True),
+    "Qwen/Qwen2.5-0.5B": _reduced_llama("Qwen2Config", rms_norm_eps=1e-6, tie_word_embeddings=True),
+    "google/gemma-2b": _reduced_llama(
+        "GemmaConfig", head_dim=16, num_key_value_heads=1, rms_norm_eps=1e-6
+    ),
 }
 CHILD_MODULE = "parity.child.seeding"
 
@@ -47,6 +92,8 @@ def seeded_pair(pair: Pair, work_dir: Path, seed: int, run_child: RunChild) -> t
         weights_file = folder / "model.safetensors"
         child_args = ("hf", torch_name, str(folder), str(seed))
         torch_handle = f"hf:{folder}"
+        if HF_SEEDED_CONFIGS[torch_name].lm:  # its own tokenizer, written beside it
+            pair = replace(pair, tokenizer=f"hf:{folder}")
     else:
         raise ValueError(
             f"seeded weights for a same-weights pair need a timm -> keras-hub conversion, or "

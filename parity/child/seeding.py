@@ -1,18 +1,29 @@
 """The child half of zoo/seeding.py: one seeded checkpoint, written by the PyTorch side's
-library (timm.models.save_for_hf, or transformers' save_pretrained).
+library (timm.models.save_for_hf, or transformers' save_pretrained). A causal LM also gets
+a small tokenizer (tokenizer.json, and GPT-2's vocab.json and merges.txt), and a short
+training on the bundled text so its predictions are not near-uniform.
 
     python -m parity.child.seeding {timm ARCH | hf HUB_ID} FOLDER SEED
 """
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 
 from zoo.seeding import HF_SEEDED_CONFIGS
 
 USAGE = "usage: python -m parity.child.seeding {timm ARCH | hf HUB_ID} FOLDER SEED"
 # Batches of random images the seeded BatchNorms take their running statistics from.
 NORM_BATCHES, NORM_BATCH_SIZE = 4, 8
+# A seeded causal LM's tokenizer: byte-level BPE of this many entries, with one special
+# token, trained on the project's bundled sentences and prompts.
+LM_VOCAB, LM_SPECIAL = 512, "<|endoftext|>"
+# Then the LM trains briefly on the same text (next-token loss): random weights predict a
+# near-uniform distribution and repeat one token, and a comparison of such outputs says
+# little; a few hundred tokens' worth of steps give peaked, varied predictions.
+LM_TRAIN_STEPS, LM_TRAIN_BATCH, LM_TRAIN_LENGTH, LM_LEARNING_RATE = 60, 16, 32, 3e-3
 
 
 def randomize_norms(model, image_size: int = 224) -> None:
@@ -45,6 +56,61 @@ def randomize_norms(model, image_size: int = 224) -> None:
             module.momentum = 0.1  # PyTorch's default, as a saved checkpoint expects
 
 
+def bundled_text() -> list[str]:
+    """The project's own text: sts-smoke's sentences, then the lm-prompts."""
+    from parity.datasets.prompts import load_prompts
+    from parity.datasets.sentences import load_sts_smoke
+
+    sentences, _, _ = load_sts_smoke().unique_sentences()
+    return [*sentences, *load_prompts("lm-prompts").texts]
+
+
+def write_lm_tokenizer(folder: Path, texts: list[str]):
+    """A byte-level BPE tokenizer (GPT-2's scheme) trained on `texts`, saved as
+    tokenizer.json, vocab.json and merges.txt, with a tokenizer_config.json naming its
+    special token as both ends."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=LM_VOCAB,
+        special_tokens=[LM_SPECIAL],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(texts, trainer)
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer.save(str(folder / "tokenizer.json"))
+    tokenizer.model.save(str(folder))
+    (folder / "tokenizer_config.json").write_text(
+        json.dumps({"bos_token": LM_SPECIAL, "eos_token": LM_SPECIAL, "unk_token": LM_SPECIAL})
+    )
+    return tokenizer
+
+
+def train_briefly(model, tokenizer, texts: list[str]) -> None:
+    """LM_TRAIN_STEPS steps of next-token training on the bundled text, in a fixed order."""
+    import torch
+
+    stream = [token for text in texts for token in tokenizer.encode(text).ids]
+    span = LM_TRAIN_LENGTH
+    chunks = torch.tensor(
+        [stream[i : i + span] for i in range(0, len(stream) - span, span)], dtype=torch.long
+    )
+    optimizer = torch.optim.Adam(model.parameters(), lr=LM_LEARNING_RATE)
+    model.train()
+    for step in range(LM_TRAIN_STEPS):
+        start = (step * LM_TRAIN_BATCH) % max(1, len(chunks) - LM_TRAIN_BATCH)
+        batch = chunks[start : start + LM_TRAIN_BATCH]
+        loss = model(input_ids=batch, labels=batch).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 4 or args[0] not in ("timm", "hf"):
@@ -63,10 +129,23 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     import transformers
 
-    config_class, settings = HF_SEEDED_CONFIGS[name]
-    config = getattr(transformers, config_class)(**settings)
-    model = transformers.AutoModelForImageClassification.from_config(config)
+    seeded = HF_SEEDED_CONFIGS[name]
+    settings = dict(seeded.settings)
+    if seeded.lm:
+        texts = bundled_text()
+        tokenizer = write_lm_tokenizer(Path(folder), texts)
+        settings["vocab_size"] = tokenizer.get_vocab_size()
+        special = tokenizer.token_to_id(LM_SPECIAL)
+        settings.update(bos_token_id=special, eos_token_id=special)
+    config = getattr(transformers, seeded.config_class)(**settings)
+    model = getattr(transformers, seeded.model_class).from_config(config)
+    if seeded.lm:
+        train_briefly(model, tokenizer, texts)
     model.save_pretrained(folder, safe_serialization=True)
+    if seeded.lm:
+        # Every setting spelled out, as hub repositories' config.json files are: converters
+        # (keras-hub's) read keys that save_pretrained leaves out when they equal a default.
+        config.to_json_file(str(Path(folder) / "config.json"), use_diff=False)
     return 0
 
 

@@ -223,6 +223,25 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
     memory["device_peak_load_mib"] = _device_peak(engine)
     _log(f"loaded {location.handle} in {load_s:.1f} s")
 
+    common = {
+        "protocol": PROTOCOL,
+        "pid": os.getpid(),
+        "python": sys.version.split()[0],
+        "versions": engine.versions(),
+        "threads": {**threads, "env": {k: os.environ.get(k) for k in THREAD_VARIABLES}},
+        "device": device,
+        "model": {
+            "parameters": model.parameters,
+            "weights_bytes": model.weights_bytes,
+            "dtype": model.dtype,
+            "details": model.details,
+        },
+    }
+    if model.decoder is not None:
+        found = measure_generation(model.decoder, spec, memory, engine)
+        found["timings"] = {"import_s": import_s, "load_s": load_s, **found["timings"]}
+        return {**common, **found}
+
     def tensors(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
         return to_tensors(engine, model, arrays)
 
@@ -306,12 +325,7 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
         flops = count_flops(engine, model.forward, example)
 
     return {
-        "protocol": PROTOCOL,
-        "pid": os.getpid(),
-        "python": sys.version.split()[0],
-        "versions": engine.versions(),
-        "threads": {**threads, "env": {k: os.environ.get(k) for k in THREAD_VARIABLES}},
-        "device": device,
+        **common,
         "timings": {
             "import_s": import_s,
             "load_s": load_s,
@@ -319,12 +333,6 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
             "eval_s": eval_s,
         },
         "memory": memory,
-        "model": {
-            "parameters": model.parameters,
-            "weights_bytes": model.weights_bytes,
-            "dtype": model.dtype,
-            "details": model.details,
-        },
         "eval": {
             "rows": int(len(output)),
             "batch": eval_batch,
@@ -336,6 +344,45 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
         "latency_skipped": skipped,
         **({"capture": captured} if captured else {}),
         "flops": flops,
+    }
+
+
+def measure_generation(decoder, spec: dict[str, Any], memory: dict, engine) -> dict[str, Any]:
+    """A causal LM's cell (parity/child/generation.py): every prompt evaluated (logits,
+    greedy tokens), then time to first token and decode time at batch 1."""
+    from parity.child import generation
+
+    reset_peak()
+    _reset_device_peak(engine)
+    inputs = {name: load_npy(path) for name, path in spec["inputs"].items()}
+    t0 = time.perf_counter()
+    found = generation.evaluate(decoder, inputs)
+    eval_s = time.perf_counter() - t0
+    generation.save_output(spec["output_path"], found)
+    _log(f"evaluated {len(inputs['lengths'])} prompts in {eval_s:.1f} s")
+    timed = None
+    if spec.get("latency_batches"):  # a diagnostic cell makes no speed claim
+        timed = generation.time_generation(decoder, inputs, spec["profile"], spec["threads"])
+        _log(
+            f"generation: time to first token {np.median(timed['ttft_ms']):.2f} ms, decode "
+            f"{np.median(timed['decode_ms']):.2f} ms for {timed['new_tokens'] - 1} tokens"
+        )
+    memory["peak_infer_mib"], _ = peak_mib()
+    memory["device_peak_infer_mib"] = _device_peak(engine)
+    memory["rss_end_mib"] = rss_mib()
+    return {
+        "timings": {"eval_s": eval_s},
+        "memory": memory,
+        "eval": {
+            "rows": int(len(inputs["lengths"])),
+            "batch": 1,
+            "output_shape": list(found["last_logits"].shape),
+            "nonfinite": int((~np.isfinite(found["last_logits"])).sum()),
+        },
+        "latency": {},
+        "latency_skipped": {},
+        "generation": timed,
+        "flops": None,
     }
 
 

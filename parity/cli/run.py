@@ -11,7 +11,7 @@ from parity.results.record import RunRecord
 from parity.run.profiles import DEFAULT_BATCHES, eval_batch_for, get_profile
 from parity.run.settings import SETTINGS, add_options
 from parity.vocabulary import MODES
-from zoo.catalog import SIDES, SUITES, custom_pair, get_pair, get_suite
+from zoo.catalog import SIDES, SUITES, TASK_NAMES, custom_pair, get_pair, get_suite
 
 
 def add_parser(commands) -> None:
@@ -32,7 +32,7 @@ def add_parser(commands) -> None:
     )
     run.add_argument(
         "--task",
-        choices=("text-encoder", "image-classifier"),
+        choices=TASK_NAMES,
         help="the task of a pair of your own (inferred from the sources if omitted)",
     )
     run.add_argument(

@@ -27,6 +27,7 @@ from parity.publish.sentences import (
     consistency_text,
     dataset_sentence,
     divergence_sentences,
+    greedy_sentences,
     latency_sentences,
     load_warning,
     machine_identity,
@@ -47,6 +48,7 @@ from parity.publish.tables import (
     compute_table,
     details_table,
     divergence_table,
+    generation_table,
     stats_table,
     summary_table,
     tracks_table,
@@ -207,6 +209,8 @@ def pair_sections(record: RunRecord, pair: PairRecord) -> list[Section]:
             [_agreement(evaluation.agreement)],
         )
     ]
+    if evaluation.agreement and (greedy := greedy_sentences(evaluation.agreement)):
+        found[-1].blocks.append(_bullets(greedy))
     if evaluation.mode_consistency:
         found[-1].blocks += [
             Paragraph(plain("Compiled modes against their own side's eager output:")),
@@ -217,6 +221,23 @@ def pair_sections(record: RunRecord, pair: PairRecord) -> list[Section]:
                 ]
             ),
         ]
+    if table := generation_table(evaluation):
+        found.append(
+            Section(
+                "Generation speed: time to first token and tokens/s (batch 1)",
+                3,
+                [
+                    Paragraph(
+                        plain(
+                            "Time to first token is the prefill: the prompt in, the first new "
+                            "token out. Decode tokens/s counts the new tokens after the "
+                            "first, each side with its own key-value cache."
+                        )
+                    ),
+                    TableBlock(table),
+                ],
+            )
+        )
     if evaluation.divergence:
         found.append(divergence_section(pair, evaluation.divergence))
     for diag in evaluation.diagnostics:

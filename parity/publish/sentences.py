@@ -63,6 +63,9 @@ def accuracy_text(found: Accuracy, short: bool = False) -> str:
         if short and "seeded" in found.error:
             return "– (seeded weights)"
         return f"error: {found.error}"
+    if found.perplexity is not None:
+        value = numbers.fixed(found.perplexity, 2)
+        return f"perplexity {value}" if short else f"perplexity {value} over {found.tokens} tokens"
     if found.spearman is not None:
         value = numbers.fixed(found.spearman, 4)
         return f"Spearman {value}" if short else f"Spearman {value} over {found.pairs} pairs"
@@ -172,6 +175,13 @@ def dataset_sentence(pair: PairRecord) -> str | None:
                 f"(seed {subset['seed']})"
             )
         return f"data: {data.name}, {data.images} images; {recipes}; {same}"
+    if data.prompts is not None:
+        return (
+            f"data: {data.name}, {data.prompts} prompts ({min(data.prompt_tokens)}-"
+            f"{max(data.prompt_tokens)} tokens), tokenized once by {data.tokenizer}; both "
+            f"sides get the same ids, one prompt at a time, and decode {data.new_tokens} "
+            "tokens greedily"
+        )
     return (
         f"data: {data.name}, {data.pairs} sentence pairs ({data.sentences} distinct "
         f"sentences), tokenized once by {data.tokenizer} to length {data.seq_len} "
@@ -342,3 +352,32 @@ def load_warning(record: RunRecord) -> str | None:
 def machine_line(record: RunRecord) -> str:
     found = record.machine.to_dict()
     return "; ".join(f"{k} {v}" for k, v in found.items() if not isinstance(v, dict))
+
+
+def greedy_sentences(found: Agreement) -> list[str]:
+    """Greedy decoding on both sides: how many prompts decoded alike, and where the first
+    differing token fell, with each side's margin there (a near-tie may flip on rounding;
+    a confident flip is a real disagreement)."""
+    greedy = found.greedy
+    if not greedy:
+        return []
+    lines = [
+        f"Greedy decoding, {greedy['new_tokens']} new tokens per prompt: "
+        f"{greedy['identical_prompts']} of {greedy['prompts']} prompts identical; "
+        f"{percent(greedy['matching_tokens'])} of generated tokens match."
+    ]
+    flip = greedy.get("first_difference")
+    if flip is None:
+        lines.append("No generated token differs.")
+    else:
+        kind = "a near-tie" if flip["near_tie"] else "a confident flip"
+        lines.append(
+            f"First differing token: prompt {flip['prompt'] + 1}, new token "
+            f"{flip['position'] + 1}: PyTorch {flip['torch_token']} (margin "
+            f"{sig(flip['torch_margin'])} over its runner-up), TensorFlow "
+            f"{flip['tensorflow_token']} (margin {sig(flip['tensorflow_margin'])}): {kind}."
+        )
+    for side, check in (found.distribution or {}).items():
+        if check.get("degenerate"):
+            lines.append(f"{SIDE_NAMES[side]}'s distribution is degenerate: {check['degenerate']}.")
+    return lines

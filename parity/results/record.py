@@ -359,6 +359,10 @@ class Agreement(Block):
     atol: float | None = None
     passed: bool | None = None
     error: str | None = None
+    # Causal LMs (parity.evaluate.generation): greedy decoding compared, and each side's
+    # distribution check (near-uniform logits, one repeated token).
+    greedy: dict[str, Any] | None = None
+    distribution: dict[str, Any] | None = None
 
     @property
     def has_differences(self) -> bool:
@@ -377,6 +381,8 @@ class Accuracy(Block):
     images: int | None = None
     predicted: Any = None
     track_b: dict[str, Any] | None = None
+    perplexity: float | None = None  # causal LMs, on the prompts' own tokens
+    tokens: int | None = None
     error: str | None = None
 
 
@@ -533,6 +539,9 @@ class Evaluation(Block):
     latency: dict[str, SideLatency] = field(default_factory=dict)  # by batch size
     divergence: Divergence | None = None
     tracks: dict[str, Any] | None = None  # parity.evaluate.tracks reads it
+    # Causal LMs: each timed cell's time to first token and tokens/s
+    # (parity.evaluate.generation.speed).
+    generation: list[dict[str, Any]] | None = None
 
 
 # --- a pair ------------------------------------------------------------------------------
@@ -568,6 +577,9 @@ class Dataset(Block):
     preprocessing: dict[str, dict[str, Any]] = field(default_factory=dict)  # by side
     identical_inputs: bool | None = None
     subset: dict[str, Any] | None = None
+    prompts: int | None = None  # causal LMs: prompts, their token counts, tokens generated
+    prompt_tokens: list[int] | None = None
+    new_tokens: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -73,8 +73,8 @@ WARM_COMPILE_SHARE = 0.5  # of COMPILE_S, for duel replicates after the first
 RUN_OVERHEAD_S = 45.0  # inputs, calibration (cached), agreement, report
 
 # Rows each task's default data set evaluates outside the timed loops (sts-smoke: 240
-# sentences; the bundled photos: 5, rounded up).
-EVAL_SAMPLES = {"text-encoder": 240, "image-classifier": 8}
+# sentences; the bundled photos: 5, rounded up; lm-prompts: 8 prompts).
+EVAL_SAMPLES = {"text-encoder": 240, "image-classifier": 8, "text-generation": 8}
 # Duels per profile: (replicates, rounds per replicate per side).
 ROUND_MIN_COUNT = 3
 MIN_REPLICATES = 3
@@ -109,6 +109,12 @@ KNOWN_FLOPS: dict[str, tuple[float, str]] = {
     "mobilenet_v2-tfhub": (6.02e8, PUBLISHED),
     "bert-base-uncased": (2.24e10, "2 x parameters x 128 tokens (BERT-base, 110M)"),
     "distilbert-base-uncased": (1.12e10, "2 x parameters x 128 tokens (DistilBERT, 66M)"),
+    # Causal LMs, per generation: a prompt of about 12 tokens, then 32 new ones.
+    "gpt2": (1.09e10, "2 x parameters x 44 positions (GPT-2 small, 124M)"),
+    "tinyllama": (9.7e10, "2 x parameters x 44 positions (TinyLlama, 1.1B)"),
+    "smollm-135m": (1.19e10, "2 x parameters x 44 positions (SmolLM, 135M)"),
+    "qwen2.5-0.5b": (4.35e10, "2 x parameters x 44 positions (Qwen2.5, 494M)"),
+    "gemma-2b": (2.2e11, "2 x parameters x 44 positions (Gemma 2B, 2.5B)"),
 }
 # The fallback: 2 FLOPs per parameter per position, 512 positions; above what any
 # catalog model does per parameter (ViT-B/16 about 400), so the plan errs long.
@@ -247,13 +253,18 @@ def run_work(planned, previous: dict[str, float] | None = None) -> list[PairWork
 
 
 def _work(pair, wanted: dict, batches: tuple[int, ...], profile: Profile, previous) -> PairWork:
-    from parity.vocabulary import MODES
+    from parity.vocabulary import MODES, TASK_MODES
     from zoo.catalog import SIDES
     from zoo.sources import get_source
 
     frameworks = {side: get_source(pair.side(side).handle)[0].framework for side in SIDES}
+    task_modes = TASK_MODES.get(pair.task)
     modes = {
-        side: tuple(m for m in MODES.get(fw, ("eager",)) if side not in wanted or m in wanted[side])
+        side: tuple(
+            m
+            for m in MODES.get(fw, ("eager",))
+            if (side not in wanted or m in wanted[side]) and (task_modes is None or m in task_modes)
+        )
         for side, fw in frameworks.items()
     }
     flops, source = flops_for(pair.id, previous)

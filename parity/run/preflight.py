@@ -9,6 +9,7 @@ from pathlib import Path
 
 from parity.datasets.images import parse_spec
 from parity.datasets.photos import load_photo_set
+from parity.datasets.prompts import load_prompts
 from parity.datasets.sentences import load_sentence_pairs
 from parity.errors import DatasetError, OutputFolderError
 from zoo.sources import user_path
@@ -35,6 +36,9 @@ def check_dataset(spec: str | None, task: str) -> None:
         return  # the pair's own bundled data
     if task == "text-encoder":
         load_sentence_pairs(spec)  # small files: read and parse them whole
+        return
+    if task == "text-generation":
+        load_prompts(spec)
         return
     found = parse_spec(spec)
     if found.kind == "photos" and found.name:

@@ -27,15 +27,20 @@ from parity.results import store as results
 from parity.run import budget, comparisons, journal, load, peak, scheduler
 from parity.run.progress import Progress
 from parity.run.settings import PRETRAINED, SEEDED, RunConfig
-from parity.tasks import image_classifier, text_encoder
-from parity.vocabulary import EAGER, FAILED, OK, PROTOCOL, UNAVAILABLE
+from parity.tasks import image_classifier, text_encoder, text_generation
+from parity.vocabulary import EAGER, FAILED, OK, PROTOCOL, TASK_MODES, UNAVAILABLE
 from zoo.catalog import SAME_WEIGHTS, SIDES, Pair
 from zoo.seeding import seeded_pair
 from zoo.sources import ChildJob, Location, RunChild, get_source, refuse_empty_file
 
 # Each task's handler: prepare(pair, config, work_dir), accuracy(pair, prepared, cell),
-# agreement(pair, prepared, cell_a, cell_b).
-TASK_HANDLERS = {"text-encoder": text_encoder, "image-classifier": image_classifier}
+# agreement(pair, prepared, cell_a, cell_b); optionally speed(pair, prepared, cells) (what
+# its workers time outside the latency loops: a causal LM's generation).
+TASK_HANDLERS = {
+    "text-encoder": text_encoder,
+    "image-classifier": image_classifier,
+    "text-generation": text_generation,
+}
 
 
 @dataclass
@@ -61,10 +66,13 @@ class Cell:
 
 def plan_cells(pair: Pair, config: RunConfig) -> list[Cell]:
     cells = []
+    task_modes = TASK_MODES.get(pair.task)
     for side in SIDES:
         spec = pair.side(side)
         source, _ = get_source(spec.handle)
         for mode in config.modes_for(side, source.framework):
+            if task_modes is not None and mode not in task_modes:
+                continue
             cells.append(Cell(pair, side, mode, spec.handle, spec.load_options))
     if config.diagnostics:
         for diag in pair.diagnostics:
@@ -332,6 +340,8 @@ def evaluate_pair(
             entry["agreement"] = agree(*ordered)
         evaluation["diagnostics"].append(entry)
     evaluation["latency"] = compare_latency(main)
+    if hasattr(handler, "speed"):
+        evaluation["generation"] = handler.speed(pair, prepared, main)
     found = divergence.pair_divergence(
         pair, reference, getattr(prepared, "shared", True), divergence_enabled
     )

@@ -120,7 +120,7 @@ class HuggingFaceTransformers(Source):
     prefix = "hf"
     framework = "torch"
     description = "Hugging Face transformers (PyTorch): hub id or save_pretrained folder"
-    tasks = ("text-encoder", "image-classifier")
+    tasks = ("text-encoder", "image-classifier", "text-generation")
 
     def resolve(self, name: str) -> Location:
         return locate_hf(f"{self.prefix}:{name}", name)

@@ -64,7 +64,7 @@ class KerasHub(Source):
     prefix = "keras-hub"
     framework = "tensorflow"
     description = "keras-hub presets (Keras 3 on TensorFlow), incl. conversion of HF checkpoints"
-    tasks = ("text-encoder", "image-classifier")
+    tasks = ("text-encoder", "image-classifier", "text-generation")
     names_library = "keras-hub"
 
     def listed_name(self, name: str) -> tuple[str, None] | None:

@@ -53,6 +53,9 @@ class LoadedModel:
     # framework tensors like forward's, and returns {name: activation} as float32 numpy
     # in channels-last layout (parity/child/capture.py). None: this source cannot capture.
     capture: Callable[[dict[str, Any], list[str]], dict[str, np.ndarray]] | None = None
+    # Causal LMs: the side's own decoding machinery (parity.child.generation.Decoder); the
+    # worker then evaluates and times generation instead of calling forward in loops.
+    decoder: Any = None
 
 
 Loader = Callable[..., LoadedModel]

@@ -7,6 +7,8 @@ import inspect
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from parity.child.capture import torch_module_outputs, zero_padding
 from parity.child.loaders import (
     LoadedModel,
@@ -40,12 +42,17 @@ def load(
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
 
     refuse_remote_code(location.path, known_model_types=CONFIG_MAPPING_NAMES)
-    auto = (
-        transformers.AutoModelForImageClassification
-        if task == "image-classifier"
-        else transformers.AutoModel
-    )
+    auto = {
+        "image-classifier": transformers.AutoModelForImageClassification,
+        "text-generation": transformers.AutoModelForCausalLM,
+    }.get(task, transformers.AutoModel)
     target = location.path or location.hub_id
+    if task == "text-generation":
+        import torch
+
+        # fp32 on both sides (docs/measurement.md rule 10): transformers loads a checkpoint
+        # in the dtype it was stored in (LMs often bf16), keras-hub converts to float32.
+        options = {"dtype": torch.float32, **options}
     try:
         # Config overrides (e.g. hidden_act) come from the pair's load options.
         model = auto.from_pretrained(
@@ -66,6 +73,8 @@ def load(
             found = zero_padding(found, inputs["attention_mask"].cpu().numpy())
         return found
 
+    if task == "text-generation":
+        return causal_lm(model, location)
     if task == "image-classifier":
 
         def forward(inputs: dict[str, Any]):
@@ -100,4 +109,58 @@ def load(
             "activation": getattr(config, "hidden_act", getattr(config, "activation", None)),
         },
         capture=capture,
+    )
+
+
+class TorchDecoder:
+    """transformers' own decoding: a forward pass with use_cache, then one token at a time
+    with its past_key_values (what model.generate does for greedy search), under
+    inference_mode, at batch 1."""
+
+    def __init__(self, model):
+        import torch
+
+        self.torch, self.model = torch, model
+        config = model.config
+        self.context = getattr(config, "max_position_embeddings", None) or getattr(
+            config, "n_positions", None
+        )
+
+    def _ids(self, ids):
+        device = next(self.model.parameters()).device
+        return self.torch.as_tensor(np.asarray(ids, dtype=np.int64).reshape(1, -1), device=device)
+
+    def logits(self, ids):
+        with self.torch.inference_mode():
+            return self.model(input_ids=self._ids(ids)).logits[0].float().cpu().numpy()
+
+    def prefill(self, ids, total):
+        with self.torch.inference_mode():
+            out = self.model(input_ids=self._ids(ids), use_cache=True, logits_to_keep=1)
+        return out.logits[0, -1].float().cpu().numpy(), out.past_key_values
+
+    def step(self, token, position, state):
+        with self.torch.inference_mode():
+            out = self.model(input_ids=self._ids([token]), past_key_values=state, use_cache=True)
+        return out.logits[0, -1].float().cpu().numpy(), out.past_key_values
+
+
+def causal_lm(model, location: Location) -> LoadedModel:
+    decoder = TorchDecoder(model)
+
+    def forward(inputs: dict[str, Any]):  # the modules the engine places on a device
+        return model(input_ids=inputs["input_ids"]).logits
+
+    return LoadedModel(
+        forward=forward,
+        parameters=sum(p.numel() for p in model.parameters()),
+        input_dtypes={"input_ids": "int64"},
+        weights_bytes=weight_files_bytes(location.path),
+        dtype=str(next(model.parameters()).dtype).replace("torch.", ""),
+        details={
+            "class": type(model).__name__,
+            "context": decoder.context,
+            "attention": getattr(model.config, "_attn_implementation", None),
+        },
+        decoder=decoder,
     )

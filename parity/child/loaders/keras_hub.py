@@ -4,6 +4,8 @@ keras-hub converts on load."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,7 +33,7 @@ TEXT_INPUTS = {
 REQUIRED = ("token_ids", "padding_mask")
 
 
-def from_preset(model_class, location: Location):
+def from_preset(model_class, location: Location, **kwargs):
     """model_class.from_preset on the location. A bare name must be one of keras-hub's own
     presets (hf://, kaggle:// and folders are not checked here: their loader says)."""
     preset = location.path or location.hub_id
@@ -40,7 +42,7 @@ def from_preset(model_class, location: Location):
             location, preset, model_class.presets, f"keras_hub {model_class.__name__} presets"
         )
     try:
-        return model_class.from_preset(preset)
+        return model_class.from_preset(preset, **kwargs)
     except Exception as error:  # kagglehub and huggingface_hub fail with OSErrors underneath
         if location.path is None and fetch_failed(error):
             raise unavailable(location, error) from error
@@ -67,6 +69,8 @@ def load(
             weights_bytes=weight_files_bytes(location.path),
             details={"class": type(classifier).__name__},
         )
+    if task == "text-generation":
+        return causal_lm(keras_hub, location)
     backbone = from_preset(keras_hub.models.Backbone, location)
     missing = [name for name in REQUIRED if name not in backbone.input]
     if missing:
@@ -95,4 +99,62 @@ def load(
         dtype=str(backbone.dtype_policy.compute_dtype),
         details={"class": type(backbone).__name__},
         capture=capture,
+    )
+
+
+def checkpoint_context(folder: str | None) -> int | None:
+    """The longest sequence a Hugging Face checkpoint's config.json allows, if it says."""
+    path = Path(folder or "") / "config.json"
+    if not folder or not path.is_file():
+        return None
+    config = json.loads(path.read_text())
+    return config.get("max_position_embeddings") or config.get("n_positions")
+
+
+class KerasDecoder:
+    """keras-hub's own decoding, as CausalLM.generate runs it, called eagerly at batch 1:
+    _build_cache runs the whole buffer (prompt, then room for the new tokens) to seed the
+    cache, then call_with_cache runs the prompt's last token (the sampler's first step)
+    and each new token at its index."""
+
+    def __init__(self, model, context: int | None):
+        import keras
+
+        self.model, self.ops = model, keras.ops
+        self.context = context or getattr(model.backbone, "max_sequence_length", None)
+
+    def logits(self, ids):
+        ids = np.asarray(ids, dtype=np.int32).reshape(1, -1)
+        found = self.model({"token_ids": ids, "padding_mask": np.ones_like(ids, dtype=bool)})
+        return np.asarray(self.ops.convert_to_numpy(found), dtype=np.float32)[0]
+
+    def prefill(self, ids, total):
+        buffer = np.zeros((1, total), dtype=np.int32)
+        buffer[0, : len(ids)] = ids
+        _, cache = self.model._build_cache(self.ops.convert_to_tensor(buffer))
+        return self.step(int(ids[-1]), len(ids) - 1, cache)
+
+    def step(self, token, position, state):
+        token_ids = self.ops.convert_to_tensor(np.array([[token]], dtype=np.int32))
+        logits, _, cache = self.model.call_with_cache(token_ids, state, position)
+        return np.asarray(self.ops.convert_to_numpy(logits), dtype=np.float32)[0, -1], cache
+
+
+def causal_lm(keras_hub, location: Location) -> LoadedModel:
+    # No preprocessor: both sides take the parent's token ids, so keras-hub's tokenizer
+    # (and the files it would need) stays out of the comparison.
+    model = from_preset(keras_hub.models.CausalLM, location, preprocessor=None)
+    decoder = KerasDecoder(model, checkpoint_context(location.path))
+
+    def forward(inputs: dict[str, Any]):
+        return model(inputs)
+
+    return LoadedModel(
+        forward=forward,
+        parameters=int(model.count_params()),
+        input_dtypes={"input_ids": "int32"},
+        weights_bytes=weight_files_bytes(location.path),
+        dtype=str(model.dtype_policy.compute_dtype),
+        details={"class": type(model).__name__, "context": decoder.context},
+        decoder=decoder,
     )
