@@ -1,7 +1,7 @@
 """Run history (SQLite) and `parity compare`: round trips, and regressions planted on purpose.
 
 Records come from the real runner on the fake numpy models (under a second each) or from
-the committed reports/results.json; nothing here imports torch or TensorFlow.
+a fixed published record (tests/golden/results_v1.json); nothing here imports torch or TensorFlow.
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ from parity.history import store as history
 from parity.results import store as results
 from parity.run.runner import FAILED, run
 
-COMMITTED = Path(__file__).resolve().parent.parent / "reports" / "results.json"
+# A fixed record (the published results.json of run 20261122T070012Z), not reports/, which
+# every publish rewrites.
+COMMITTED = Path(__file__).resolve().parent / "golden" / "results_v1.json"
 
 
 @pytest.fixture
