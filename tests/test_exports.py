@@ -141,9 +141,9 @@ def test_export_cells_are_judged_and_shown_in_the_three_verdict_rows(tmp_path):
     deployment = evidence["Model Deployment"]
     assert "PyTorch → onnx (onnxruntime): exported by torch.onnx.export(dynamo=True)" in deployment
     assert "3.0 MiB" in deployment and "matches its eager output" in deployment
-    assert "latency 0.40x eager at batch 1" in deployment  # 4 ms against eager's 10 ms
+    assert "latency 0.4x eager at batch 1" in deployment  # 4 ms against eager's 10 ms
     assert "TensorFlow → onnx (onnxruntime)" in deployment and "DIFFERS FROM" in deployment
-    assert "0.62x function at batch 1" in deployment  # against TF's fastest native mode
+    assert "0.625x function at batch 1" in deployment  # against TF's fastest native mode
     assert "failed: ExportError: tf2onnx failed: TypeError: boom" in evidence["Mobile & Edge"]
     interop = evidence["Interoperability"]
     assert "batch 1: PyTorch→ONNX / TensorFlow→ONNX in onnxruntime 0.8" in interop

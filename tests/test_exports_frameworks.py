@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -227,7 +228,8 @@ def test_bert_export_cells_agree_and_a_missing_package_fails_only_its_cell(
     shadow = tmp_path / "shadow" / "ai_edge_litert"
     shadow.mkdir(parents=True)
     (shadow / "__init__.py").write_text("raise ImportError('ai_edge_litert hidden by the test')\n")
-    monkeypatch.setenv("PYTHONPATH", str(shadow.parent))
+    paths = (str(shadow.parent), os.environ.get("PYTHONPATH", ""))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in paths if p))
     pair = Pair(
         id="tiny-bert",
         relation=SAME_WEIGHTS,
@@ -276,3 +278,34 @@ def test_bert_export_cells_agree_and_a_missing_package_fails_only_its_cell(
     print(
         json.dumps({c: evaluation["mode_consistency"][c] for c in evaluation["export_agreement"]})
     )
+
+
+def test_bert_litert_cell_runs_a_keras_hub_backbone_with_padded_batches(
+    tiny_bert, word_tokenizer, quick_config
+):
+    _needs("ai_edge_litert")
+    pair = Pair(
+        id="tiny-bert",
+        relation=SAME_WEIGHTS,
+        torch=Side(f"hf:{tiny_bert}"),
+        tensorflow=Side(f"keras-hub:{tiny_bert}"),
+        task="text-encoder",
+        tokenizer=f"hf:{word_tokenizer}",
+        dataset="sts-smoke",
+    )
+    config = quick_config(
+        modes={"torch": (), "tensorflow": ("eager", "litert")},
+        eval_batch=1,
+        latency_batches=(4,),
+        limit=12,
+        timeout_s=300.0,
+    )
+    found = run([pair], config)["pairs"][0]
+    assert [c["status"] for c in found["cells"]] == [OK, OK], [
+        c.get("stderr_tail") for c in found["cells"]
+    ]
+    consistency = found["evaluation"]["mode_consistency"]["tiny-bert/tensorflow/litert"]
+    assert consistency["passed"], consistency
+    exported = found["cells"][1]["metrics"]["exports"]
+    assert exported[0]["batch"] == 1 and exported[0]["dynamic_batch"], exported
+    print(json.dumps({"consistency": consistency, "exports": exported}))

@@ -50,7 +50,7 @@ def against_native(pair: PairRecord, cell: CellRecord) -> str:
         best = native_best(pair, cell, batch)
         if best is not None and cell.median(batch):
             parts.append(
-                f"{cell.median(batch) / best.median(batch):.2f}x {best.mode} at batch {batch}"
+                f"{cell.median(batch) / best.median(batch):.3g}x {best.mode} at batch {batch}"
             )
     return ", ".join(parts) or "no native latency to compare with"
 
