@@ -10,9 +10,16 @@ SIDE_NAMES = {"torch": "PyTorch", "tensorflow": "TensorFlow"}
 # Modes each framework offers, in the order reports list them. A test plugin's engine
 # adds its own through parity.child.engines.register_engine.
 MODES: dict[str, tuple[str, ...]] = {
-    "torch": ("eager", "compile", "torchscript"),
-    "tensorflow": ("eager", "function", "xla"),
+    "torch": ("eager", "compile", "torchscript", "onnx"),
+    "tensorflow": ("eager", "function", "xla", "onnx", "litert"),
 }
+# Export modes: the model exported to a file and run in another runtime (parity.child.export).
+# They need the `export` extra and are opt-in: a run without --modes (or a suite entry
+# without modes) runs the framework modes only. Their latency is kept out of the native
+# comparison; ONNX on both sides is compared on its own, in one runtime.
+EXPORT_MODES = frozenset({"onnx", "litert"})
+ONNX = "onnx"
+RUNTIMES = {"onnx": "onnxruntime", "litert": "LiteRT"}
 MODE_DESCRIPTIONS = {
     ("torch", "eager"): "eager under torch.inference_mode",
     ("torch", "compile"): "torch.compile (inductor, static shapes) under inference_mode",
@@ -21,11 +28,30 @@ MODE_DESCRIPTIONS = {
     ("tensorflow", "eager"): "Keras called eagerly",
     ("tensorflow", "function"): "tf.function with a fixed input_signature",
     ("tensorflow", "xla"): "tf.function(jit_compile=True) with a fixed input_signature",
+    ("torch", "onnx"): "exported by torch.onnx.export (dynamo, else the TorchScript-based "
+    "exporter) at the evaluation batch size with a dynamic batch axis, run in onnxruntime "
+    "(CPU provider)",
+    ("tensorflow", "onnx"): "the tf.function exported through tf2onnx (what Keras' "
+    "model.export(format='onnx') uses) with a dynamic batch axis, run in onnxruntime (CPU "
+    "provider)",
+    ("tensorflow", "litert"): "the tf.function saved as a SavedModel, converted by "
+    "tf.lite.TFLiteConverter.from_saved_model (float32, no quantisation) with a dynamic "
+    "batch axis, run in ai_edge_litert's Interpreter",
 }
 EAGER = "eager"  # each side's reference mode: agreement, memory and divergence use it
 # Tasks whose workers run only some of those modes so far (any other task runs them all):
 # a causal LM's decoding loop is driven eagerly on each side (parity/child/generation.py).
 TASK_MODES: dict[str, tuple[str, ...]] = {"text-generation": (EAGER,)}
+
+
+def default_modes(framework: str, wanted: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """The modes a run measures on a side: those asked for, or else every framework mode
+    (export modes only when asked for)."""
+    offered = MODES.get(framework, (EAGER,))
+    if wanted is None:
+        return tuple(m for m in offered if m not in EXPORT_MODES)
+    return tuple(m for m in offered if m in wanted)
+
 
 # A run's weights: published ones, or seeded random ones (latency, memory, agreement only).
 PRETRAINED, SEEDED = "pretrained", "seeded"
@@ -38,15 +64,19 @@ PROTOCOL = 1
 
 __all__ = [
     "EAGER",
+    "EXPORT_MODES",
     "FAILED",
     "MODES",
     "MODE_DESCRIPTIONS",
     "OK",
+    "ONNX",
     "PRETRAINED",
     "PROTOCOL",
+    "RUNTIMES",
     "SEEDED",
     "SIDES",
     "SIDE_NAMES",
     "TASK_MODES",
     "UNAVAILABLE",
+    "default_modes",
 ]

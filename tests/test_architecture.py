@@ -102,6 +102,12 @@ def test_the_framework_contract_names_every_framework():
         "timm",
         "datasets",
         "tensorflow_datasets",
+        # The export modes' exporters and runtimes (parity.child.export).
+        "onnx",
+        "onnxruntime",
+        "onnxscript",
+        "tf2onnx",
+        "ai_edge_litert",
     } <= forbidden
     assert CONTRACTS[NEVER_CHILD]["forbidden_modules"] == ["parity.child"]
 

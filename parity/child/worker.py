@@ -9,7 +9,8 @@ evaluation outputs in its mode, then times each batch size, and writes:
   - when spec "capture" asks ({"layers": [...], "rows": K, "path": ...}), the named
     intermediate activations of the first K evaluation inputs as .npz, captured in one
     extra eager call after all timing,
-  - metrics as JSON (spec "metrics_path"),
+  - metrics as JSON (spec "metrics_path"); an export mode's also name each exported file
+    (exporter, versions, batch size, export time, file size) under "exports",
   - on an exception, its type, message, kind (unavailable, unknown-architecture or error)
     and traceback as JSON (spec "error_path").
 Exit status: 0 done; 1 an error; 2 the model needs something this machine lacks.
@@ -194,6 +195,10 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
     # Engines of plugins (the tests' numpy engine) know no devices: they run on the CPU.
     use_device = getattr(engine, "use_device", None)
     device = use_device(spec.get("device", "cpu")) if use_device else {"device": "cpu"}
+    # An export mode writes its file in the cell's folder (parity.child.export).
+    exports = getattr(engine, "exports", None)
+    if exports is not None:
+        exports.directory = Path(spec["output_path"]).parent / "export"
     import_s = time.perf_counter() - t0
     memory["rss_after_import_mib"] = rss_mib()
     memory["peak_import_mib"], memory["peak_method"] = peak_mib()
@@ -344,6 +349,8 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
         "latency_skipped": skipped,
         **({"capture": captured} if captured else {}),
         "flops": flops,
+        # An export mode's files: exporter, versions, batch, export time, size.
+        **({"exports": exports.report()} if exports is not None and exports.made else {}),
     }
 
 

@@ -56,6 +56,26 @@ def pair_similarities(embeddings: np.ndarray, first: np.ndarray, second: np.ndar
     return np.sum(unit[first] * unit[second], axis=-1)
 
 
+# A mode against its own side's eager output (compiled, or exported and run elsewhere):
+# the largest difference over the eager output's largest magnitude. Exports were seen to
+# differ by 2e-6 to 1e-5 on outputs of magnitude 1-10 (issue 14's notes), so 1e-4
+# leaves room for kernel order while a changed weight or a dropped op lands far above it.
+MODE_RTOL = 1e-4
+
+
+def mode_consistency(found: dict, rtol: float = MODE_RTOL) -> dict:
+    """A mode's agreement with its side's eager output (an agreement dict), judged against
+    a tolerance scaled to the output's magnitude."""
+    over_scale = found.get("max_abs_diff_over_scale")
+    return {
+        "max_abs_diff": found.get("max_abs_diff"),
+        "max_abs_diff_over_scale": over_scale,
+        "rtol": rtol,
+        "passed": None if over_scale is None else bool(over_scale <= rtol),
+        "error": found.get("error"),
+    }
+
+
 def finite_or_raise(name: str, array: np.ndarray) -> None:
     """NaN or Inf in model outputs is a finding to report, never a number to average."""
     bad = ~np.isfinite(array)

@@ -3,7 +3,7 @@ parity.publish.markdown and parity.publish.html render it. A new section goes he
 
 from __future__ import annotations
 
-from parity.publish import plots
+from parity.publish import exports, plots
 from parity.publish.document import (
     Alert,
     Block,
@@ -213,7 +213,7 @@ def pair_sections(record: RunRecord, pair: PairRecord) -> list[Section]:
         found[-1].blocks.append(_bullets(greedy))
     if evaluation.mode_consistency:
         found[-1].blocks += [
-            Paragraph(plain("Compiled modes against their own side's eager output:")),
+            Paragraph(plain("Compiled and exported modes against their own side's eager output:")),
             Bullets(
                 [
                     (Code(cell_id), f": max abs difference {consistency_text(consistency)}")
@@ -238,6 +238,8 @@ def pair_sections(record: RunRecord, pair: PairRecord) -> list[Section]:
                 ],
             )
         )
+    if pair.export_cells():
+        found.append(export_section(pair))
     if evaluation.divergence:
         found.append(divergence_section(pair, evaluation.divergence))
     for diag in evaluation.diagnostics:
@@ -275,6 +277,25 @@ def pair_sections(record: RunRecord, pair: PairRecord) -> list[Section]:
                 )
         found.append(Section("Cells that did not complete", 3, blocks))
     return [head, *found]
+
+
+def export_section(pair: PairRecord) -> Section:
+    """The export cells: exported or not, the same function or not, and how fast."""
+    blocks: list[Block] = [
+        Paragraph(
+            plain(
+                "Each side exported and run in another runtime, in its own worker like every "
+                "cell; a file with a dynamic batch axis serves every batch size (else it is "
+                "exported again at each). Agreement is with the side's own eager output, "
+                "scaled to that output's largest magnitude; latency is against the side's "
+                "fastest framework mode."
+            )
+        ),
+        TableBlock(exports.export_table(pair)),
+    ]
+    if onnx := exports.onnx_sentences(pair):
+        blocks.append(_bullets(onnx))
+    return Section("Exported models (ONNX, LiteRT)", 3, blocks)
 
 
 def divergence_section(pair: PairRecord, found: Divergence) -> Section:

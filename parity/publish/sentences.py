@@ -190,8 +190,14 @@ def dataset_sentence(pair: PairRecord) -> str | None:
 
 
 def consistency_text(found: Consistency) -> str:
-    """A compiled mode against its own side's eager output."""
-    return found.error or sig(found.max_abs_diff)
+    """A compiled or exported mode against its own side's eager output."""
+    if found.error or found.passed is None:
+        return found.error or sig(found.max_abs_diff)
+    where = "within" if found.passed else "OVER"
+    return (
+        f"{sig(found.max_abs_diff)} ({sig(found.max_abs_diff_over_scale)} of the eager "
+        f"output's scale, {where} {found.rtol:g})"
+    )
 
 
 def _first_text(first: FirstOver | None, criterion: str) -> str:

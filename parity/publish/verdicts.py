@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from parity.evaluate.replicates import CONTENDED, FASTER, NO_VERDICT, TIE
 from parity.evaluate.statistics import compile_cost_s
+from parity.publish import exports
 from parity.publish.headline import NOT_REPLICATED_WHY, headlines
 from parity.results.record import Agreement, CellRecord, PairRecord, RunRecord
-from parity.vocabulary import EAGER, SIDE_NAMES, SIDES
+from parity.vocabulary import EAGER, EXPORT_MODES, ONNX, SIDE_NAMES, SIDES
 
 MAIN_DIFFERENCES = 'table "PyTorch vs TensorFlow: Main Differences"'
 PT_VS_TF = 'table "1.2 PyTorch VS TensorFlow"'
@@ -62,6 +63,30 @@ CLAIMS = (
         "Static computation graph by default (TF1), eager execution enabled in TF2.",
         None,
     ),
+    Claim(
+        "Model Deployment",
+        MAIN_DIFFERENCES,
+        "TorchScript, ONNX, or via Python",
+        "TensorFlow Serving, TF Lite, TF.js, TF Hub",
+        None,
+    ),
+    Claim(
+        "Mobile & Edge",
+        MAIN_DIFFERENCES,
+        "Limited support via Torch Mobile",
+        "Strong support: TF Lite, Coral, EdgeTPU",
+        None,
+    ),
+    Claim(
+        "Interoperability",
+        PT_VS_TF,
+        "Seamless Python integration; supports exporting models to ONNX format.",
+        "Interoperates via TensorFlow Hub/SavedModel/ONNX (some limits).",
+        "PyTorch Wins: Better integration with Python ecosystem.",
+    ),
+)
+NO_EXPORTS = (
+    "no export mode was run (ask for them: --modes torch=onnx --modes tensorflow=onnx,litert)"
 )
 
 
@@ -142,7 +167,7 @@ def _eager_versus_best(
 ) -> list[tuple[str, float, CellRecord, CellRecord]]:
     """Per batch: (batch, eager median / best other mode's median, eager cell, best cell)."""
     eager = pair.eager_cell(side)
-    others = [c for c in pair.ok_cells() if c.side == side and c.mode != EAGER]
+    others = [c for c in pair.ok_cells() if c.side == side and c.mode not in (EAGER, *EXPORT_MODES)]
     found = []
     if not eager or not others:
         return found
@@ -192,11 +217,50 @@ def development_style(pair: PairRecord) -> str:
     return "; ".join(parts) or "needs an eager and a graph mode on a side"
 
 
+def deployment(pair: PairRecord) -> str:
+    """Every export cell: exported or not (the exporter's message), the same function as
+    eager or not, and its latency against the side's fastest native mode; TorchScript's
+    agreement with eager where it ran."""
+    parts = [exports.export_sentence(pair, cell) for cell in pair.export_cells()]
+    for cell in pair.ok_cells():
+        if cell.mode == "torchscript":
+            found = pair.evaluation.mode_consistency.get(cell.cell_id)
+            parts.append(f"PyTorch torchscript {exports.consistency_words(found)}")
+    return "; ".join(parts) if pair.export_cells() else NO_EXPORTS
+
+
+def mobile_edge(pair: PairRecord) -> str:
+    """The LiteRT export (TensorFlow's mobile runtime); PyTorch's mobile paths
+    (litert-torch, ExecuTorch) are no mode of this environment."""
+    litert = [cell for cell in pair.export_cells() if cell.mode == "litert"]
+    if not litert:
+        return "no LiteRT export was run (ask for it: --modes tensorflow=litert)"
+    parts = [exports.export_sentence(pair, cell) for cell in litert]
+    parts.append(
+        "PyTorch: no mobile export measured (litert-torch and ExecuTorch are not modes here: "
+        "they need their own environment)"
+    )
+    return "; ".join(parts)
+
+
+def interoperability(pair: PairRecord) -> str:
+    """Both sides to ONNX: which exported, whether each file computes its framework's
+    function, and both files in the same runtime."""
+    onnx = [cell for cell in pair.export_cells() if cell.mode == ONNX]
+    if not onnx:
+        return NO_EXPORTS
+    parts = [exports.export_sentence(pair, cell) for cell in onnx]
+    return "; ".join(parts + exports.onnx_sentences(pair))
+
+
 EVIDENCE = {
     "Model Zoo & Pre-trained Models": model_zoo,
     "Performance": performance,
     "Performance Optimization": optimization,
     "Development Style": development_style,
+    "Model Deployment": deployment,
+    "Mobile & Edge": mobile_edge,
+    "Interoperability": interoperability,
 }
 
 

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, TypeVar
 
-from parity.vocabulary import EAGER, OK, SEEDED, SIDE_NAMES, SIDES
+from parity.vocabulary import EAGER, EXPORT_MODES, OK, SEEDED, SIDE_NAMES, SIDES
 
 B = TypeVar("B", bound="Block")
 
@@ -247,6 +247,21 @@ class Flops(Block):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ExportInfo(Block):
+    """One file an export mode wrote (parity.child.export.Exported.report)."""
+
+    exporter: str | None = None  # e.g. "torch.onnx.export(dynamo=True)"
+    runtime: str | None = None  # "onnxruntime" or "LiteRT"
+    versions: dict[str, str] = field(default_factory=dict)
+    batch: int | None = None  # the batch size it was exported at
+    dynamic_batch: bool | None = None  # whether one file served every batch size
+    export_s: float | None = None
+    file_bytes: int | None = None
+    file: str | None = None
+    failed_attempts: list[str] = field(default_factory=list)  # exporters that failed first
+
+
+@dataclass(frozen=True, kw_only=True)
 class CellMetrics(Block):
     """What the worker reported."""
 
@@ -257,6 +272,7 @@ class CellMetrics(Block):
         "eval": EvalInfo,
         "latency": ("map", LatencySamples),
         "flops": Flops,
+        "exports": ("list", ExportInfo),
     }
 
     protocol: int | None = None
@@ -270,6 +286,7 @@ class CellMetrics(Block):
     latency: dict[str, LatencySamples] = field(default_factory=dict)  # by batch size
     latency_skipped: dict[str, str] = field(default_factory=dict)  # batch size -> why
     flops: Flops | None = None
+    exports: list[ExportInfo] = field(default_factory=list)  # an export mode's files
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -388,10 +405,14 @@ class Accuracy(Block):
 
 @dataclass(frozen=True, kw_only=True)
 class Consistency(Block):
-    """A compiled mode against its own side's eager output."""
+    """A compiled or exported mode against its own side's eager output, judged against
+    a tolerance scaled to that output's magnitude (records before it: no verdict)."""
 
     against: str | None = None
     max_abs_diff: float | None = None
+    max_abs_diff_over_scale: float | None = None
+    rtol: float | None = None
+    passed: bool | None = None
     error: str | None = None
 
 
@@ -530,14 +551,20 @@ class Evaluation(Block):
         "diagnostics": ("list", Diagnostic),
         "latency": ("map", SideLatency),
         "divergence": Divergence,
+        "export_agreement": ("map", Agreement),
+        "onnx_latency": ("map", SideLatency),
     }
 
     accuracy: dict[str, Accuracy] = field(default_factory=dict)  # by cell id
     agreement: Agreement | None = None  # eager against eager
     mode_consistency: dict[str, Consistency] = field(default_factory=dict)  # by cell id
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    latency: dict[str, SideLatency] = field(default_factory=dict)  # by batch size
+    latency: dict[str, SideLatency] = field(default_factory=dict)  # by batch size; native
     divergence: Divergence | None = None
+    # An exported cell against the other side's eager output (same-weights pairs), by cell id.
+    export_agreement: dict[str, Agreement] = field(default_factory=dict)
+    # Both sides exported to ONNX and run in onnxruntime, by batch size, as `latency`.
+    onnx_latency: dict[str, SideLatency] = field(default_factory=dict)
     tracks: dict[str, Any] | None = None  # parity.evaluate.tracks reads it
     # Causal LMs: each timed cell's time to first token and tokens/s
     # (parity.evaluate.generation.speed).
@@ -624,6 +651,10 @@ class PairRecord(Block):
     def failed_cells(self) -> list[CellRecord]:
         """Every cell that did not complete, diagnostics included."""
         return [cell for cell in self.cells if not cell.ok]
+
+    def export_cells(self) -> list[CellRecord]:
+        """The cells of export modes (parity.vocabulary.EXPORT_MODES), failed ones too."""
+        return [cell for cell in self.main_cells() if cell.mode in EXPORT_MODES]
 
     def eager_cell(self, side: str) -> CellRecord | None:
         """The side's reference cell: agreement, memory and divergence use it."""

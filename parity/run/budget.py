@@ -15,8 +15,9 @@ and records each step with the seconds it saved and what it cost:
      comparison comes from the duel, so only the per-cell figures lose samples,
   3. fewer replicates (down to MIN_REPLICATES, 3),
   4. the legacy TorchScript cells dropped,
-  5. the largest batch size of a pair dropped (cells and duel), last pair first,
-  6. whole pairs dropped, last first (never the first).
+  5. the export cells dropped, with their one-runtime (ONNX) duels,
+  6. the largest batch size of a pair dropped (cells and duel), last pair first,
+  7. whole pairs dropped, last first (never the first).
 
 Nothing is skipped silently: every cell and comparison of the work is either in the plan
 or named in a change. The duel's precision is given as the expected half-width of its 95%
@@ -40,6 +41,7 @@ from typing import Any
 from scipy import stats
 
 from parity.run.profiles import Profile, get_profile
+from parity.vocabulary import EXPORT_MODES, ONNX
 
 # The machine the fixed costs below were seen on: the published run (reports/results.json,
 # 2 threads, AMD EPYC with AVX-512), calibrated at 473 GFLOP/s.
@@ -54,7 +56,14 @@ FIXED_COST_EXPONENT = 0.5
 PLANNING_EFFICIENCY = 0.25
 # Per-call overhead by mode at the reference machine, in s: the published run's slowest
 # small-model calls (Keras eager efficientnet_b0 137 ms, XLA efficientnet-lite0 77 ms).
-CALL_FLOOR_S = {"eager": 0.02, "compile": 0.01, "torchscript": 0.015, "function": 0.015}
+CALL_FLOOR_S = {
+    "eager": 0.02,
+    "compile": 0.01,
+    "torchscript": 0.015,
+    "function": 0.015,
+    "onnx": 0.005,
+    "litert": 0.005,
+}
 CALL_FLOOR_S_TF = {"eager": 0.15, "xla": 0.08}
 # Process start, framework import and model load at the reference machine, in s.
 PROCESS_S = {"torch": 3.5, "tensorflow": 4.5}
@@ -68,6 +77,10 @@ COMPILE_S = {
     "torchscript": 1.0,
     "function": 1.5,
     "xla": 2.5,
+    # Export modes: the export itself, once per cell (a dynamic batch axis serves every
+    # batch size); counted per batch size here, so the plan errs long.
+    "onnx": 10.0,
+    "litert": 15.0,
 }
 WARM_COMPILE_SHARE = 0.5  # of COMPILE_S, for duel replicates after the first
 RUN_OVERHEAD_S = 45.0  # inputs, calibration (cached), agreement, report
@@ -253,7 +266,7 @@ def run_work(planned, previous: dict[str, float] | None = None) -> list[PairWork
 
 
 def _work(pair, wanted: dict, batches: tuple[int, ...], profile: Profile, previous) -> PairWork:
-    from parity.vocabulary import MODES, TASK_MODES
+    from parity.vocabulary import TASK_MODES, default_modes
     from zoo.catalog import SIDES
     from zoo.sources import get_source
 
@@ -261,9 +274,7 @@ def _work(pair, wanted: dict, batches: tuple[int, ...], profile: Profile, previo
     task_modes = TASK_MODES.get(pair.task)
     modes = {
         side: tuple(
-            m
-            for m in MODES.get(fw, ("eager",))
-            if (side not in wanted or m in wanted[side]) and (task_modes is None or m in task_modes)
+            m for m in default_modes(fw, wanted.get(side)) if task_modes is None or m in task_modes
         )
         for side, fw in frameworks.items()
     }
@@ -398,10 +409,18 @@ def plan_budget(
                 s = costs.cell_s(w, side, mode, w.batches, w.profile)
                 cells.append(CellPlan(w.pair_id, side, mode, w.batches, w.profile, s))
         replicates, rounds = w.profile.replicates, w.profile.rounds
-        duel_modes = {side: _costliest_mode(modes) for side, modes in w.modes.items() if modes}
-        if len(duel_modes) == 2:
+        native = {
+            side: tuple(m for m in modes if m not in EXPORT_MODES)
+            for side, modes in w.modes.items()
+        }
+        duel_modes = {side: _costliest_mode(modes) for side, modes in native.items() if modes}
+        duels = [duel_modes] if len(duel_modes) == 2 else []
+        # Both sides exported to ONNX: their comparison in one runtime is a second duel.
+        if all(ONNX in modes for modes in w.modes.values()) and len(w.modes) == 2:
+            duels.append({side: ONNX for side in w.modes})
+        for modes in duels:
             for batch in w.batches:
-                comparisons.append(_comparison(costs, w, batch, duel_modes, replicates, rounds))
+                comparisons.append(_comparison(costs, w, batch, modes, replicates, rounds))
     changes: list[Change] = []
 
     def total() -> float:
@@ -486,7 +505,22 @@ def plan_budget(
                     "no TorchScript latency or agreement for those pairs",
                 )
             )
-    # 5. The largest batch size of a pair, last pair first; 6. whole pairs, last first.
+    # 5. The export cells, and the one-runtime (ONNX) duels they feed.
+    if not fits():
+        exported = [c for c in cells if c.mode in EXPORT_MODES]
+        if exported:
+            before = total()
+            cells = [c for c in cells if c.mode not in EXPORT_MODES]
+            comparisons = [c for c in comparisons if set(c.modes.values()) != {ONNX}]
+            changes.append(
+                Change(
+                    "dropped",
+                    "export cells of " + ", ".join(sorted({c.pair_id for c in exported})),
+                    before - total(),
+                    "no export agreement, export latency or one-runtime comparison for them",
+                )
+            )
+    # 6. The largest batch size of a pair, last pair first; 7. whole pairs, last first.
     for w in reversed(work):
         if fits():
             break

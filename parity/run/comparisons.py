@@ -50,9 +50,12 @@ def replicate(
     weights: str,
     work_dir: Path,
     note=None,
+    label: str = "",
 ) -> None:
-    """Add `replicated` to each batch of `latency` (evaluation.latency) where both sides
-    have a best mode. A duel that fails keeps its replicates finished so far and says why."""
+    """Add `replicated` to each batch of `latency` (evaluation.latency, or another
+    comparison of the same shape: evaluation.onnx_latency, labelled "onnx") where both
+    sides have a best mode. A duel that fails keeps its replicates finished so far and
+    says why."""
     replicates = config.replicates if config.replicates is not None else config.profile.replicates
     if replicates < 1:
         return
@@ -92,7 +95,7 @@ def replicate(
             a,
             b,
             plan,
-            work_dir / safe_name(f"{pair.id}-duel-b{batch}"),
+            work_dir / safe_name(f"{pair.id}-duel{'-' + label if label else ''}-b{batch}"),
             progress=(lambda line, b=batch: note(f"{pair.id} batch {b}: {line}")) if note else None,
         )
         block: dict[str, Any] = {

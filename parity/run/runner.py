@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from parity import spawn
-from parity.evaluate import divergence
+from parity.evaluate import checks, divergence
 from parity.evaluate.statistics import median_ratio, summarize
 from parity.files import write_json
 from parity.results import store as results
@@ -28,7 +28,16 @@ from parity.run import budget, comparisons, journal, load, peak, scheduler
 from parity.run.progress import Progress
 from parity.run.settings import PRETRAINED, SEEDED, RunConfig
 from parity.tasks import image_classifier, text_encoder, text_generation
-from parity.vocabulary import EAGER, FAILED, OK, PROTOCOL, TASK_MODES, UNAVAILABLE
+from parity.vocabulary import (
+    EAGER,
+    EXPORT_MODES,
+    FAILED,
+    OK,
+    ONNX,
+    PROTOCOL,
+    TASK_MODES,
+    UNAVAILABLE,
+)
 from zoo.catalog import SAME_WEIGHTS, SIDES, Pair
 from zoo.seeding import seeded_pair
 from zoo.sources import ChildJob, Location, RunChild, get_source, refuse_empty_file
@@ -316,16 +325,26 @@ def evaluate_pair(
             "tensorflow_cell": reference["tensorflow"]["cell_id"],
             **agree(reference["torch"], reference["tensorflow"]),
         }
-    # Each compiled mode against its own side's eager output: does compiling change results?
+    # Each compiled or exported mode against its own side's eager output: does compiling,
+    # or exporting and running elsewhere, change results?
     for cell in main:
         ref = reference[cell["side"]]
         if cell["mode"] != EAGER and ref:
-            found = agree(ref, cell)
             evaluation["mode_consistency"][cell["cell_id"]] = {
                 "against": ref["cell_id"],
-                "max_abs_diff": found.get("max_abs_diff"),
-                "error": found.get("error"),
+                **checks.mode_consistency(agree(ref, cell)),
             }
+    # An exported model against the other side's eager output, where their numbers compare.
+    if pair.relation == SAME_WEIGHTS and all(reference.values()) and (converted or not seeded):
+        for cell in main:
+            if cell["mode"] in EXPORT_MODES:
+                other = reference["tensorflow" if cell["side"] == "torch" else "torch"]
+                ordered = (cell, other) if cell["side"] == "torch" else (other, cell)
+                evaluation.setdefault("export_agreement", {})[cell["cell_id"]] = {
+                    "torch_cell": ordered[0]["cell_id"],
+                    "tensorflow_cell": ordered[1]["cell_id"],
+                    **agree(*ordered),
+                }
     for diag in pair.diagnostics:
         cell = next((c for c in ok.values() if c["diagnostic"] == diag.name), None)
         other = "tensorflow" if diag.side == "torch" else "torch"
@@ -339,7 +358,12 @@ def evaluate_pair(
             ordered = (cell, reference[other]) if diag.side == "torch" else (reference[other], cell)
             entry["agreement"] = agree(*ordered)
         evaluation["diagnostics"].append(entry)
-    evaluation["latency"] = compare_latency(main)
+    # The native comparison: framework modes only. Both sides exported to ONNX run in one
+    # runtime, so their comparison is its own (parity.vocabulary.EXPORT_MODES).
+    evaluation["latency"] = compare_latency([c for c in main if c["mode"] not in EXPORT_MODES])
+    onnx = compare_latency([c for c in main if c["mode"] == ONNX])
+    if any("torch_over_tf" in entry for entry in onnx.values()):  # both sides timed
+        evaluation["onnx_latency"] = onnx
     if hasattr(handler, "speed"):
         evaluation["generation"] = handler.speed(pair, prepared, main)
     found = divergence.pair_divergence(
@@ -445,16 +469,13 @@ def run_pair(
     record["evaluation"] = evaluate_pair(
         pair, handler, inputs, cells, config.weights, converted, config.divergence
     )
-    comparisons.replicate(
-        pair,
-        cells,
-        record["evaluation"]["latency"],
-        inputs,
-        config,
-        cell_weights,
-        work_dir,
-        note=progress.note,
-    )
+    for latency, label in (
+        (record["evaluation"]["latency"], ""),
+        (record["evaluation"].get("onnx_latency", {}), ONNX),
+    ):
+        comparisons.replicate(
+            pair, cells, latency, inputs, config, cell_weights, work_dir, progress.note, label
+        )
     record["status"] = OK if any(c["status"] == OK for c in cells) else FAILED
     return record
 

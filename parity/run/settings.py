@@ -23,7 +23,7 @@ from parity.run.profiles import (
     eval_batch_for,
     get_profile,
 )
-from parity.vocabulary import EAGER, MODES
+from parity.vocabulary import default_modes
 
 PRETRAINED, SEEDED = "pretrained", "seeded"
 
@@ -121,7 +121,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "modes",
         "dict[str, tuple[str, ...]] | None",  # side -> modes; None: all
-        help="restrict modes, e.g. torch=eager (default: every mode)",
+        help="restrict modes, e.g. torch=eager (default: every framework mode; the export "
+        "modes, torch=onnx and tensorflow=onnx,litert, only when named)",
         option="--modes",
         cli={"action": "append", "metavar": "SIDE=MODE[,MODE]"},
     ),
@@ -322,9 +323,7 @@ class _RunConfigMethods:
         return found
 
     def modes_for(self, side: str, framework: str) -> tuple[str, ...]:
-        offered = MODES.get(framework, (EAGER,))
-        wanted = (self.modes or {}).get(side)
-        return tuple(m for m in offered if wanted is None or m in wanted)
+        return default_modes(framework, (self.modes or {}).get(side))
 
 
 def _field(setting: Setting):

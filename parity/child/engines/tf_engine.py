@@ -1,16 +1,27 @@
-"""TensorFlow engine: Keras eager, tf.function, and tf.function with XLA; FLOPs counted
-from the traced graph."""
+"""TensorFlow engine: Keras eager, tf.function, tf.function with XLA, and the exports to
+ONNX (onnxruntime) and LiteRT (parity.child.export); FLOPs counted from the traced graph."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+
+from parity.child.export import (  # noqa: E402
+    Exported,
+    ExportedCalls,
+    ExportError,
+    package_versions,
+    require,
+    timed_export,
+)
 
 # Ops whose count is comparable with torch.utils.flop_counter's (matmul and convolution
 # family); elementwise ops TF also counts (Add, Mul, BiasAdd...) are kept apart.
@@ -72,10 +83,103 @@ class DeviceError(RuntimeError):
     pass
 
 
+def _signature(example: dict[str, Any]) -> list[dict[str, Any]]:
+    """The example's input signature with a dynamic batch axis."""
+    return [
+        {
+            name: tf.TensorSpec((None, *t.shape[1:]), t.dtype, name=name)
+            for name, t in example.items()
+        }
+    ]
+
+
+def _trackables(value: Any, depth: int = 3) -> list[Any]:
+    """The Keras models, layers, hub objects and variables a source's forward closes over,
+    reads as globals or is bound to, so a SavedModel of the forward tracks them."""
+    trackable = getattr(tf.__internal__.tracking, "Trackable", tf.Module)
+    found: list[Any] = []
+    owner = getattr(value, "__self__", None)
+    candidates = [owner] if owner is not None else []
+    for cell in getattr(value, "__closure__", None) or ():
+        try:
+            candidates.append(cell.cell_contents)
+        except ValueError:  # an empty cell
+            continue
+    # A function defined at a module's top level reads its model as a global.
+    code, names = getattr(value, "__code__", None), getattr(value, "__globals__", {})
+    candidates += [names[name] for name in (code.co_names if code else ()) if name in names]
+    for candidate in candidates:
+        if hasattr(candidate, "graph") and hasattr(candidate, "variables"):
+            found += list(candidate.variables)  # a SavedModel's signature (tfhub)
+        elif isinstance(candidate, trackable | tf.Variable):
+            found.append(candidate)
+        elif callable(candidate) and depth > 0:
+            found += _trackables(candidate, depth - 1)
+    return found
+
+
+def export_onnx(forward: Callable, example: dict[str, Any], path: Path) -> Exported:
+    """The forward as a tf.function with a dynamic batch axis, through tf2onnx's
+    from_function (what Keras' model.export(format="onnx") calls on this backend; every
+    source's forward exports alike, tfhub SavedModels included)."""
+    tf2onnx = require("tf2onnx", "tf2onnx")
+    # tf2onnx 1.16 still calls numpy 1's np.cast and np.object; Keras' own ONNX export
+    # patches it the same way before converting (keras.src.export.tf2onnx_lib).
+    from keras.src.export.tf2onnx_lib import patch_tf2onnx
+
+    patch_tf2onnx()
+    signature = _signature(example)
+    function = tf.function(forward, input_signature=signature)
+
+    def run() -> None:
+        tf2onnx.convert.from_function(function, input_signature=signature, output_path=str(path))
+
+    versions = {"tensorflow": tf.__version__, **package_versions("tf2onnx", "onnx", "onnxruntime")}
+    batch = int(next(iter(example.values())).shape[0])
+    return timed_export(run, path, "tf2onnx.convert.from_function", "onnxruntime", versions, batch)
+
+
+def export_litert(forward: Callable, example: dict[str, Any], path: Path) -> Exported:
+    """The forward saved as a SavedModel by keras.export.ExportArchive (a dynamic batch
+    axis), converted by tf.lite.TFLiteConverter.from_saved_model, float32, built-in ops
+    only.
+    from_keras_model fails on dict-input models (keras-hub's), from_saved_model does not."""
+    require("ai_edge_litert.interpreter", "ai-edge-litert")  # before a conversion it could not run
+    import keras
+
+    saved = path.with_suffix(".savedmodel")
+
+    def run() -> None:
+        # Keras' own LiteRT export path (ExportArchive -> SavedModel -> from_saved_model):
+        # a plain tf.Module tracking the model wrote a file that computed NaNs.
+        archive = keras.export.ExportArchive()
+        for trackable in _trackables(forward):
+            archive.track(trackable)
+        archive.add_endpoint("serving_default", forward, input_signature=_signature(example))
+        archive.write_out(str(saved), verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(saved))
+        path.write_bytes(converter.convert())
+        shutil.rmtree(saved)  # the weights again: only the .tflite file is kept
+
+    versions = {"tensorflow": tf.__version__, **package_versions("ai-edge-litert")}
+    batch = int(next(iter(example.values())).shape[0])
+    return timed_export(
+        run, path, "tf.lite.TFLiteConverter.from_saved_model", "LiteRT", versions, batch
+    )
+
+
+EXPORTERS = {"onnx": export_onnx, "litert": export_litert}
+
+
 class TensorFlowEngine:
     name = "tensorflow"
 
+    def __init__(self) -> None:
+        self.exports = ExportedCalls()
+        self.threads = 1
+
     def configure_threads(self, threads: int) -> dict[str, Any]:
+        self.threads = threads
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(1)
         return {
@@ -140,6 +244,16 @@ class TensorFlowEngine:
     def compile(self, forward: Callable, mode: str, example: dict[str, Any]) -> Callable:
         if mode == "eager":
             return forward
+        if mode in EXPORTERS:
+            if self.device != "cpu":
+                raise ExportError("export modes run on the CPU (onnxruntime, LiteRT)")
+            exporter = EXPORTERS[mode]
+            return self.exports.call(
+                (id(forward), mode),
+                mode,
+                lambda inputs, path: exporter(forward, inputs, path),
+                self.threads,
+            )
         if mode not in ("function", "xla"):
             raise ValueError(f"tensorflow has no mode {mode!r}")
         # A fixed signature: one trace, no retracing inside the timed loop.

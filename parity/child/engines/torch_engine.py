@@ -1,12 +1,24 @@
-"""PyTorch engine: eager under inference_mode, torch.compile, and TorchScript (legacy)."""
+"""PyTorch engine: eager under inference_mode, torch.compile, TorchScript (legacy), and
+the export to ONNX run in onnxruntime (parity.child.export)."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from parity.child.export import (
+    Exported,
+    ExportedCalls,
+    ExportError,
+    package_versions,
+    require,
+    timed_export,
+)
 
 FLOP_METHOD = (
     "torch.utils.flop_counter.FlopCounterMode over one eager batch-1 forward "
@@ -69,6 +81,64 @@ def torchscript(forward: Callable, example: dict[str, Any]) -> Callable:
         ) from None
 
 
+class _PositionalForward(torch.nn.Module):
+    """A module over the source's dict-input forward taking its tensors positionally, so
+    the exported graph's inputs carry the input names."""
+
+    def __init__(self, forward: Callable, names: list[str]) -> None:
+        super().__init__()
+        self._call = forward
+        self._names = names
+        self.models = torch.nn.ModuleList(_modules_of(forward))
+
+    def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
+        return self._call(dict(zip(self._names, tensors, strict=True)))
+
+
+def export_onnx(forward: Callable, example: dict[str, Any], path: Path) -> Exported:
+    """torch.onnx.export with the weights inside the file and a dynamic batch axis: the
+    dynamo exporter first, the TorchScript-based one (dynamo=False) where it fails; the
+    one that worked is recorded, with the other's message."""
+    names = list(example)
+    module = _PositionalForward(forward, names).eval()
+    args = tuple(example[name] for name in names)
+    batch = len(args[0])
+    versions = {"torch": torch.__version__, **package_versions("onnx", "onnxscript", "onnxruntime")}
+    failed: list[str] = []
+    dim = getattr(torch.export.Dim, "DYNAMIC", None) or torch.export.Dim("batch")
+    attempts = (
+        (
+            "torch.onnx.export(dynamo=True)",
+            {
+                "dynamo": True,
+                "external_data": False,
+                "dynamic_shapes": {"tensors": tuple({0: dim} for _ in names)},
+            },
+        ),
+        (
+            "torch.onnx.export(dynamo=False)",
+            {
+                "dynamo": False,
+                "dynamic_axes": {name: {0: "batch"} for name in [*names, "output"]},
+            },
+        ),
+    )
+    for exporter, options in attempts:
+
+        def run(options=options) -> None:
+            with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # dynamo=False's deprecation warning
+                torch.onnx.export(
+                    module, args, str(path), input_names=names, output_names=["output"], **options
+                )
+
+        try:
+            return timed_export(run, path, exporter, "onnxruntime", versions, batch, failed)
+        except ExportError as error:
+            failed.append(str(error))
+    raise ExportError("; ".join(failed))
+
+
 def _traced_on_first_call(forward: Callable) -> Callable:
     """Trace lazily, as torch.compile and tf.function do, so the first call's time
     includes tracing and freezing (the compile cost) in every mode alike."""
@@ -86,7 +156,12 @@ def _traced_on_first_call(forward: Callable) -> Callable:
 class TorchEngine:
     name = "torch"
 
+    def __init__(self) -> None:
+        self.exports = ExportedCalls()
+        self.threads = 1
+
     def configure_threads(self, threads: int) -> dict[str, Any]:
+        self.threads = threads
         torch.set_num_threads(threads)
         try:
             torch.set_num_interop_threads(1)
@@ -145,9 +220,21 @@ class TorchEngine:
         return torch.from_numpy(np.ascontiguousarray(array)).to(self.device)
 
     def to_numpy(self, value: Any) -> np.ndarray:
+        if isinstance(value, np.ndarray):  # an export mode's runtime output
+            return value
         return value.detach().cpu().numpy()
 
     def compile(self, forward: Callable, mode: str, example: dict[str, Any]) -> Callable:
+        if mode == "onnx":
+            if self.device.type != "cpu":
+                raise ExportError("export modes run on the CPU (onnxruntime's CPU provider)")
+            require("onnxruntime", "onnxruntime")  # before any export: a clear failure
+            return self.exports.call(
+                (id(forward), mode),
+                mode,
+                lambda inputs, path: export_onnx(forward, inputs, path),
+                self.threads,
+            )
         if mode == "eager":
             target = forward
         elif mode == "compile":
@@ -164,7 +251,7 @@ class TorchEngine:
         return run
 
     def block(self, value: Any) -> None:
-        if value.is_cuda:
+        if isinstance(value, torch.Tensor) and value.is_cuda:
             torch.cuda.synchronize()
 
     def count_flops(self, forward: Callable, example: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,311 @@
+"""Export modes on real frameworks (parity.child.export): tiny seeded models exported at
+batch 1 and run at batch 4, checked against their own eager outputs; a weight changed
+after export is caught by the agreement check; a missing optional package fails its own
+cell with its message while the run goes on.
+
+Each framework runs in its own child process (never torch and TensorFlow in one).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from parity.run.runner import FAILED, OK, run
+from parity.spawn import child_environment
+from zoo.catalog import SAME_WEIGHTS, Pair, Side
+
+pytestmark = pytest.mark.frameworks
+
+
+def _needs(*modules: str) -> None:
+    missing = [name for name in modules if importlib.util.find_spec(name) is None]
+    if missing:
+        pytest.skip(f"not installed: {', '.join(missing)}")
+
+
+def _child(framework: str, code: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=child_environment(1, framework),
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# Exported at batch 1 (the first call), then compiled and run at batch 4; the agreement
+# check is the runner's (checks.mode_consistency over the same-side logits agreement).
+JUDGE = """
+    import json
+    import numpy as np
+    from parity.evaluate import checks
+
+    def judge(eager, exported):
+        found = checks.logits_agreement(np.asarray(eager), np.asarray(exported), atol=1e-4)
+        return checks.mode_consistency(found)
+"""
+
+TORCH_CNN = (
+    JUDGE
+    + """
+    import torch
+    from parity.child.engines.torch_engine import ENGINE
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.BatchNorm2d(8), torch.nn.ReLU(),
+        torch.nn.Conv2d(8, 8, 3, stride=2, padding=1), torch.nn.BatchNorm2d(8), torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(8, 10),
+    )
+    # Batch-norm statistics from a random batch, so outputs are not degenerate.
+    model.train()
+    with torch.no_grad():
+        model(torch.randn(16, 3, 16, 16))
+    model.eval()
+    forward = lambda inputs: model(inputs["images"])
+    ENGINE.configure_threads(1)
+    one = {"images": torch.randn(1, 3, 16, 16)}
+    four = {"images": torch.randn(4, 3, 16, 16)}
+"""
+)
+
+
+def test_torch_cnn_exports_at_batch_1_runs_at_batch_4_and_a_changed_weight_is_caught():
+    _needs("torch", "onnxruntime", "onnxscript")
+    found = _child(
+        "torch",
+        TORCH_CNN
+        + """
+    ENGINE.compile(forward, "onnx", one)(one)  # the export, at batch 1
+    at_four = ENGINE.compile(forward, "onnx", four)
+    with torch.inference_mode():
+        eager = model(four["images"]).numpy()
+    same = judge(eager, at_four(four))
+    with torch.no_grad():
+        model[0].weight[0, 0, 0, 0] += 0.5  # after the export: the file keeps the old weight
+        changed = model(four["images"]).numpy()
+    print(json.dumps({
+        "same": same, "changed": judge(changed, at_four(four)),
+        "exports": ENGINE.exports.report(), "scale": float(np.abs(eager).max()),
+    }))
+    """,
+    )
+    assert found["same"]["passed"], found
+    assert found["same"]["max_abs_diff_over_scale"] < 1e-5, found
+    assert found["changed"]["passed"] is False, found
+    first = found["exports"][0]
+    assert first["batch"] == 1 and first["runtime"] == "onnxruntime"
+    assert first["exporter"].startswith("torch.onnx.export(dynamo=")
+    assert first["file_bytes"] > 0 and first["export_s"] > 0
+    # A file with a fixed batch axis is exported again at batch 4, and says so.
+    batches = [e["batch"] for e in found["exports"]]
+    assert batches == ([1] if first["dynamic_batch"] else [1, 4]), found["exports"]
+    print(json.dumps(found["exports"], indent=1))  # figures for the report (pytest -s)
+
+
+def test_a_missing_runtime_fails_the_export_with_the_package_and_the_extra():
+    _needs("torch")
+    found = _child(
+        "torch",
+        TORCH_CNN
+        + """
+    import sys
+    sys.modules["onnxruntime"] = None  # as if not installed
+    from parity.child.export import ExportError
+    try:
+        ENGINE.compile(forward, "onnx", one)(one)
+        message = None
+    except ExportError as error:
+        message = str(error)
+    print(json.dumps({"message": message}))
+    """,
+    )
+    assert found["message"].startswith("onnxruntime is not installed"), found
+    assert "pip install 'zoo-parity[export]'" in found["message"]
+
+
+KERAS_CNN = (
+    JUDGE
+    + """
+    import keras
+    import tensorflow as tf
+    from parity.child.engines.tf_engine import ENGINE
+
+    ENGINE.configure_threads(1)  # before TensorFlow runs anything
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((16, 16, 3))
+    x = keras.layers.Conv2D(8, 3, padding="same")(inputs)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.ReLU()(x)
+    x = keras.layers.Conv2D(8, 3, strides=2, padding="same")(x)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.ReLU()(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    model = keras.Model(inputs, keras.layers.Dense(10)(x))
+    model(np.random.default_rng(1).normal(size=(16, 16, 16, 3)).astype("float32"), training=True)
+    for layer in model.layers:  # batch-norm statistics away from their identity start
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.moving_mean.assign(np.random.default_rng(2).normal(size=8) * 0.1)
+            layer.moving_variance.assign(np.random.default_rng(3).uniform(0.5, 2.0, size=8))
+    forward = lambda inputs: model(inputs["images"], training=False)
+    rng = np.random.default_rng(4)
+    one = {"images": tf.constant(rng.normal(size=(1, 16, 16, 3)).astype("float32"))}
+    four = {"images": tf.constant(rng.normal(size=(4, 16, 16, 3)).astype("float32"))}
+"""
+)
+
+
+@pytest.mark.parametrize("mode", ["onnx", "litert"])
+def test_keras_cnn_exports_at_batch_1_and_runs_at_batch_4(mode):
+    _needs("tensorflow", "keras", *(("tf2onnx", "onnxruntime") if mode == "onnx" else ()))
+    if mode == "litert":
+        _needs("ai_edge_litert")
+    found = _child(
+        "tensorflow",
+        KERAS_CNN
+        + f"""
+    ENGINE.compile(forward, {mode!r}, one)(one)
+    at_four = ENGINE.compile(forward, {mode!r}, four)
+    eager = forward(four).numpy()
+    same = judge(eager, at_four(four))
+    layer = model.layers[1]
+    layer.kernel.assign(layer.kernel + 0.5)
+    changed = judge(forward(four).numpy(), at_four(four))
+    print(json.dumps({{"same": same, "changed": changed, "exports": ENGINE.exports.report()}}))
+    """,
+    )
+    assert found["same"]["passed"], found
+    assert found["changed"]["passed"] is False, found
+    first = found["exports"][0]
+    assert first["batch"] == 1 and first["dynamic_batch"] is True, found["exports"]
+    assert len(found["exports"]) == 1  # one file served batch 4 too
+    assert first["file_bytes"] > 0
+    print(json.dumps(found["exports"], indent=1))
+
+
+# --- a run: a tiny BERT, both sides, padded text batches -----------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory):
+    _needs("torch", "transformers", "tensorflow", "keras_hub")
+    folder = tmp_path_factory.mktemp("hf") / "bert"
+    code = f"""
+        import torch
+        from transformers import BertConfig, BertModel
+        torch.manual_seed(0)
+        bert = BertModel(BertConfig(vocab_size=1024, hidden_size=32, num_hidden_layers=2,
+                                    num_attention_heads=2, intermediate_size=64,
+                                    max_position_embeddings=64, hidden_act="gelu_pytorch_tanh"))
+        bert.save_pretrained({str(folder)!r}, safe_serialization=True)
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=child_environment(1, "torch"),
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return folder
+
+
+def test_bert_export_cells_agree_and_a_missing_package_fails_only_its_cell(
+    tiny_bert, word_tokenizer, quick_config, tmp_path, monkeypatch
+):
+    _needs("onnxruntime", "onnxscript", "tf2onnx")
+    # ai_edge_litert shadowed by a package that cannot be imported: the LiteRT cell fails
+    # with the message, the others go on.
+    shadow = tmp_path / "shadow" / "ai_edge_litert"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('ai_edge_litert hidden by the test')\n")
+    paths = (str(shadow.parent), os.environ.get("PYTHONPATH", ""))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in paths if p))
+    pair = Pair(
+        id="tiny-bert",
+        relation=SAME_WEIGHTS,
+        torch=Side(f"hf:{tiny_bert}"),
+        tensorflow=Side(f"keras-hub:{tiny_bert}"),
+        task="text-encoder",
+        tokenizer=f"hf:{word_tokenizer}",
+        dataset="sts-smoke",
+    )
+    config = quick_config(
+        modes={"torch": ("eager", "onnx"), "tensorflow": ("eager", "onnx", "litert")},
+        eval_batch=1,  # the export happens at the first call: batch 1
+        latency_batches=(4,),
+        limit=12,
+        timeout_s=300.0,
+    )
+    record = run([pair], config)
+    found = record["pairs"][0]
+    status = {c["cell_id"]: c["status"] for c in found["cells"]}
+    assert status == {
+        "tiny-bert/torch/eager": OK,
+        "tiny-bert/torch/onnx": OK,
+        "tiny-bert/tensorflow/eager": OK,
+        "tiny-bert/tensorflow/onnx": OK,
+        "tiny-bert/tensorflow/litert": FAILED,
+    }, [c.get("stderr_tail") for c in found["cells"] if c["status"] != OK]
+    litert = next(c for c in found["cells"] if c["mode"] == "litert")
+    assert "ai-edge-litert is not installed" in litert["reason"], litert["reason"]
+    assert "zoo-parity[export]" in litert["reason"]
+    evaluation = found["evaluation"]
+    for cell_id in ("tiny-bert/torch/onnx", "tiny-bert/tensorflow/onnx"):
+        consistency = evaluation["mode_consistency"][cell_id]
+        assert consistency["passed"], consistency  # masked hidden states, padded batches
+        assert evaluation["export_agreement"][cell_id]["passed"], evaluation["export_agreement"]
+    # Native and one-runtime comparisons are apart: the native one never picks an export.
+    assert {e["torch"]["best_mode"] for e in evaluation["latency"].values()} == {"eager"}
+    assert evaluation["onnx_latency"]["4"]["torch"]["best_mode"] == "onnx"
+    for cell in found["cells"]:
+        if cell["mode"] == "onnx":
+            first = cell["metrics"]["exports"][0]
+            assert first["batch"] == 1 and first["file_bytes"] > 0
+            assert "4" in cell["latency_stats"]
+    report = (config.out_dir / "report.md").read_text()
+    assert "### Model Deployment" in report and "### Interoperability" in report
+    assert "ai-edge-litert is not installed" in report
+    print(
+        json.dumps({c: evaluation["mode_consistency"][c] for c in evaluation["export_agreement"]})
+    )
+
+
+def test_bert_litert_cell_runs_a_keras_hub_backbone_with_padded_batches(
+    tiny_bert, word_tokenizer, quick_config
+):
+    _needs("ai_edge_litert")
+    pair = Pair(
+        id="tiny-bert",
+        relation=SAME_WEIGHTS,
+        torch=Side(f"hf:{tiny_bert}"),
+        tensorflow=Side(f"keras-hub:{tiny_bert}"),
+        task="text-encoder",
+        tokenizer=f"hf:{word_tokenizer}",
+        dataset="sts-smoke",
+    )
+    config = quick_config(
+        modes={"torch": (), "tensorflow": ("eager", "litert")},
+        eval_batch=1,
+        latency_batches=(4,),
+        limit=12,
+        timeout_s=300.0,
+    )
+    found = run([pair], config)["pairs"][0]
+    assert [c["status"] for c in found["cells"]] == [OK, OK], [
+        c.get("stderr_tail") for c in found["cells"]
+    ]
+    consistency = found["evaluation"]["mode_consistency"]["tiny-bert/tensorflow/litert"]
+    assert consistency["passed"], consistency
+    exported = found["cells"][1]["metrics"]["exports"]
+    assert exported[0]["batch"] == 1 and exported[0]["dynamic_batch"], exported
+    print(json.dumps({"consistency": consistency, "exports": exported}))
