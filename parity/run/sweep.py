@@ -33,9 +33,11 @@ from zoo.conversions import TIMM, Conversion
 from zoo.layer_maps import layer_map_for
 
 CHILD_MODULE = "parity.child.conversions"
-# Float32 conversions of the same function agree to about 1e-6 of the output's scale;
-# a real difference (an activation, an epsilon, a padding) shows at 1e-5 and above.
-RTOL = 1e-5
+# Float32 conversions of the same function agree to 2e-6 (resnet18) to 1.2e-5 (resnet50,
+# 50 layers deep at 224 px) of the output's scale; the smallest real difference the
+# sweep found, BERT's tanh GELU against exact GELU, shows at 1.2e-4. The limit lies
+# between, as a float32 noise floor: 5e-5.
+RTOL = 5e-5
 SEED = 0
 TIMEOUT_S = 300.0
 MEMORY_LIMIT_MIB = 8192.0
