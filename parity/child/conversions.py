@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import json
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from zoo.conversions import (
 USAGE = "usage: python -m parity.child.conversions {torch|keras} SPEC.json"
 BATCH = 2
 FIRST_TOKEN_ID = 3  # token ids drawn from here up: 0-2 are special tokens in most vocabularies
+ERROR_CHARS = 400  # a load error's line in the table
 
 
 # --- PyTorch side -------------------------------------------------------------------------
@@ -307,8 +309,19 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE, file=sys.stderr)
         return 2
     spec = json.loads(Path(args[1]).read_text())
-    (torch_side if args[0] == "torch" else keras_side)(spec)
+    try:
+        (torch_side if args[0] == "torch" else keras_side)(spec)
+    except Exception as error:  # the row's failure: the traceback, then one line for its table
+        traceback.print_exc()
+        print(one_line_error(error), file=sys.stderr)
+        return 1
     return 0
+
+
+def one_line_error(error: BaseException, limit: int = ERROR_CHARS) -> str:
+    """`Type: message` on one line: a message may span lines (one holding a tensor's repr)."""
+    text = " ".join(f"{type(error).__name__}: {error}".split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 if __name__ == "__main__":

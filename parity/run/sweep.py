@@ -48,7 +48,11 @@ RunSide = Callable[[str, Path, float], spawn.Outcome]
 
 
 def run_side(side: str, spec_path: Path, timeout_s: float) -> spawn.Outcome:
+    """One side's child; its stdout.txt and stderr.txt (the whole traceback) are kept in a
+    folder named after its spec, beside the row's checkpoint."""
     framework = "torch" if side == "torch" else "tensorflow"
+    logs = spec_path.with_suffix("")
+    logs.mkdir(exist_ok=True)
     return spawn.run_child(
         CHILD_MODULE,
         [side, str(spec_path)],
@@ -56,6 +60,7 @@ def run_side(side: str, spec_path: Path, timeout_s: float) -> spawn.Outcome:
         env=spawn.child_environment(usable_cores(), framework),
         timeout_s=timeout_s,
         memory_limit_mib=MEMORY_LIMIT_MIB,
+        log_dir=logs,
     )
 
 
