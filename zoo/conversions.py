@@ -24,9 +24,15 @@ TIMM, HF = "timm", "hf"
 # What each side is asked for, and so which outputs are compared.
 CLASSIFIER = "classifier"  # logits of an image classifier (keras-hub ImageClassifier)
 BACKBONE = "backbone"  # the backbone's sequence output (keras-hub Backbone)
+# a text encoder saved as its masked-LM model, the layout hub checkpoints ship (keys
+# prefixed "bert.", "roberta." ...), compared on the encoder's sequence output
+MASKED_LM = "masked-lm"
+# a vision transformer saved as its image classifier (as DeiT and Swin checkpoints are),
+# compared on the encoder's sequence output
+IMAGE_ENCODER = "image-encoder"
 CAUSAL_LM = "causal-lm"  # final hidden states and logits (keras-hub CausalLM)
 SEQ2SEQ = "seq2seq"  # encoder and decoder sequence outputs (keras-hub Seq2Seq backbone)
-HEADS = (CLASSIFIER, BACKBONE, CAUSAL_LM, SEQ2SEQ)
+HEADS = (CLASSIFIER, BACKBONE, MASKED_LM, IMAGE_ENCODER, CAUSAL_LM, SEQ2SEQ)
 
 # Size fields of transformers configs, set wherever a model type's config has them.
 REDUCED_SIZES: dict[str, Any] = {
@@ -203,15 +209,15 @@ CONVERSIONS: tuple[Conversion, ...] = (
     # Hugging Face text encoders
     _hf(
         "bert",
-        BACKBONE,
+        MASKED_LM,
         cause=BERT_TANH_GELU,
         confirm={"hidden_act": "gelu_pytorch_tanh"},
     ),
-    _hf("roberta", BACKBONE),
-    _hf("xlm-roberta", BACKBONE),
-    _hf("albert", BACKBONE),
-    _hf("distilbert", BACKBONE),
-    _hf("esm", BACKBONE, settings={"vocab_size": 33, "pad_token_id": 1, "mask_token_id": 32}),
+    _hf("roberta", MASKED_LM),
+    _hf("xlm-roberta", MASKED_LM),
+    _hf("albert", MASKED_LM),
+    _hf("distilbert", MASKED_LM),
+    _hf("esm", MASKED_LM, settings={"vocab_size": 33, "pad_token_id": 1, "mask_token_id": 32}),
     _hf("bart", SEQ2SEQ),
     # Hugging Face vision transformers
     _hf(
@@ -221,11 +227,11 @@ CONVERSIONS: tuple[Conversion, ...] = (
         cause=VIT_LN_EPS,
         confirm={"layer_norm_eps": 1e-6},
     ),
-    _hf("deit", BACKBONE),
+    _hf("deit", IMAGE_ENCODER),
     _hf("dinov2", BACKBONE),
     _hf(
         "swin",
-        BACKBONE,
+        IMAGE_ENCODER,
         settings={
             "embed_dim": 32,
             "depths": [2, 2],

@@ -31,6 +31,8 @@ from zoo.conversions import (
     BACKBONE,
     CAUSAL_LM,
     CLASSIFIER,
+    IMAGE_ENCODER,
+    MASKED_LM,
     REDUCED_SIZES,
     SEQ2SEQ,
     SEQUENCE_LENGTH,
@@ -88,6 +90,8 @@ def hf_model_class(head: str):
     return {
         CLASSIFIER: transformers.AutoModelForImageClassification,
         BACKBONE: transformers.AutoModel,
+        MASKED_LM: transformers.AutoModelForMaskedLM,
+        IMAGE_ENCODER: transformers.AutoModelForImageClassification,
         CAUSAL_LM: transformers.AutoModelForCausalLM,
         SEQ2SEQ: transformers.AutoModel,
     }[head]
@@ -121,10 +125,10 @@ def torch_outputs(spec: dict, model, inputs: dict[str, np.ndarray]) -> dict[str,
             pixels = torch.from_numpy(inputs["images"].transpose(0, 3, 1, 2).copy())
             if spec["kind"] == TIMM:
                 return {"logits": numpy(model(pixels))}
-            found = model(pixel_values=pixels)
             if spec["head"] == CLASSIFIER:
-                return {"logits": numpy(found.logits)}
-            return {"sequence": numpy(found.last_hidden_state)}
+                return {"logits": numpy(model(pixel_values=pixels).logits)}
+            encoder = model.base_model if spec["head"] == IMAGE_ENCODER else model
+            return {"sequence": numpy(encoder(pixel_values=pixels).last_hidden_state)}
         ids = torch.from_numpy(inputs["token_ids"].astype(np.int64))
         mask = torch.from_numpy(inputs["padding_mask"].astype(np.int64))
         if spec["head"] == CAUSAL_LM:
@@ -142,7 +146,8 @@ def torch_outputs(spec: dict, model, inputs: dict[str, np.ndarray]) -> dict[str,
                 "encoder": numpy(found.encoder_last_hidden_state),
                 "decoder": numpy(found.last_hidden_state),
             }
-        return {"sequence": numpy(model(input_ids=ids, attention_mask=mask).last_hidden_state)}
+        encoder = model.base_model if spec["head"] == MASKED_LM else model
+        return {"sequence": numpy(encoder(input_ids=ids, attention_mask=mask).last_hidden_state)}
 
 
 def build_timm(arch: str, settings: dict[str, Any]):
@@ -196,6 +201,9 @@ def torch_side(spec: dict) -> None:
             if spec["kind"] == TIMM
             else hf_model_class(spec["head"]).from_pretrained(folder).eval()
         )
+        if spec["head"] in (MASKED_LM, IMAGE_ENCODER):  # layer maps name the encoder's
+            model = model.base_model
+            spec = {**spec, "head": BACKBONE}
         with np.load(spec["io"]) as io:
             inputs = {k.split("/", 1)[1]: io[k] for k in io.files if k.startswith("input/")}
         captured = torch_module_outputs(
