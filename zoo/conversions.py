@@ -24,15 +24,16 @@ TIMM, HF = "timm", "hf"
 # What each side is asked for, and so which outputs are compared.
 CLASSIFIER = "classifier"  # logits of an image classifier (keras-hub ImageClassifier)
 BACKBONE = "backbone"  # the backbone's sequence output (keras-hub Backbone)
-# a text encoder saved as its masked-LM model, the layout hub checkpoints ship (keys
-# prefixed "bert.", "roberta." ...), compared on the encoder's sequence output
-MASKED_LM = "masked-lm"
+# a text encoder saved as its pre-training model (masked LM where it has no other), the
+# layout hub checkpoints ship (keys prefixed "bert.", "roberta." ..., BERT's pooler
+# included), compared on the encoder's sequence output
+PRETRAINING = "pretraining"
 # a vision transformer saved as its image classifier (as DeiT and Swin checkpoints are),
 # compared on the encoder's sequence output
 IMAGE_ENCODER = "image-encoder"
 CAUSAL_LM = "causal-lm"  # final hidden states and logits (keras-hub CausalLM)
 SEQ2SEQ = "seq2seq"  # encoder and decoder sequence outputs (keras-hub Seq2Seq backbone)
-HEADS = (CLASSIFIER, BACKBONE, MASKED_LM, IMAGE_ENCODER, CAUSAL_LM, SEQ2SEQ)
+HEADS = (CLASSIFIER, BACKBONE, PRETRAINING, IMAGE_ENCODER, CAUSAL_LM, SEQ2SEQ)
 
 # Size fields of transformers configs, set wherever a model type's config has them.
 REDUCED_SIZES: dict[str, Any] = {
@@ -209,15 +210,15 @@ CONVERSIONS: tuple[Conversion, ...] = (
     # Hugging Face text encoders
     _hf(
         "bert",
-        MASKED_LM,
+        PRETRAINING,
         cause=BERT_TANH_GELU,
         confirm={"hidden_act": "gelu_pytorch_tanh"},
     ),
-    _hf("roberta", MASKED_LM),
-    _hf("xlm-roberta", MASKED_LM),
-    _hf("albert", MASKED_LM),
-    _hf("distilbert", MASKED_LM),
-    _hf("esm", MASKED_LM, settings={"vocab_size": 33, "pad_token_id": 1, "mask_token_id": 32}),
+    _hf("roberta", PRETRAINING),
+    _hf("xlm-roberta", PRETRAINING),
+    _hf("albert", PRETRAINING),
+    _hf("distilbert", PRETRAINING),
+    _hf("esm", PRETRAINING, settings={"vocab_size": 33, "pad_token_id": 1, "mask_token_id": 32}),
     _hf("bart", SEQ2SEQ),
     # Hugging Face vision transformers
     _hf(

@@ -32,7 +32,7 @@ from zoo.conversions import (
     CAUSAL_LM,
     CLASSIFIER,
     IMAGE_ENCODER,
-    MASKED_LM,
+    PRETRAINING,
     REDUCED_SIZES,
     SEQ2SEQ,
     SEQUENCE_LENGTH,
@@ -81,7 +81,38 @@ def hf_config(model_type: str, settings: dict[str, Any]):
     config_class = CONFIG_MAPPING[model_type]
     defaults = config_class().to_dict()
     reduced = {k: v for k, v in REDUCED_SIZES.items() if k in defaults}
+    # Special tokens must lie inside the reduced vocabulary (an embedding's padding_idx must)
+    vocab = settings.get("vocab_size", reduced.get("vocab_size"))
+    for offset, key in enumerate(("pad_token_id", "bos_token_id", "eos_token_id")):
+        if isinstance(defaults.get(key), int) and vocab and defaults[key] >= vocab:
+            reduced[key] = offset
     return config_class(**{**reduced, **settings})
+
+
+class PreTrainingOrMaskedLM:
+    """AutoModelForPreTraining where the model type has one (BERT's keeps its pooler, which
+    keras-hub's converter reads), else AutoModelForMaskedLM."""
+
+    @staticmethod
+    def _auto(config):
+        import transformers
+
+        try:
+            transformers.AutoModelForPreTraining._model_mapping[type(config)]
+            return transformers.AutoModelForPreTraining
+        except KeyError:
+            return transformers.AutoModelForMaskedLM
+
+    @classmethod
+    def from_config(cls, config):
+        return cls._auto(config).from_config(config)
+
+    @classmethod
+    def from_pretrained(cls, folder, **kwargs):
+        from transformers import AutoConfig
+
+        config = kwargs.get("config") or AutoConfig.from_pretrained(folder)
+        return cls._auto(config).from_pretrained(folder, **kwargs)
 
 
 def hf_model_class(head: str):
@@ -90,7 +121,7 @@ def hf_model_class(head: str):
     return {
         CLASSIFIER: transformers.AutoModelForImageClassification,
         BACKBONE: transformers.AutoModel,
-        MASKED_LM: transformers.AutoModelForMaskedLM,
+        PRETRAINING: PreTrainingOrMaskedLM,
         IMAGE_ENCODER: transformers.AutoModelForImageClassification,
         CAUSAL_LM: transformers.AutoModelForCausalLM,
         SEQ2SEQ: transformers.AutoModel,
@@ -146,7 +177,7 @@ def torch_outputs(spec: dict, model, inputs: dict[str, np.ndarray]) -> dict[str,
                 "encoder": numpy(found.encoder_last_hidden_state),
                 "decoder": numpy(found.last_hidden_state),
             }
-        encoder = model.base_model if spec["head"] == MASKED_LM else model
+        encoder = model.base_model if spec["head"] == PRETRAINING else model
         return {"sequence": numpy(encoder(input_ids=ids, attention_mask=mask).last_hidden_state)}
 
 
@@ -201,7 +232,7 @@ def torch_side(spec: dict) -> None:
             if spec["kind"] == TIMM
             else hf_model_class(spec["head"]).from_pretrained(folder).eval()
         )
-        if spec["head"] in (MASKED_LM, IMAGE_ENCODER):  # layer maps name the encoder's
+        if spec["head"] in (PRETRAINING, IMAGE_ENCODER):  # layer maps name the encoder's
             model = model.base_model
             spec = {**spec, "head": BACKBONE}
         with np.load(spec["io"]) as io:
