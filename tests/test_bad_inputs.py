@@ -95,7 +95,7 @@ def test_a_misspelt_keras_application_names_the_closest(no_runs, capsys, tmp_pat
         ("hf:bert-base-uncased", "keras-hub:bert_base_enn", "Did you mean 'bert_base_en'"),
         (
             "timm:efficientnet_lite0",
-            "keras-build:efficientnet_lite1@pypi:x",
+            "keras-build:efficientnet_lite9@pypi:x",
             "'efficientnet_lite0'",
         ),
         ("hf:google/vit base", "keras-apps:ResNet50", "neither a Hugging Face hub id"),

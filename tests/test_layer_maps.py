@@ -10,8 +10,8 @@ import pytest
 
 from parity.child.capture import zero_padding
 from zoo.artifacts import shipped
-from zoo.catalog import EFFICIENTNET_LITE0, MINILM
-from zoo.converters import efficientnet_lite0 as lite0
+from zoo.catalog import EFFICIENTNET_LITE0, MINILM, PAIRS
+from zoo.converters import efficientnet_lite as lite
 from zoo.layer_maps import LayerMatch, bert_map, layer_map_for, vit_map
 
 
@@ -67,7 +67,7 @@ def test_minilm_map_has_its_six_layers():
 
 def test_efficientnet_lite0_map_takes_each_block_output_by_the_residual_rule():
     found = layer_map_for(EFFICIENTNET_LITE0.torch.handle, EFFICIENTNET_LITE0.tensorflow.handle)
-    blocks = sum(stage[0] for stage in lite0.STAGES)
+    blocks = sum(stage[0] for stage in lite.VARIANTS["lite0"].stages)
     assert len(found) == 2 + blocks + 4
     by_torch = {m.torch: m.tensorflow for m in found}
     # 32 -> 16 channels: no shortcut, so block 0's output is its last BN (bn2 in that block).
@@ -83,6 +83,43 @@ def test_efficientnet_lite0_map_takes_each_block_output_by_the_residual_rule():
         "classifier",
     ]
     assert layer_map_for("timm:efficientnet_b0", EFFICIENTNET_LITE0.tensorflow.handle) is None
+
+
+def test_lite_variants_scale_the_base_network_as_their_checkpoints_have_it():
+    # Lite0 is the base network; Lite1 and Lite2 as the shipped .pth files' projection
+    # convs read (21 blocks each; Lite2 widened by 1.1 and rounded to multiples of 8).
+    assert lite.VARIANTS["lite0"].stages == lite.BASE_STAGES
+    for name in ("lite1", "lite2"):
+        assert [s[0] for s in lite.VARIANTS[name].stages] == [1, 3, 3, 4, 4, 5, 1]
+    assert [s[4] for s in lite.VARIANTS["lite1"].stages] == [16, 24, 40, 80, 112, 192, 320]
+    assert [s[4] for s in lite.VARIANTS["lite2"].stages] == [16, 24, 48, 88, 120, 208, 352]
+    lite2 = PAIRS["efficientnet-lite2"]
+    found = layer_map_for(lite2.torch.handle, lite2.tensorflow.handle)
+    assert len(found) == 2 + 21 + 4
+    # a Lite2 checkpoint against a Lite1 build is no pair of this map's
+    assert layer_map_for(lite2.torch.handle, PAIRS["efficientnet-lite1"].tensorflow.handle) is None
+
+
+def test_lite_remap_places_blocks_by_the_checkpoint_widths():
+    widths = [16, 24, 24, 24, 48, 48, 48, 88]
+    state = {
+        f"_blocks.{i}._project_conv.weight": np.zeros((w, 1, 1, 1)) for i, w in enumerate(widths)
+    }
+    state["_blocks.3._expand_conv.weight"] = np.zeros((1,))
+    found = lite.remap_state_dict(state)
+    assert list(found) == [
+        "blocks.0.0.conv_pw.weight",
+        "blocks.1.0.conv_pwl.weight",
+        "blocks.1.1.conv_pwl.weight",
+        "blocks.1.2.conv_pwl.weight",
+        "blocks.2.0.conv_pwl.weight",
+        "blocks.2.1.conv_pwl.weight",
+        "blocks.2.2.conv_pwl.weight",
+        "blocks.3.0.conv_pwl.weight",
+        "blocks.1.2.conv_pw.weight",
+    ]
+    with pytest.raises(KeyError):
+        lite.remap_state_dict({**state, "_blocks.9._bn0.weight": np.zeros(1)})
 
 
 def test_padded_tokens_are_zeroed_and_other_activations_kept():

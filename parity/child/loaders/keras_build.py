@@ -28,7 +28,7 @@ def load(
         raise ValueError(
             f"{location.handle}: expected converted weights (.npz), got {location.path}"
         )
-    model = converter.build_keras(converter.load_numpy(location.path), **options)
+    model = converter.build_keras(converter.load_numpy(location.path), arch, **options)
     return keras_classifier(
         model,
         weights_bytes=Path(location.path).stat().st_size,

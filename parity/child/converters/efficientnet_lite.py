@@ -1,8 +1,8 @@
-"""EfficientNet-Lite0's framework half: the PyTorch checkpoint as numpy, and the Keras 3
-build that takes it (the name maps, stages and the measured facts behind them are in
-zoo/converters/efficientnet_lite0.py).
+"""EfficientNet-Lite's framework half: the PyTorch checkpoint as numpy, and the Keras 3
+build that takes it, for every variant (the scaling, name maps and the measured facts
+behind them are in zoo/converters/efficientnet_lite.py).
 
-    python -m parity.child.converters.efficientnet_lite0 export-npz CHECKPOINT.pth OUT.npz
+    python -m parity.child.converters.efficientnet_lite export-npz CHECKPOINT.pth OUT.npz
 
 runs in a PyTorch process of its own (keras-build's materialize starts it), so the
 TensorFlow worker reads plain arrays and never imports torch.
@@ -13,11 +13,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from zoo.converters.efficientnet_lite0 import (
+from zoo.converters.efficientnet_lite import (
     BN_EPS,
+    BY_BUILDER,
     HEAD_CHANNELS,
     NUM_CLASSES,
-    STAGES,
     STEM_CHANNELS,
     remap_state_dict,
 )
@@ -55,14 +55,17 @@ def load_numpy(npz_path: str) -> dict:
         return {k: data[k] for k in data.files}
 
 
-def build_keras(state_dict_numpy: dict, image_size: int | None = 224):
-    """A Keras 3 functional EfficientNet-Lite0 equal to timm's `tf_efficientnet_lite0`,
-    weights copied in.
+def build_keras(
+    state_dict_numpy: dict, arch: str = "efficientnet_lite0", image_size: int | None = 0
+):
+    """A Keras 3 functional EfficientNet-Lite (arch: a keras-build name, efficientnet_lite0,
+    _lite1 ...) equal to timm's `tf_efficientnet_lite<n>`, weights copied in.
 
     `state_dict_numpy`: {key: np.ndarray} with timm keys (from `load_numpy`) or the source
     checkpoint's keys (remapped here). Input NHWC float32, preprocessed per
-    zoo.catalog.LITE0_PREPROCESSING; output: logits (no softmax). Inference only: dropout /
-    drop-path are left out. `image_size=None` accepts any height and width.
+    zoo.catalog.lite_preprocessing; output: logits (no softmax). Inference only: dropout /
+    drop-path are left out. `image_size` 0 takes the variant's own resolution; None accepts
+    any height and width.
 
     Padding: Keras `padding="same"` is TensorFlow's SAME (stride-2 layers pad more at the
     bottom/right), which is what timm's Conv2dSame reproduces for `tf_` models; stride-1
@@ -72,6 +75,11 @@ def build_keras(state_dict_numpy: dict, image_size: int | None = 224):
     import keras
     import numpy as np
 
+    if arch not in BY_BUILDER:
+        raise ValueError(f"no EfficientNet-Lite variant {arch!r}; known: {', '.join(BY_BUILDER)}")
+    variant = BY_BUILDER[arch]
+    if image_size == 0:
+        image_size = variant.resolution
     sd = dict(state_dict_numpy)
     if any(k.startswith("_") for k in sd):
         sd = remap_state_dict(sd)
@@ -130,7 +138,7 @@ def build_keras(state_dict_numpy: dict, image_size: int | None = 224):
     inputs = keras.Input(shape=shape, name="pixels")
     x = bn(conv(inputs, "conv_stem", STEM_CHANNELS, 3, 2), "bn1")
     channels = STEM_CHANNELS
-    for s, (repeats, kernel, stride, expand, out_ch) in enumerate(STAGES):
+    for s, (repeats, kernel, stride, expand, out_ch) in enumerate(variant.stages):
         for j in range(repeats):
             p = f"blocks.{s}.{j}"
             block_stride = stride if j == 0 else 1
@@ -151,7 +159,7 @@ def build_keras(state_dict_numpy: dict, image_size: int | None = 224):
     head = layers.Dense(NUM_CLASSES, name="classifier")
     assign.append((head, [take("classifier.weight").T, take("classifier.bias")]))
     logits = head(x)
-    model = keras.Model(inputs, logits, name="efficientnet_lite0")
+    model = keras.Model(inputs, logits, name=arch)
 
     for layer, weights in assign:
         layer.set_weights(weights)
@@ -168,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 3 or args[0] != "export-npz":
         print(
-            "usage: python -m parity.child.converters.efficientnet_lite0 export-npz PTH NPZ",
+            "usage: python -m parity.child.converters.efficientnet_lite export-npz PTH NPZ",
             file=sys.stderr,
         )
         return 2
