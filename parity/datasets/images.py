@@ -14,8 +14,8 @@ limit, a seeded random subset is taken (numpy default_rng(seed), without replace
 in dataset order) before anything is decoded, so a quick run is deterministic and not
 biased towards the first classes.
 
-Class names map to ImageNet-1k indices through parity/data/imagenet_synsets.txt: the 1000
-synsets in the standard order, the order of parity/data/imagenet_classes.txt. It was copied
+Class names map to ImageNet-1k indices through parity/datasets/data/imagenet_synsets.txt: the 1000
+synsets in the standard order, the order of parity/datasets/data/imagenet_classes.txt. It was copied
 from timm 1.0.31 (timm/data/_info/imagenet_synsets.txt) and checked against keras-hub 0.32's
 IMAGENET_NAMES (keras_hub/src/utils/imagenet/imagenet_utils.py: same 1000 synsets in the same
 order, and its class names equal torchvision's for 998 of 1000 indices; the other two are the
@@ -100,7 +100,7 @@ def map_class_names(names: list[str], where: str) -> list[int]:
         raise DatasetError(
             f"{where}: class name(s) {shown}{' ...' if len(unknown) > 5 else ''} are not "
             f"ImageNet-1k classes; name classes by WordNet synset (n01440764), by index "
-            f"0-999, or by the names in parity/data/imagenet_classes.txt"
+            f"0-999, or by the names in parity/datasets/data/imagenet_classes.txt"
         )
     return [int(class_index(n)) for n in names]  # type: ignore[arg-type]
 

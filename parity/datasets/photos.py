@@ -1,7 +1,7 @@
 """The bundled offline photo set: real photographs that PyPI packages ship, labelled with
 ImageNet-1k classes.
 
-The manifest (parity/data/photos.tsv) names each photo by the import name of the package
+The manifest (parity/datasets/data/photos.tsv) names each photo by the import name of the package
 that ships it and a path inside that package's folder, e.g. ``skimage`` +
 ``data/chelsea.png`` (scikit-image) or ``sklearn`` + ``datasets/images/china.jpg``
 (scikit-learn). Nothing is downloaded; the photos come with ``pip install scikit-image
@@ -15,7 +15,7 @@ scikit-learn`` (the ``offline-weights`` extra). Columns, tab-separated, with a h
 - also: other acceptable class indices, comma-separated, or empty,
 - note: what the photo shows and why those classes.
 
-parity/data/imagenet_classes.txt holds the 1000 ImageNet-1k class names in index order,
+parity/datasets/data/imagenet_classes.txt holds the 1000 ImageNet-1k class names in index order,
 one a line; it was generated once from torchvision's bundled list
 (``torchvision.models._meta._IMAGENET_CATEGORIES``). This module needs only numpy and
 Pillow, and imports no framework: it runs in the parent process.
@@ -207,12 +207,12 @@ def _parse_class(raw: str, where: str, what: str) -> int:
     except ValueError:
         raise PhotoSetError(
             f"{where}: {what} {raw!r} is not an integer; give an ImageNet-1k class index "
-            f"0-{NUM_CLASSES - 1} (see parity/data/imagenet_classes.txt, first line is 0)"
+            f"0-{NUM_CLASSES - 1} (see parity/datasets/data/imagenet_classes.txt, first line is 0)"
         ) from None
     if not 0 <= index < NUM_CLASSES:
         raise PhotoSetError(
             f"{where}: {what} {index} is outside 0-{NUM_CLASSES - 1}; use an index from "
-            f"parity/data/imagenet_classes.txt (first line is 0)"
+            f"parity/datasets/data/imagenet_classes.txt (first line is 0)"
         )
     return index
 

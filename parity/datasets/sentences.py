@@ -2,7 +2,7 @@
 
 Sentence-pair similarity sets:
 - `sts-smoke`: 120 pairs with graded 0-5 similarity, written for this project
-  (parity/data/sts_smoke.tsv). A small smoke set to check two implementations rank
+  (parity/datasets/data/sts_smoke.tsv). A small smoke set to check two implementations rank
   pairs alike and track human judgement roughly; it is not STS-B and its Spearman
   values are not comparable with published STS-B figures.
 - STS-B, when the user has the files: `stsb:/path/to/sts-test.csv` (the original
