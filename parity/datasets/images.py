@@ -14,10 +14,10 @@ limit, a seeded random subset is taken (numpy default_rng(seed), without replace
 in dataset order) before anything is decoded, so a quick run is deterministic and not
 biased towards the first classes.
 
-Class names map to ImageNet-1k indices through parity/datasets/data/imagenet_synsets.txt: the 1000
-synsets in the standard order, the order of parity/datasets/data/imagenet_classes.txt. It was copied
-from timm 1.0.31 (timm/data/_info/imagenet_synsets.txt) and checked against keras-hub 0.32's
-IMAGENET_NAMES (keras_hub/src/utils/imagenet/imagenet_utils.py: same 1000 synsets in the same
+Class names map to ImageNet-1k indices through parity/datasets/data/imagenet_synsets.txt:
+the 1000 synsets in the standard order, the order of parity/datasets/data/imagenet_classes.txt.
+It was copied from timm 1.0.31 (timm/data/_info/imagenet_synsets.txt) and checked against
+keras-hub 0.32's IMAGENET_NAMES (keras_hub/src/utils/imagenet/imagenet_utils.py: same 1000 synsets in the same
 order, and its class names equal torchvision's for 998 of 1000 indices; the other two are the
 duplicated names "crane" and "maillot" that torchvision disambiguates).
 
