@@ -18,8 +18,9 @@ Class names map to ImageNet-1k indices through parity/datasets/data/imagenet_syn
 the 1000 synsets in the standard order, the order of parity/datasets/data/imagenet_classes.txt.
 It was copied from timm 1.0.31 (timm/data/_info/imagenet_synsets.txt) and checked against
 keras-hub 0.32's IMAGENET_NAMES (keras_hub/src/utils/imagenet/imagenet_utils.py: same
-1000 synsets in the same order, and its class names equal torchvision's for 998 of 1000 indices; the other two are the
-duplicated names "crane" and "maillot" that torchvision disambiguates).
+1000 synsets in the same order, and its class names equal torchvision's for 998 of 1000
+indices; the other two are the duplicated names "crane" and "maillot" that torchvision
+disambiguates).
 
 The parent process imports neither ``datasets`` nor ``tensorflow_datasets`` (either may pull
 in a framework); the child half is ``python -m parity.child.dataset_readers``.
