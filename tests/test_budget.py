@@ -103,6 +103,11 @@ def test_a_last_planned_run_on_this_machine_corrects_the_estimates():
     faster = {**machine, "gemm_peak": {"gflops_per_s": 400.0}}
     assert correction_from(last, faster) == 1.0
     assert correction_from({**last, "wall_s": 80000.0}, machine) == 3.0  # clipped
+    # A run planned with x1.5 that took its (corrected) estimate confirms x1.5, not x1.
+    confirmed = {**last, "budget": {"estimated_s": 1200.0, "correction": 1.5}}
+    assert correction_from(confirmed, machine) == 1.5
+    # ... and one that took half of it learns x0.75 of the model's estimate.
+    assert correction_from({**confirmed, "wall_s": 600.0}, machine) == 0.75
     work = suite_work(get_suite("default"))
     plain, corrected = plan_budget(work, 200.0, 900.0), plan_budget(work, 200.0, 900.0, 1.5)
     assert corrected.estimated_s <= 900.0
@@ -110,3 +115,26 @@ def test_a_last_planned_run_on_this_machine_corrects_the_estimates():
     assert len(corrected.cells) + len(corrected.comparisons) < len(plain.cells) + len(
         plain.comparisons
     )
+
+
+def test_pairs_without_exports_go_before_the_export_cells():
+    """The suite lists export cells for its real-weights pairs: a short budget drops the
+    later pairs without exports before it drops those (issue 14), and every pair with
+    exports only after the export cells themselves."""
+    from parity.run.budget import plan_budget, suite_work
+    from zoo.catalog import get_suite
+
+    work = suite_work(get_suite("default"))
+    exporting = {w.pair_id for w in work if any("onnx" in m for m in w.modes.values())}
+    for peak in (40.0, 237.0, 473.0):
+        order = [c.what for c in plan_budget(work, peak, 900.0).changes if c.kind == "dropped"]
+        exports_at = next((i for i, what in enumerate(order) if "export cells" in what), None)
+        for i, what in enumerate(order):
+            pair = what.removeprefix("pair ")
+            if what.startswith("pair ") and pair not in exporting:
+                assert exports_at is None or i < exports_at, order
+            if what.startswith("pair ") and pair in exporting:
+                assert exports_at is not None and i > exports_at, order
+    middle = plan_budget(work, 237.0, 900.0, 0.88)
+    dropped = " ".join(c.what for c in middle.changes)
+    assert "pair vit_b_16" in dropped and "export cells" not in dropped

@@ -15,9 +15,14 @@ and records each step with the seconds it saved and what it cost:
      comparison comes from the duel, so only the per-cell figures lose samples,
   3. fewer replicates (down to MIN_REPLICATES, 3),
   4. the legacy TorchScript cells dropped,
-  5. the export cells dropped, with their one-runtime (ONNX) duels,
-  6. the largest batch size of a pair dropped (cells and duel), last pair first,
-  7. whole pairs dropped, last first (never the first).
+  5. the largest batch size of a pair dropped (cells and duel), last pair first,
+  6. whole pairs without export cells dropped, last first (never the first),
+  7. the export cells dropped, with their one-runtime (ONNX) duels,
+  8. the remaining pairs dropped, last first (never the first).
+
+Deployment (the export cells) outranks a suite's later pairs: the export cells are what
+a run adds beyond native timing for the pairs a suite lists them for, and a later pair
+of the same kind adds less than the first ones' deployment figures (issue 14).
 
 Nothing is skipped silently: every cell and comparison of the work is either in the plan
 or named in a change. The duel's precision is given as the expected half-width of its 95%
@@ -198,6 +203,9 @@ class BudgetPlan:
     changes: list[Change]
     flops_sources: dict[str, str]  # pair -> where its FLOPs per sample came from
     assumptions: list[str] = field(default_factory=list)
+    # The factor every estimate was multiplied by (see correction_from); estimated_s
+    # includes it, so the model's own estimate is estimated_s / correction.
+    correction: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -510,22 +518,7 @@ def plan_budget(
                     "no TorchScript latency or agreement for those pairs",
                 )
             )
-    # 5. The export cells, and the one-runtime (ONNX) duels they feed.
-    if not fits():
-        exported = [c for c in cells if c.mode in EXPORT_MODES]
-        if exported:
-            before = total()
-            cells = [c for c in cells if c.mode not in EXPORT_MODES]
-            comparisons = [c for c in comparisons if set(c.modes.values()) != {ONNX}]
-            changes.append(
-                Change(
-                    "dropped",
-                    "export cells of " + ", ".join(sorted({c.pair_id for c in exported})),
-                    before - total(),
-                    "no export agreement, export latency or one-runtime comparison for them",
-                )
-            )
-    # 6. The largest batch size of a pair, last pair first; 7. whole pairs, last first.
+    # 5. The largest batch size of a pair, last pair first.
     for w in reversed(work):
         if fits():
             break
@@ -555,15 +548,44 @@ def plan_budget(
                     f"no figure for {w.pair_id} at batch {batch}",
                 )
             )
+
+    def drop_pair(pair_id: str) -> None:
+        nonlocal cells, comparisons
+        before = total()
+        cells = [c for c in cells if c.pair_id != pair_id]
+        comparisons = [c for c in comparisons if c.pair_id != pair_id]
+        changes.append(
+            Change("dropped", f"pair {pair_id}", before - total(), f"no figures for {pair_id}")
+        )
+
+    exporting = {c.pair_id for c in cells if c.mode in EXPORT_MODES}
+    # 6. Whole pairs without export cells, last first (never the first).
     for w in reversed(work[1:]):
         if fits():
             break
-        before = total()
-        cells = [c for c in cells if c.pair_id != w.pair_id]
-        comparisons = [c for c in comparisons if c.pair_id != w.pair_id]
-        changes.append(
-            Change("dropped", f"pair {w.pair_id}", before - total(), f"no figures for {w.pair_id}")
-        )
+        if w.pair_id not in exporting:
+            drop_pair(w.pair_id)
+    # 7. The export cells, and the one-runtime (ONNX) duels they feed.
+    if not fits():
+        exported = [c for c in cells if c.mode in EXPORT_MODES]
+        if exported:
+            before = total()
+            cells = [c for c in cells if c.mode not in EXPORT_MODES]
+            comparisons = [c for c in comparisons if set(c.modes.values()) != {ONNX}]
+            changes.append(
+                Change(
+                    "dropped",
+                    "export cells of " + ", ".join(sorted({c.pair_id for c in exported})),
+                    before - total(),
+                    "no export agreement, export latency or one-runtime comparison for them",
+                )
+            )
+    # 8. The remaining pairs, last first (never the first).
+    for w in reversed(work[1:]):
+        if fits():
+            break
+        if w.pair_id in exporting:
+            drop_pair(w.pair_id)
     return BudgetPlan(
         budget_s=budget_s,
         peak_gflops=peak_gflops,
@@ -585,6 +607,7 @@ def plan_budget(
             f"interval half-widths assume a between-process spread of "
             f"{BETWEEN_PROCESS_SD:.1%} and a round spread of {WITHIN_ROUND_SD:.1%}",
         ],
+        correction=correction,
     )
 
 
@@ -594,11 +617,18 @@ CORRECTION_BOUNDS = (0.5, 3.0)
 
 
 def correction_from(previous: dict[str, Any] | None, machine: dict[str, Any]) -> float:
-    """The last planned run's wall time over its plan's estimate, when it ran on this
-    machine (same CPU, vector extensions, usable cores and peak within 25%); else 1."""
+    """The last planned run's wall time over the model's estimate for it, when it ran on
+    this machine (same CPU, vector extensions, usable cores and peak within 25%); else 1.
+
+    The model's estimate is the plan's estimate before that plan's own correction: were
+    the corrected figure used, a correction would undo itself the run after (x1.5 one run,
+    then x1/1.5 the next, however right the first one was)."""
     if not previous or not isinstance(previous.get("budget"), dict):
         return 1.0
-    estimated, wall = previous["budget"].get("estimated_s"), previous.get("wall_s")
+    plan = previous["budget"]
+    estimated, wall = plan.get("estimated_s"), previous.get("wall_s")
+    if estimated:
+        estimated /= plan.get("correction") or 1.0
     then = previous.get("machine") or {}
     same = all(then.get(k) == machine.get(k) for k in ("cpu", "vector_extensions", "cores_usable"))
     peaks = [(m.get("gemm_peak") or {}).get("gflops_per_s") for m in (then, machine)]
