@@ -408,6 +408,26 @@ def test_unreadable_input_exits_2(ref, message, tmp_path, capsys):
     assert not (tmp_path / "none.sqlite").exists()  # reading never creates a database
 
 
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda r: r.update(pairs="oops"), "record.pairs should be a list, not str"),
+        (lambda r: r["pairs"][0].update(cells="x"), "record.pairs[0].cells should be a list"),
+        (lambda r: r.update(machine=None), "record.machine should be an object, not null"),
+        (lambda r: r["pairs"][0]["cells"].__setitem__(0, 7), "cells[0] should be an object"),
+    ],
+)
+def test_a_results_file_of_the_wrong_shape_exits_2(damage, message, tmp_path, capsys):
+    """Valid JSON with a schema_version, but edited or truncated into another shape: one
+    line naming the place, not a traceback from deep in the comparison."""
+    record = json.loads(COMMITTED.read_text())
+    damage(record)
+    (tmp_path / "edited.json").write_text(json.dumps(record))
+    code, out, err = _compare(capsys, str(COMMITTED), str(tmp_path / "edited.json"))
+    assert code == 2 and out == "" and message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_compare_command_imports_no_framework():
     probe = (
         "import sys, runpy\n"

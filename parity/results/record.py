@@ -50,6 +50,45 @@ class Block:
         extra = {key: value for key, value in data.items() if key not in known}
         return cls(**values, extra=extra, present=tuple(data))
 
+    @classmethod
+    def shape_error(cls, data: Any, where: str = "the record") -> str | None:
+        """Where `data` breaks the declared nesting (a block that is not an object, a list
+        of blocks that is not a list, a required block that is null), or None. Readers of
+        results files check this once, so code that walks the record never meets a
+        string where it expects cells."""
+        if not isinstance(data, Mapping):
+            return f"{where} should be an object, not {type(data).__name__}"
+        declared = {f.name: f for f in fields(cls)}
+        for name, kind in cls.NESTED.items():
+            if name not in data:
+                continue
+            value, at = data[name], f"{where}.{name}"
+            if value is None:
+                if declared[name].default is not None:  # a required block
+                    return f"{at} should be an object, not null"
+                continue
+            if isinstance(value, str) and "str" in str(declared[name].type):
+                continue  # a block or its name (Settings.profile)
+            if not isinstance(kind, tuple):
+                problem = kind.shape_error(value, at)
+            elif kind[0] == "list":
+                if not isinstance(value, list):
+                    return f"{at} should be a list, not {type(value).__name__}"
+                problem = next(
+                    (p for i, v in enumerate(value) if (p := kind[1].shape_error(v, f"{at}[{i}]"))),
+                    None,
+                )
+            else:
+                if not isinstance(value, Mapping):
+                    return f"{at} should be an object, not {type(value).__name__}"
+                problem = next(
+                    (p for k, v in value.items() if (p := kind[1].shape_error(v, f"{at}[{k!r}]"))),
+                    None,
+                )
+            if problem:
+                return problem
+        return None
+
     def to_dict(self) -> dict[str, Any]:
         known = self._known()
         if self.present is None:  # built in code: every declared key, then the extras

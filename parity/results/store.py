@@ -151,6 +151,12 @@ def migrate(record: dict[str, Any], source: str = "record") -> dict[str, Any]:
         record = MIGRATIONS[version](record)
         version += 1
         record["schema_version"] = version
+    problem = RunRecord.shape_error(record)
+    if problem:
+        raise ResultsFileError(
+            f"{source} is not a results file parity can read: {problem} (was it edited or "
+            "cut short? `parity run` writes a new one)"
+        )
     return record
 
 
