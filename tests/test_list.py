@@ -191,6 +191,23 @@ def test_a_failed_child_leaves_the_hand_written_pairs_and_says_why(capsys, monke
     out = capsys.readouterr().out
     assert sorted(started) == ["tensorflow", "torch"]
     missing = [line for line in out.splitlines() if line.startswith("derived pairs missing")]
-    assert len(missing) == 2 and all("boom" in line for line in missing)
+    assert len(missing) == 1 and missing[0].count("boom") == 2  # one line, both sides
     assert f"of {len(PAIRS)} pairs shown; {len(PAIRS)} hand-written, 0 derived" in out
     assert not list(tmp_path.iterdir())  # a failure is not cached
+
+
+def test_a_framework_not_installed_is_one_line_and_no_child(capsys, monkeypatch, no_children):
+    real_version = catalog.metadata.version
+
+    def version(distribution: str) -> str:
+        if distribution == "tensorflow":
+            raise catalog.metadata.PackageNotFoundError(distribution)
+        return real_version(distribution)
+
+    monkeypatch.setattr(catalog.metadata, "version", version)
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "derived pairs missing: tensorflow is not installed" in out.splitlines()
+    assert "resnet_50_imagenet" not in out and "all-MiniLM-L6-v2" in out
+    dropped = {d["row"]: d["reason"] for d in _listing(capsys)["dropped"]}
+    assert dropped["ResNet101 ~ torchvision:resnet101"] == "keras was not read"

@@ -186,8 +186,8 @@ def command(args: argparse.Namespace) -> int:
         f"({', '.join(f'{lib} {v}' for lib, v in sorted(catalog.versions.items())) or 'none read'})"
         f"; {len(catalog.dropped)} table rows dropped (`parity list --json` says why)"
     )
-    for problem in catalog.problems:
-        print(f"derived pairs missing: {problem}")
+    if catalog.problems:
+        print(f"derived pairs missing: {'; '.join(catalog.problems)}")
     print(
         "\nhere: local = a path you gave; shipped = in an installed PyPI package; "
         "cached = in the hub cache; network = must be downloaded"
