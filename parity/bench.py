@@ -214,8 +214,8 @@ def render(rows: list[dict[str, Any]], repeats: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from parity.run.catalog import find_pair
     from parity.run.runner import RunConfig, run
-    from zoo.catalog import get_pair
 
     parser = argparse.ArgumentParser(prog="python -m parity.bench", description=__doc__)
     parser.add_argument("--pair", action="append", help=f"pair id (default: {DEFAULT_PAIR})")
@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.repeats < 2:
         parser.error("--repeats must be at least 2 to measure a spread")
-    pairs = [get_pair(pair_id) for pair_id in args.pair or [DEFAULT_PAIR]]
+    pairs = [find_pair(pair_id) for pair_id in args.pair or [DEFAULT_PAIR]]
     records = []
     with tempfile.TemporaryDirectory(prefix="parity-bench-") as scratch:
         for repeat in range(args.repeats):

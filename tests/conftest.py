@@ -18,6 +18,23 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def derived_catalog_cache(tmp_path_factory) -> Path:
+    """The derived catalog's facts cache, filled with a small made-up install
+    (tests/catalog_facts.py) for the installed versions: no test, nor any `parity` it
+    starts, reads the real zoos in a child unless it points PARITY_CATALOG_CACHE elsewhere."""
+    from catalog_facts import BY_SIDE
+
+    from parity.run import catalog
+
+    folder = tmp_path_factory.mktemp("catalog-cache")
+    os.environ[catalog.CACHE_ENV] = str(folder)
+    for side, facts in BY_SIDE.items():
+        path = catalog.cache_path(side, catalog.installed_versions(side))
+        path.write_text(json.dumps(facts))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def word_tokenizer(tmp_path_factory) -> Path:
     """A small WordLevel tokenizer.json over the smoke set's words, built offline."""

@@ -81,7 +81,10 @@ def custom(torch: str, tf: str, tmp_path: Path, *more: str) -> list[str]:
 
 def test_a_misspelt_keras_application_names_the_closest(no_runs, capsys, tmp_path):
     line = bad(capsys, custom("torchvision:resnet50", "keras-apps:ResNet5O", tmp_path))
-    assert "unknown application 'ResNet5O'. Did you mean 'ResNet50'?" in line
+    assert (
+        "unknown application 'ResNet5O'. Did you mean 'ResNet50', 'ResNet152' or 'ResNet50V2'?"
+        in line
+    )
     assert not no_runs
 
 

@@ -620,6 +620,8 @@ SUITES: dict[str, tuple[SuiteEntry, ...]] = {
 
 
 def get_pair(pair_id: str) -> Pair:
+    """A hand-written pair by id (any case); parity.run.catalog.find_pair, which `parity
+    run` uses, also finds the derived ones."""
     if pair_id in PAIRS:
         return PAIRS[pair_id]
     lowered = {key.lower(): key for key in PAIRS}

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from zoo.catalog import Pair
+from zoo.catalog import SAME_WEIGHTS, Pair
+from zoo.conversions import TIMM, converter_of
 from zoo.sources import ChildJob, RunChild, get_source
 from zoo.sources.files import split_checkpoint
 
@@ -71,6 +72,25 @@ HF_SEEDED_CONFIGS: dict[str, SeededConfig] = {
     ),
 }
 CHILD_MODULE = "parity.child.seeding"
+
+
+def seeded_offline(pair: Pair) -> bool:
+    """Whether `parity run PAIR --weights seeded` runs here without the network. A
+    same-weights pair needs one seeded checkpoint that both sides load (seeded_pair): a timm
+    architecture keras-hub's timm loader dispatches, or a Hugging Face checkpoint whose
+    config HF_SEEDED_CONFIGS writes out. An independent pair needs both sides' loaders to
+    build random weights themselves."""
+    (torch_source, torch_name), (tf_source, _) = (
+        get_source(pair.torch.handle),
+        get_source(pair.tensorflow.handle),
+    )
+    if pair.relation != SAME_WEIGHTS:
+        return torch_source.seeds_itself and tf_source.seeds_itself
+    kinds = (torch_source.prefix, tf_source.prefix)
+    if kinds == ("timm", "keras-hub"):
+        arch = split_checkpoint(torch_name)[0].partition(".")[0]
+        return converter_of(TIMM, arch).startswith("timm/")
+    return kinds == ("hf", "keras-hub") and torch_name in HF_SEEDED_CONFIGS
 
 
 def seeded_pair(pair: Pair, work_dir: Path, seed: int, run_child: RunChild) -> tuple[Pair, str]:

@@ -8,10 +8,11 @@ from pathlib import Path
 
 from parity.errors import OptionsError, did_you_mean
 from parity.results.record import RunRecord
+from parity.run.catalog import find_pair
 from parity.run.profiles import DEFAULT_BATCHES, eval_batch_for, get_profile
 from parity.run.settings import SETTINGS, add_options
 from parity.vocabulary import MODES
-from zoo.catalog import SIDES, SUITES, TASK_NAMES, custom_pair, get_pair, get_suite
+from zoo.catalog import SIDES, SUITES, TASK_NAMES, custom_pair, get_suite
 
 
 def add_parser(commands) -> None:
@@ -155,7 +156,7 @@ def command(args: argparse.Namespace) -> int:
     elif args.suite:
         entries = get_suite(args.suite)
     else:
-        entries = [(get_pair(args.pair), None)]
+        entries = [(find_pair(args.pair), None)]
     if args.memory_limit is None:
         memory_limit = default_memory_limit_mib(args.jobs)
     else:

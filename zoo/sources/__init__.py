@@ -92,6 +92,9 @@ class Source:
     # The library whose own list of model names a handle draws on (parity.run.names reads
     # it in a child process); empty: resolve() checks names offline, or none can be checked.
     names_library: str = ""
+    # Its loader can build the architecture with random weights itself (--weights seeded
+    # on an independent pair); a same-weights pair is seeded through zoo.seeding instead.
+    seeds_itself: bool = False
 
     def resolve(self, name: str) -> Location:
         raise NotImplementedError

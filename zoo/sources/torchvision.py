@@ -40,6 +40,7 @@ class TorchVision(Source):
     description = "TorchVision classification models with their Weights enums"
     tasks = ("image-classifier",)
     names_library = "torchvision"
+    seeds_itself = True
 
     def listed_name(self, name: str) -> tuple[str, str | None]:
         arch, weights, _ = parse(name)
