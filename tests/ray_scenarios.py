@@ -7,8 +7,9 @@ Brings up the namespace's loopback (the only interface there, so every Ray servi
 cluster (a head offering no parity_node, and NODES nodes offering one each), and runs on
 it, in order:
 
-  mixed      a mixed suite (timed cells, sharded evaluations, a segfaulting cell) on the
-             cluster, and the same suite on the local executor without shards;
+  mixed      a mixed suite (timed cells, sharded evaluations, a segfaulting cell, one
+             pair's duel) on the cluster, and the same suite on the local executor
+             without shards;
   killed     a pair whose slow cell's node is killed while it loads, then the run resumed;
   no_node    `parity run --executor ray` once no node offers parity_node (the CLI's answer);
   unreachable  the same at an address nothing listens on.
@@ -109,6 +110,14 @@ def _config(out: Path, **overrides):
     return RunConfig(**settings)
 
 
+def _with_duel(pairs, config):
+    """The first pair's headline comparison replicated (a short duel), the others not."""
+    from dataclasses import replace
+
+    short = replace(config.profile, rounds=2, round_min_time_s=0.05, warmup=1)
+    return [(pairs[0], replace(config, replicates=2, profile=short)), *pairs[1:]]
+
+
 def _raylet_pids(cluster) -> dict[int, str]:
     found = {}
     for node in cluster.list_all_nodes():
@@ -201,11 +210,12 @@ def main(out: Path, tokenizer: str) -> None:
         # mixed: the cluster, with shards, then the local executor without
         pairs = _pairs(tokenizer, _image_folder(out / "images"))
         ray_config = _config(out / "mixed-ray", executor="ray", cluster=address, shard_rows=8)
+        local_config = _config(out / "mixed-local")
         started = time.time()
-        runner.run(pairs, ray_config)
+        runner.run(_with_duel(pairs, ray_config), ray_config)
         summary["mixed_ray_s"] = time.time() - started
         started = time.time()
-        runner.run(pairs, _config(out / "mixed-local"))
+        runner.run(_with_duel(pairs, local_config), local_config)
         summary["mixed_local_s"] = time.time() - started
 
         # killed: a cell loading for a long time loses its node

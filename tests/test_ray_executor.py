@@ -132,3 +132,26 @@ def test_a_lost_cell_is_left_out_of_the_journal_and_measured_on_resume(
     assert not cells[f"{pair.id}/torch/eager"].get("resumed")
     assert cells[f"{pair.id}/tensorflow/eager"]["resumed"] is True
     assert not runs_folder(config.out_dir).exists()  # completed this time
+
+
+def test_each_cell_is_set_against_the_peak_of_its_own_node():
+    from parity.run.peak import attach_efficiency
+
+    def cell(node: str) -> dict:
+        return {
+            "node": {"id": node},
+            "metrics": {"flops": {"per_sample": 1e9}},
+            "latency_stats": {"1": {"median": 100.0}},  # 10 GFLOP/s achieved
+        }
+
+    record = {
+        "machine": {
+            "gemm_peak": {"gflops_per_s": None, "error": "measured per node"},
+            "nodes": {"a": {"gemm_peak": {"gflops_per_s": 20.0}}, "b": {"gemm_peak": {}}},
+        },
+        "pairs": [{"cells": [cell("a"), cell("b")]}],
+    }
+    attach_efficiency(record)
+    on_a, on_b = (c["efficiency"]["1"] for c in record["pairs"][0]["cells"])
+    assert on_a["gflops_per_s"] == 10.0 and on_a["percent_of_peak"] == 50.0
+    assert on_b["percent_of_peak"] is None  # its node's peak is unknown: never another's
