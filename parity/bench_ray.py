@@ -13,7 +13,9 @@ against the local executor with as many workers at once. Prints figures; asserts
 For each: the makespan (wall time from the first submission to the last result), the
 workers' own wall time summed, and the per-task overhead: (makespan x workers at once -
 the workers' summed wall time) / tasks, i.e. the time a task slot spent not inside a
-worker (scheduling, shipping inputs and outputs, the driver's own work).
+worker (scheduling, shipping inputs and outputs, the driver's own work; and, where the
+machine has fewer cores than the cluster has slots, waiting for a core). The sharded
+evaluation's slots: its timed first shard holds one node, the others take a quarter each.
 
 Everything runs in a network namespace of its own (`unshare -n -r`, loopback only), so
 Ray binds 127.0.0.1 alone: the script re-executes itself there. It needs a checkout (it
@@ -169,7 +171,7 @@ def _evaluation(images: int, shard_rows: int, nodes: int, address: str, root: Pa
         (
             f"ray, shards of {shard_rows} rows",
             _config(root / "eval-ray", executor="ray", cluster=address, shard_rows=shard_rows),
-            round(nodes / UNTIMED_SHARE),
+            1 + round((nodes - 1) / UNTIMED_SHARE),
         ),
     ):
         executor = executors.open_executor(config)
