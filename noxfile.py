@@ -1,4 +1,5 @@
-"""Sessions: parity (the main job), tests, bench (the harness's own benchmark), lint.
+"""Sessions: parity (the main job), tests, bench (the harness's own benchmark), bench-ray
+(the Ray executor's), lint.
 
 parity and tests share one virtual environment, .nox/stack (about 8 GB: torch,
 TensorFlow, keras-hub, transformers...), created on first use and reinstalled only
@@ -93,6 +94,17 @@ def bench(session: nox.Session) -> None:
     _stack(session)
     session.run(
         str(BIN / "python"), "-m", "parity.bench", *session.posargs, external=True, env=_env()
+    )
+
+
+@nox.session(name="bench-ray", venv_backend="none")
+def bench_ray(session: nox.Session) -> None:
+    """The Ray executor's benchmark: 200 cheap cells and a 10,000-image sharded evaluation
+    on a simulated 3-node cluster against the local executor (`-- --help` for options).
+    Runs in a loopback-only network namespace (unshare -n -r). Prints figures."""
+    _stack(session)
+    session.run(
+        str(BIN / "python"), "-m", "parity.bench_ray", *session.posargs, external=True, env=_env()
     )
 
 

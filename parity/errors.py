@@ -71,6 +71,11 @@ class DiskFullError(ParityError, OSError):
     """A write that found no space left: nothing good was replaced."""
 
 
+class ClusterError(ParityError, RuntimeError):
+    """A Ray cluster that cannot run this run: unreachable, no node offering the parity
+    resource, or nodes whose library versions differ from the driver's."""
+
+
 def closest(name: str, known: Iterable[str], n: int = 3, cutoff: float = 0.6) -> list[str]:
     """The known names nearest a misspelt one, ignoring case, best first (difflib)."""
     by_lower: dict[str, str] = {}

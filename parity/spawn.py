@@ -201,6 +201,11 @@ def stop_all() -> None:
     _live.stop_all()
 
 
+def stopping() -> bool:
+    """Whether the run is being stopped (stop_all was called since the last reopen)."""
+    return _live.stopping
+
+
 def reopen() -> None:
     """A new run begins: children may start again after an earlier run was stopped."""
     _live.stopping = False

@@ -113,11 +113,17 @@ def _check_counts(args: argparse.Namespace) -> None:
         ("--jobs", args.jobs, 1),
         ("--seq-len", args.seq_len, 1),
         ("--limit", args.limit, 1),
+        ("--shard-rows", args.shard_rows, 0),
     ):
         if value is not None and value < least:
             raise OptionsError(f"{option} must be at least {least}, not {value}")
     if not args.timeout > 0:  # also refuses nan
         raise OptionsError(f"--timeout must be a positive number of seconds, not {args.timeout}")
+    if args.executor == "ray" and args.jobs != 1:
+        raise OptionsError(
+            "--jobs is for --executor local; on a Ray cluster its nodes set how many workers "
+            "run at once (each node's parity_node resource, docs/ray.md): drop --jobs"
+        )
 
 
 def _history_path(args: argparse.Namespace) -> Path | None:
@@ -129,6 +135,7 @@ def _history_path(args: argparse.Namespace) -> Path | None:
 
 def command(args: argparse.Namespace) -> int:
     from parity.run import journal, names, preflight
+    from parity.run.executors.ray_cluster import UNTIMED_SHARE
     from parity.run.runner import FAILED, RunConfig, resolve_device, run
     from parity.run.scheduler import default_memory_limit_mib
 
@@ -157,7 +164,10 @@ def command(args: argparse.Namespace) -> int:
         entries = get_suite(args.suite)
     else:
         entries = [(find_pair(args.pair), None)]
-    if args.memory_limit is None:
+    if args.memory_limit is None and args.executor == "ray":
+        # Up to 1 / UNTIMED_SHARE workers share a node; nodes are taken to be like this one.
+        memory_limit = default_memory_limit_mib(round(1 / UNTIMED_SHARE))
+    elif args.memory_limit is None:
         memory_limit = default_memory_limit_mib(args.jobs)
     else:
         memory_limit = args.memory_limit if args.memory_limit > 0 else None

@@ -19,7 +19,8 @@ from statistics import median
 from typing import Any
 
 from parity.evaluate.replicates import RERUN, compare
-from parity.run.duel import Contender, DuelPlan, run_duel
+from parity.run import executors
+from parity.run.duel import Contender, DuelPlan
 from parity.run.journal import safe_name
 from parity.vocabulary import SIDE_NAMES, SIDES
 from zoo.sources import get_source
@@ -51,11 +52,13 @@ def replicate(
     work_dir: Path,
     note=None,
     label: str = "",
+    placement=None,
 ) -> None:
     """Add `replicated` to each batch of `latency` (evaluation.latency, or another
     comparison of the same shape: evaluation.onnx_latency, labelled "onnx") where both
     sides have a best mode. A duel that fails keeps its replicates finished so far and
-    says why."""
+    says why. placement: the node the pair's timed cells ran on (the executor's; None
+    locally), where its duel runs too."""
     replicates = config.replicates if config.replicates is not None else config.profile.replicates
     if replicates < 1:
         return
@@ -91,12 +94,13 @@ def replicate(
                 f"{pair.id} batch {batch}: {replicates} process pairs, "
                 f"{SIDE_NAMES['torch']} {a.mode} against {SIDE_NAMES['tensorflow']} {b.mode}"
             )
-        result = run_duel(
+        result = executors.current().run_duel(
             a,
             b,
             plan,
             work_dir / safe_name(f"{pair.id}-duel{'-' + label if label else ''}-b{batch}"),
             progress=(lambda line, b=batch: note(f"{pair.id} batch {b}: {line}")) if note else None,
+            placement=placement,
         )
         block: dict[str, Any] = {
             "modes": {"torch": a.mode, "tensorflow": b.mode},

@@ -134,14 +134,18 @@ def _measure_in_child(
 
 def attach_efficiency(record: dict[str, Any]) -> None:
     """Per timed cell and batch: achieved GFLOP/s, % of the measured peak, and the
-    measurement-error flag, from the cell's FLOPs count and median latency."""
-    measured = (record.get("machine") or {}).get("gemm_peak") or {}
-    peak = measured.get("gflops_per_s")
+    measurement-error flag, from the cell's FLOPs count and median latency. On a Ray
+    cluster each cell is set against the peak of the node it ran on (machine.nodes)."""
+    machine = record.get("machine") or {}
+    nodes = machine.get("nodes") or {}
     for pair in record.get("pairs", []):
         for cell in pair.get("cells", []):
             flops = ((cell.get("metrics") or {}).get("flops") or {}).get("per_sample")
             if not cell.get("latency_stats"):
                 continue
+            node = nodes.get((cell.get("node") or {}).get("id")) or {}
+            measured = node.get("gemm_peak") or machine.get("gemm_peak") or {}
+            peak = measured.get("gflops_per_s")
             cell["efficiency"] = {
                 batch: efficiency(flops, int(batch), stats["median"], peak)
                 for batch, stats in cell["latency_stats"].items()

@@ -55,6 +55,13 @@ class Progress:
             else:
                 print(line, file=self.stream, flush=True)
 
+    def add(self, count: int) -> None:
+        """More steps than planned: a cell split into shards counts each shard."""
+        with self._lock:
+            self.total += count
+            if self._bar is not None:
+                self._bar.update(self._task, total=self.total)
+
     def skip(self, count: int) -> None:
         """Cells that will not run (their pair's inputs failed)."""
         self.done += count

@@ -24,7 +24,7 @@ from parity.evaluate import checks, divergence
 from parity.evaluate.statistics import median_ratio, summarize
 from parity.files import write_json
 from parity.results import store as results
-from parity.run import budget, comparisons, journal, load, peak, scheduler
+from parity.run import budget, comparisons, executors, journal, load, peak, scheduler, shards
 from parity.run.progress import Progress
 from parity.run.settings import PRETRAINED, SEEDED, RunConfig
 from parity.tasks import image_classifier, text_encoder, text_generation
@@ -116,20 +116,33 @@ def run_worker(
     threads: int,
     timeout_s: float,
     memory_limit_mib: float | None = None,
+    placement: Any = None,
 ) -> dict[str, Any]:
-    """Run one worker (holding one of the run's worker slots) and classify how it ended."""
+    """Run one worker through the run's executor (locally: holding one of the run's
+    worker slots) and classify how it ended. Raises executors.CellLost when its node was
+    lost."""
     spec_path = cell_dir / "cell.json"
     write_json(spec_path, spec)
-    with scheduler.slots():
-        outcome = spawn.run_child(
-            "parity.child.worker",
-            [str(spec_path)],
-            env=spawn.child_environment(threads, framework, cell_dir, spec.get("device", "cpu")),
-            timeout_s=timeout_s,
-            memory_limit_mib=memory_limit_mib,
-            log_dir=cell_dir,
-            on_start=lambda pid: journal.note_child(cell_dir, pid),
-        )
+    job = executors.WorkerJob(
+        spec,
+        cell_dir,
+        framework,
+        threads,
+        timeout_s,
+        memory_limit_mib,
+        timed=bool(spec["latency_batches"]),
+        placement=placement,
+    )
+    outcome, node = executors.current().run_worker(job)
+    record = classify(outcome, spec)
+    if node is not None:
+        record["node"] = node
+    return record
+
+
+def classify(outcome: spawn.Outcome, spec: dict[str, Any]) -> dict[str, Any]:
+    """A worker's record from how it ended and the files it wrote: ok with its metrics,
+    unavailable, or failed with the reason."""
     record: dict[str, Any] = {"returncode": outcome.returncode, "wall_s": outcome.wall_s}
     error_path, metrics_path = Path(spec["error_path"]), Path(spec["metrics_path"])
     if outcome.peak_rss_mib is not None:
@@ -219,7 +232,11 @@ def run_cell(
     config: RunConfig,
     weights: str,
     extra_inputs: dict[str, dict[str, str]] | None = None,
+    placement: Any = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
+    """Measure one cell. placement: the node its pair's timed cells run on (the executor's
+    choice; None locally). Raises executors.CellLost when the cell was lost with its node."""
     source, name = get_source(cell.handle)
     location = source.resolve(name)
     record: dict[str, Any] = {
@@ -251,16 +268,7 @@ def run_cell(
     record["location"] = location.to_dict()
     cell_dir = journal.fresh_cell_dir(work_dir, cell.key)
     spec = _cell_spec(cell, location, inputs, cell_dir, config, weights, extra_inputs)
-    record.update(
-        run_worker(
-            spec,
-            cell_dir,
-            source.framework,
-            config.threads,
-            config.timeout_s,
-            config.memory_limit_mib,
-        )
-    )
+    record.update(_measure(cell, spec, cell_dir, source.framework, config, placement, progress))
     if record["status"] == OK:
         record["output_path"] = spec["output_path"]
         if spec["extra_output_paths"]:
@@ -270,6 +278,59 @@ def run_cell(
             for batch, entry in record["metrics"]["latency"].items()
         }
     return record
+
+
+def _measure(
+    cell: Cell,
+    spec: dict[str, Any],
+    cell_dir: Path,
+    framework: str,
+    config: RunConfig,
+    placement: Any,
+    progress: Progress | None,
+) -> dict[str, Any]:
+    """The cell's worker; or, when its evaluation has more rows than the executor's
+    shard_rows, the worker on the first shard and one evaluation worker per further shard,
+    all at once, merged exactly (parity.run.shards). The progress counts every shard."""
+
+    def one(each: dict[str, Any], folder: Path) -> dict[str, Any]:
+        return run_worker(
+            each,
+            folder,
+            framework,
+            config.threads,
+            config.timeout_s,
+            config.memory_limit_mib,
+            placement,
+        )
+
+    shard_rows = executors.current().shard_rows
+    if not shard_rows or cell.diagnostic or cell.pair.task not in shards.TASKS:
+        return one(spec, cell_dir)
+    spans = shards.bounds(shards.rows_of(spec["inputs"]), shard_rows, spec["eval_batch"])
+    if len(spans) == 1:
+        return one(spec, cell_dir)
+    specs = shards.split(spec, cell_dir, spans)
+    if progress is not None:
+        progress.add(len(spans) - 1)
+
+    def run_shard(number: int) -> dict[str, Any] | executors.CellLost:
+        folder = cell_dir if number == 0 else Path(specs[number]["metrics_path"]).parent
+        try:
+            found = one(specs[number], folder)
+        except executors.CellLost as lost:  # the other shards still finish
+            return lost
+        if number and progress is not None:
+            name = f"{cell.id} shard {number + 1}/{len(spans)}"
+            detail = found.get("reason", "")
+            progress.finish(name, found["status"], found.get("wall_s", 0.0), detail)
+        return found
+
+    found = scheduler.map_ordered(run_shard, range(len(spans)), len(spans))
+    lost = [each for each in found if isinstance(each, executors.CellLost)]
+    if lost:
+        raise lost[0]
+    return shards.merge(found, specs, spans)
 
 
 def _judge(fn, *args) -> dict[str, Any]:
@@ -400,6 +461,11 @@ def compare_latency(cells: list[dict]) -> dict[str, Any]:
     return comparison
 
 
+def _timed(cell: Cell, config: RunConfig) -> bool:
+    """Whether the cell's worker runs latency loops (and so needs its node to itself)."""
+    return not cell.diagnostic and bool(config.latency_batches)
+
+
 def _pair_header(pair: Pair) -> dict[str, Any]:
     return {
         "id": pair.id,
@@ -443,19 +509,54 @@ def run_pair(
         return record
     record["dataset"] = inputs.describe()
 
+    planned = [replace(cell, occurrence=occurrence) for cell in plan_cells(pair, config)]
+    executor = executors.current()
+    # A resumed run keeps what its earlier attempt finished; each new cell is saved as soon
+    # as it ends, so a killed run loses at most the cells still running.
+    kept = {cell.key: journal.load_cell(work_dir, cell.key, cell.id) for cell in planned}
+    # Where the pair's timed cells run (one node on a cluster): where the kept ones did,
+    # if the executor still can.
+    kept_timed = [kept[c.key] for c in planned if _timed(c, config) and kept[c.key]]
+    placement = executor.place_pair([(found.get("node") or {}).get("id") for found in kept_timed])
+
     def measure(cell: Cell) -> dict[str, Any]:
         progress.start(cell.id)
-        # A resumed run keeps what its earlier attempt finished; each new cell is saved
-        # as soon as it ends, so a killed run loses at most the cells still running.
-        found = journal.load_cell(work_dir, cell.key, cell.id)
+        found = kept[cell.key]
+        if found is not None and _timed(cell, config) and not executor.keeps(found, placement):
+            progress.note(f"{cell.id}: measured again, on the node of its pair's other timings")
+            found = None
         if found is None:
             # Diagnostic cells test a hypothesis on track A's inputs only.
             extra_for = getattr(inputs, "extra_inputs_for", None)
             extra = extra_for(cell.side) if extra_for and not cell.diagnostic else {}
-            found = run_cell(
-                cell, inputs.paths_for(cell.side), work_dir, config, cell_weights, extra
-            )
-            journal.save_cell(work_dir, cell.key, found)
+            try:
+                found = run_cell(
+                    cell,
+                    inputs.paths_for(cell.side),
+                    work_dir,
+                    config,
+                    cell_weights,
+                    extra,
+                    placement,
+                    progress,
+                )
+            except executors.CellLost as error:
+                # Not journaled: the resume measures it again. The run does not complete.
+                executor.lost.append(cell.id)
+                found = {
+                    "cell_id": cell.id,
+                    "side": cell.side,
+                    "mode": cell.mode,
+                    "diagnostic": cell.diagnostic,
+                    "framework": get_source(cell.handle)[0].framework,
+                    "handle": cell.handle,
+                    "load_options": cell.load_options,
+                    "status": FAILED,
+                    "reason": f"lost with its node ({error}); `parity run --resume` "
+                    "measures it again",
+                }
+            else:
+                journal.save_cell(work_dir, cell.key, found)
         detail = "" if found["status"] == OK else found.get("reason", "")
         status = found["status"] + (
             " (kept from the interrupted run)" if found.get("resumed") else ""
@@ -463,8 +564,7 @@ def run_pair(
         progress.finish(cell.id, status, found.get("wall_s", 0.0), detail)
         return found
 
-    planned = [replace(cell, occurrence=occurrence) for cell in plan_cells(pair, config)]
-    cells = scheduler.map_ordered(measure, planned, config.jobs)
+    cells = scheduler.map_ordered(measure, planned, executor.concurrency())
     record["cells"] = cells
     record["evaluation"] = evaluate_pair(
         pair, handler, inputs, cells, config.weights, converted, config.divergence
@@ -474,7 +574,16 @@ def run_pair(
         (record["evaluation"].get("onnx_latency", {}), ONNX),
     ):
         comparisons.replicate(
-            pair, cells, latency, inputs, config, cell_weights, work_dir, progress.note, label
+            pair,
+            cells,
+            latency,
+            inputs,
+            config,
+            cell_weights,
+            work_dir,
+            progress.note,
+            label,
+            placement,
         )
     record["status"] = OK if any(c["status"] == OK for c in cells) else FAILED
     return record
@@ -485,7 +594,19 @@ def run(pairs: list[Pair | tuple[Pair, RunConfig]], config: RunConfig) -> dict[s
 
     A pair may come with its own RunConfig (a suite entry's settings); where it does not,
     it runs under `config`, which also holds the run-wide settings (output, history, jobs).
+    Its workers run where config.executor says (parity.run.executors); a cluster is
+    checked before anything else happens.
     """
+    executor = executors.open_executor(config)
+    executors.use(executor)
+    try:
+        return _run(pairs, config, executor)
+    finally:
+        executors.use(None)
+        executor.close()
+
+
+def _run(pairs, config: RunConfig, executor) -> dict[str, Any]:
     started = dt.datetime.now(dt.timezone.utc)
     t0 = time.perf_counter()
     # A results file that cannot be read is the user's to inspect: never write over it.
@@ -502,6 +623,8 @@ def run(pairs: list[Pair | tuple[Pair, RunConfig]], config: RunConfig) -> dict[s
         "settings": config.recorded_settings(),
         "pairs": [],
     }
+    if executor.name != executors.LOCAL:
+        record["executor"] = executor.describe()
     # A new run's worker slots; from here on Ctrl-C stops every child this run starts.
     slots = scheduler.use_slots(config.jobs)
     if config.device != "cpu":
@@ -510,9 +633,7 @@ def run(pairs: list[Pair | tuple[Pair, RunConfig]], config: RunConfig) -> dict[s
             "error": "the GEMM calibration measures the CPU; no GPU peak is measured",
         }
     elif config.calibrate:
-        record["machine"]["gemm_peak"] = peak.machine_peak(
-            config.threads, memory_limit_mib=config.memory_limit_mib
-        )
+        executor.calibrate(config, record["machine"])  # on a cluster, each node's
     else:
         record["machine"]["gemm_peak"] = {"gflops_per_s": None, "error": "not calibrated"}
     # A busy machine gives no verdict (docs/measurement.md rule 6b): say so before starting.
@@ -536,10 +657,11 @@ def run(pairs: list[Pair | tuple[Pair, RunConfig]], config: RunConfig) -> dict[s
             scheduler.map_ordered(
                 lambda numbered: run_pair(*numbered[0], work_dir, progress, numbered[1]),
                 zip(planned, journal.occurrences([p.id for p, _ in planned]), strict=True),
-                config.jobs,
+                executor.concurrency(),
                 into=record["pairs"],
             )
-        completed = True
+        # A cell lost with its node was not journaled: the run is kept for --resume.
+        completed = not executor.lost
     finally:
         record["finished_utc"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         record["wall_s"] = time.perf_counter() - t0

@@ -240,6 +240,34 @@ SETTINGS: tuple[Setting, ...] = (
         resume_must_match=True,
     ),
     Setting(
+        "executor",
+        "str",
+        "local",
+        help="where cells run: local (this machine, the default) or ray (a Ray cluster, "
+        "docs/ray.md)",
+        option="--executor",
+        cli={"choices": ("local", "ray"), "default": "local"},
+        recorded=True,
+    ),
+    Setting(
+        "cluster",
+        "str | None",
+        help="the Ray cluster's address for --executor ray, e.g. 10.0.0.5:6379 "
+        "(default: RAY_ADDRESS)",
+        option="--cluster",
+        cli={"metavar": "ADDRESS"},
+    ),
+    Setting(
+        "shard_rows",
+        "int | None",  # None: the executor's default (ray: SHARD_ROWS, local: no shards)
+        help="split a cell's evaluation into shards of about this many rows, evaluated "
+        "as tasks of their own and merged exactly (default: 1000 on Ray, none locally; "
+        "0: never)",
+        option="--shard-rows",
+        cli={"type": int, "metavar": "ROWS"},
+        recorded=True,
+    ),
+    Setting(
         "memory_limit_mib",
         "float | None",  # None: no limit
         help="kill a child whose resident memory (its process group's) passes this; 0: no "

@@ -13,7 +13,8 @@ half (the loader). Handles:
     fake:unavailable   fails to fetch, as a hub download would offline (ModelUnavailableError)
     fake:nocapture     fake:ok without a capture hook
     fake:impossible    claims 1e18 FLOPs per sample: faster than any machine's peak
-    fake:slow          fake:ok after sleeping FAKE_SLOW_S seconds (default 0.5) while loading
+    fake:slow          fake:ok after sleeping while loading: load option "sleep_s", else
+                       FAKE_SLOW_S seconds (default 0.5)
     fake:memhog        touches ever more memory while loading (up to FAKE_MEMHOG_MIB), then hangs
     fake:forkhog       the same, in a child process of its own (as compile workers would be)
     fake:spin          fake:ok that also busy-loops a fixed amount of work per call (load
@@ -169,7 +170,7 @@ def load_fake(location, task, options, weights="pretrained", seed=0):
         raise unknown_architecture(location, name, MODELS, "the fake zoo's MODELS")
     _trace_lifetime()
     if name == "slow":
-        time.sleep(float(os.environ.get("FAKE_SLOW_S", "0.5")))
+        time.sleep(float(options.get("sleep_s", os.environ.get("FAKE_SLOW_S", "0.5"))))
     if name == "forkhog":
         hog = "from fake_zoo import _hog; _hog()"
         subprocess.Popen([sys.executable, "-c", hog])  # same process group, not waited for
