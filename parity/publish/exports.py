@@ -212,7 +212,8 @@ def export_table(pair: PairRecord) -> Table:
         "vs own eager",
         "vs other side's eager",
         "latency vs fastest native",
-        "peak MiB (load / infer)",
+        # The export runs at the first call, so the second peak holds the exporter's too.
+        "peak MiB (load / export and inference)",
     ]
     rows = []
     for cell in pair.export_cells():
