@@ -10,16 +10,28 @@ SIDE_NAMES = {"torch": "PyTorch", "tensorflow": "TensorFlow"}
 # Modes each framework offers, in the order reports list them. A test plugin's engine
 # adds its own through parity.child.engines.register_engine.
 MODES: dict[str, tuple[str, ...]] = {
-    "torch": ("eager", "compile", "torchscript", "onnx"),
-    "tensorflow": ("eager", "function", "xla", "onnx", "litert"),
+    "torch": ("eager", "compile", "torchscript", "onnx", "onnx-int8", "litert"),
+    "tensorflow": ("eager", "function", "xla", "onnx", "onnx-int8", "litert", "litert-int8"),
 }
 # Export modes: the model exported to a file and run in another runtime (parity.child.export).
 # They need the `export` extra and are opt-in: a run without --modes (or a suite entry
 # without modes) runs the framework modes only. Their latency is kept out of the native
 # comparison; ONNX on both sides is compared on its own, in one runtime.
-EXPORT_MODES = frozenset({"onnx", "litert"})
-ONNX = "onnx"
-RUNTIMES = {"onnx": "onnxruntime", "litert": "LiteRT"}
+ONNX, LITERT = "onnx", "litert"
+# Quantised export modes: the fp32 export of their base mode, then dynamic int8 (int8
+# weights, activations quantised at run time). Judged by their predictions against the
+# fp32 eager output (top-1/top-5 agreement), not by the size of the difference.
+QUANTISED_MODES = {"onnx-int8": ONNX, "litert-int8": LITERT}  # mode -> its fp32 mode
+EXPORT_MODES = frozenset({ONNX, LITERT, *QUANTISED_MODES})
+RUNTIMES = {
+    ONNX: "onnxruntime",
+    LITERT: "LiteRT",
+    "onnx-int8": "onnxruntime",
+    "litert-int8": "LiteRT",
+}
+# PyTorch -> LiteRT goes through litert-torch, which pins typing-extensions<4.13 and so
+# lives in its own environment: this variable names that environment's python.
+LITERT_TORCH_PYTHON = "PARITY_LITERT_TORCH_PYTHON"
 MODE_DESCRIPTIONS = {
     ("torch", "eager"): "eager under torch.inference_mode",
     ("torch", "compile"): "torch.compile (inductor, static shapes) under inference_mode",
@@ -31,12 +43,21 @@ MODE_DESCRIPTIONS = {
     ("torch", "onnx"): "exported by torch.onnx.export (dynamo, else the TorchScript-based "
     "exporter) at the evaluation batch size with a dynamic batch axis, run in onnxruntime "
     "(CPU provider)",
+    ("torch", "onnx-int8"): "the onnx mode's file quantised by onnxruntime's "
+    "quantize_dynamic (int8 weights, activations quantised per call), run in onnxruntime",
+    ("torch", "litert"): "torch.export with a dynamic batch axis, converted by litert-torch "
+    f"in its own environment (${LITERT_TORCH_PYTHON}), float32, run in ai_edge_litert's "
+    "Interpreter",
     ("tensorflow", "onnx"): "the tf.function exported through tf2onnx (what Keras' "
     "model.export(format='onnx') uses) with a dynamic batch axis, run in onnxruntime (CPU "
     "provider)",
+    ("tensorflow", "onnx-int8"): "the onnx mode's file quantised by onnxruntime's "
+    "quantize_dynamic (int8 weights, activations quantised per call), run in onnxruntime",
     ("tensorflow", "litert"): "the tf.function saved as a SavedModel, converted by "
     "tf.lite.TFLiteConverter.from_saved_model (float32, no quantisation) with a dynamic "
     "batch axis, run in ai_edge_litert's Interpreter",
+    ("tensorflow", "litert-int8"): "as litert, converted with optimizations=[Optimize.DEFAULT] "
+    "and no representative data: dynamic-range quantisation (int8 weights)",
 }
 EAGER = "eager"  # each side's reference mode: agreement, memory and divergence use it
 # Tasks whose workers run only some of those modes so far (any other task runs them all):
@@ -66,12 +87,15 @@ __all__ = [
     "EAGER",
     "EXPORT_MODES",
     "FAILED",
+    "LITERT",
+    "LITERT_TORCH_PYTHON",
     "MODES",
     "MODE_DESCRIPTIONS",
     "OK",
     "ONNX",
     "PRETRAINED",
     "PROTOCOL",
+    "QUANTISED_MODES",
     "RUNTIMES",
     "SEEDED",
     "SIDES",

@@ -150,3 +150,211 @@ def test_export_cells_are_judged_and_shown_in_the_three_verdict_rows(tmp_path):
     # The graph-mode rows still compare framework modes only.
     assert "onnx" not in evidence["Performance Optimization"]
     assert record.to_dict()["pairs"][0]["evaluation"] == evaluation
+
+
+# --- quantised variants (dynamic int8): judged by predictions ----------------------------
+
+
+def test_prediction_consistency_counts_changed_predictions():
+    rng = np.random.default_rng(0)
+    fp32 = rng.normal(size=(50, 10)) * 5
+    # int8-like noise: 15% of the scale on every value, predictions mostly kept.
+    kept = checks.prediction_consistency(fp32, fp32 + rng.normal(size=fp32.shape) * 0.05)
+    assert kept["passed"] and kept["top1_agreement"] >= 0.9 and kept["compared_rows"] == 50
+    flipped = fp32.copy()
+    flipped[:10] = -flipped[:10]  # 10 of 50 rows predict their worst class: 80% kept
+    found = checks.prediction_consistency(fp32, flipped)
+    assert found["top1_agreement"] == pytest.approx(0.8)
+    assert found["passed"] is False and found["min_top1"] == checks.QUANTISED_TOP1_MIN
+    with pytest.raises(ValueError, match="shapes differ"):
+        checks.prediction_consistency(fp32, fp32[:, :5])
+
+
+def test_neighbour_scores_make_a_text_encoder_prediction():
+    rng = np.random.default_rng(1)
+    embeddings = rng.normal(size=(30, 16))
+    scores = checks.neighbour_scores(embeddings)
+    assert scores.shape == (30, 30)
+    assert np.all(np.argmax(scores, axis=1) != np.arange(30))  # never itself
+    same = checks.prediction_consistency(scores, checks.neighbour_scores(embeddings * 3.0))
+    assert same["top1_agreement"] == 1.0  # the scale of an embedding is no prediction
+    noise = checks.neighbour_scores(embeddings + rng.normal(size=embeddings.shape) * 2)
+    assert checks.prediction_consistency(scores, noise)["passed"] is False
+
+
+class _Predicting(_Logits):
+    @staticmethod
+    def predictions(pair, prepared, cell):
+        return np.load(cell["output_path"])
+
+
+def _quantised_cells(tmp_path, int8_logits):
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(40, 1000)).astype(np.float32) * 5
+    quantised = {**EXPORTED, "quantisation": "dynamic int8", "unquantised_bytes": 12 * 2**20}
+    return [
+        _cell(tmp_path, "torch", "eager", logits, {"1": 10.0}),
+        _cell(tmp_path, "torch", "onnx", logits, {"1": 4.0}, exports=[EXPORTED]),
+        _cell(tmp_path, "torch", "onnx-int8", int8_logits(logits), {"1": 5.0}, exports=[quantised]),
+        _cell(tmp_path, "tensorflow", "eager", logits, {"1": 20.0}),
+    ]
+
+
+def test_a_quantised_cell_is_judged_by_its_predictions_and_timed_against_fp32(tmp_path):
+    pair = PAIRS["efficientnet-lite0"]
+
+    def int8(logits):  # off by 15% of the scale everywhere, the order of each row kept
+        return logits * 1.15 + 0.1 * np.abs(logits).max()
+
+    cells = _quantised_cells(tmp_path, int8)
+    evaluation = evaluate_pair(
+        pair, _Predicting, None, cells, "pretrained", divergence_enabled=False
+    )
+    found = evaluation["mode_consistency"]["p/torch/onnx-int8"]
+    assert found["passed"] and found["top1_agreement"] == 1.0 and found["rtol"] is None
+    assert found["max_abs_diff_over_scale"] > 0.1  # far over the fp32 tolerance, not judged
+    other = evaluation["export_agreement"]["p/torch/onnx-int8"]
+    assert other["passed"] and "top-1 agreement" in other["note"]
+    latency = evaluation["export_latency"]["p/torch/onnx-int8"]["batches"]["1"]
+    assert latency["over_native"] == pytest.approx(0.5) and latency["native_mode"] == "eager"
+    assert latency["over_fp32"] == pytest.approx(1.25) and latency["fp32_mode"] == "onnx"
+
+
+def test_a_quantised_cell_that_changes_predictions_fails(tmp_path):
+    pair = PAIRS["efficientnet-lite0"]
+
+    def broken(logits):  # a quarter of the rows reversed: their top-1 is their worst class
+        found = logits.copy()
+        found[::4] = -found[::4]
+        return found
+
+    cells = _quantised_cells(tmp_path, broken)
+    evaluation = evaluate_pair(
+        pair, _Predicting, None, cells, "pretrained", divergence_enabled=False
+    )
+    found = evaluation["mode_consistency"]["p/torch/onnx-int8"]
+    assert found["top1_agreement"] == pytest.approx(0.75) and found["passed"] is False
+    record = RunRecord.from_dict(
+        {
+            "pairs": [
+                {"id": "p", "relation": pair.relation, "cells": cells, "evaluation": evaluation}
+            ]
+        }
+    )
+    evidence = {claim.row: dict(found)["p"] for claim, found in claim_evidence(record)}
+    assert "CHANGES its fp32 eager predictions (top-1 agreement 75%" in evidence["Model Deployment"]
+
+
+def test_a_task_without_predictions_reports_why_a_quantised_cell_is_not_judged(tmp_path):
+    pair = PAIRS["efficientnet-lite0"]
+    cells = _quantised_cells(tmp_path, lambda logits: logits)
+    evaluation = evaluate_pair(pair, _Logits, None, cells, "pretrained", divergence_enabled=False)
+    found = evaluation["mode_consistency"]["p/torch/onnx-int8"]
+    assert "no predictions" in found["error"] and "passed" not in found
+
+
+def test_the_budget_plans_quantised_cells_and_an_export_per_onnx_duel_replicate():
+    from parity.run.budget import COMPILE_S, PairWork, _Costs
+    from parity.run.profiles import get_profile
+
+    work = PairWork(
+        "efficientnet-lite0",
+        {"torch": "torch", "tensorflow": "tensorflow"},
+        {"torch": ("eager", "onnx", "onnx-int8"), "tensorflow": ("eager", "onnx", "litert-int8")},
+        (1,),
+        get_profile("standard"),
+        7.7e8,
+        "test",
+    )
+    plan = plan_budget([work], 473.0, budget_s=1e9)
+    modes = {(c.side, c.mode) for c in plan.cells}
+    assert {("torch", "onnx-int8"), ("tensorflow", "litert-int8")} <= modes
+    costs = _Costs(473.0)
+    int8 = next(c for c in plan.cells if c.mode == "onnx-int8")
+    fp32 = next(c for c in plan.cells if c.side == "torch" and c.mode == "onnx")
+    assert int8.estimated_s > fp32.estimated_s  # the fp32 export again, then quantising
+    onnx_duel = next(c for c in plan.comparisons if set(c.modes.values()) == {"onnx"})
+    # Every replicate's workers export afresh: R exports, not one and R-1 half ones.
+    assert onnx_duel.estimated_s > onnx_duel.replicates * costs.scale * COMPILE_S["onnx"]
+
+
+def _replicated(ratio, low, high):
+    return {
+        "ratio": ratio,
+        "ci_low": low,
+        "ci_high": high,
+        "replicates": 3,
+        "rounds": [4, 4, 4],
+        "replicate_ratios": [ratio] * 3,
+        "between_cv": 0.012,
+        "status": "faster",
+        "verdict": "PyTorch faster",
+        "why": f"95% interval [{low:.3f}, {high:.3f}] lies below the tie band",
+        "interval": "rerun",
+        "modes": {"torch": "onnx", "tensorflow": "onnx"},
+    }
+
+
+def test_the_report_shows_export_cells_the_same_runtime_headline_and_verdict_rows(tmp_path):
+    from parity.publish import report
+
+    pair = PAIRS["efficientnet-lite0"]
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(8, 1000)).astype(np.float32) * 5
+    memory = {"memory": {"peak_load_mib": 410.0, "peak_infer_mib": 455.0}}
+    versions = {**EXPORTED, "versions": {"torch": "2.14.1", "onnxscript": "0.5.1"}}
+    int8 = {**EXPORTED, "quantisation": "dynamic int8 (test)", "unquantised_bytes": 12 * 2**20}
+    cells = [
+        _cell(tmp_path, "torch", "eager", logits, {"1": 10.0}, **memory),
+        _cell(tmp_path, "torch", "onnx", logits, {"1": 4.0}, exports=[versions], **memory),
+        _cell(tmp_path, "torch", "onnx-int8", logits * 1.1, {"1": 6.0}, exports=[int8], **memory),
+        _cell(tmp_path, "torch", "litert", logits, {}, status="failed"),
+        _cell(tmp_path, "tensorflow", "eager", logits, {"1": 20.0}, **memory),
+        _cell(tmp_path, "tensorflow", "onnx", logits, {"1": 5.0}, exports=[EXPORTED], **memory),
+        _cell(tmp_path, "tensorflow", "litert", logits, {"1": 7.0}, exports=[EXPORTED], **memory),
+    ]
+    cells[3]["reason"] = "ExportError: PyTorch -> LiteRT needs litert-torch (test)"
+    evaluation = evaluate_pair(
+        pair, _Predicting, None, cells, "pretrained", divergence_enabled=False
+    )
+    evaluation["onnx_latency"]["1"]["replicated"] = _replicated(0.812, 0.790, 0.835)
+    evaluation["latency"]["1"]["replicated"] = {
+        **_replicated(0.5, 0.48, 0.52),
+        "modes": {"torch": "eager", "tensorflow": "eager"},
+    }
+    record = {
+        "run_id": "r1",
+        "settings": {
+            "threads": 1,
+            "profile": {"name": "test", "warmup": 1, "min_count": 3, "min_time_s": 0.0},
+        },
+        "pairs": [
+            {
+                "id": pair.id,
+                "relation": pair.relation,
+                "description": "d",
+                "sides": {"torch": {"handle": "t:m"}, "tensorflow": {"handle": "f:m"}},
+                "cells": cells,
+                "evaluation": evaluation,
+            }
+        ],
+    }
+    markdown, html = (path.read_text() for path in report.publish(record, tmp_path / "out"))
+    for page in (markdown, html):
+        # The same-runtime headline with its interval, beside the native one.
+        assert "Same runtime: both sides exported to ONNX, run in onnxruntime" in page
+        assert "0.812 [0.790, 0.835]" in page and "0.500 [0.480, 0.520]" in page
+        # Each export: exporter and versions, file size, agreement, latency, peak memory.
+        assert "torch.onnx.export(dynamo=True)" in page and "onnxscript 0.5.1" in page
+        assert "3.0 MiB" in page and "410 / 455" in page
+        assert "0.4x eager at batch 1" in page  # 4 ms against eager's 10 ms
+        assert "1.5x its fp32 onnx" in page  # int8 6 ms against fp32 onnx 4 ms
+        # The quantised table: predictions, file size beside fp32.
+        assert "top-1 agreement with fp32 eager" in page and "(fp32 12.0 MiB)" in page
+        # Failed exports are failed cells with the exporter's message.
+        assert "needs litert-torch (test)" in page
+        for row in ("Model Deployment", "Mobile &amp; Edge" if page is html else "Mobile & Edge"):
+            assert row in page
+        assert "Interoperability" in page and "Limited support via Torch Mobile" in page
+    results = RunRecord.from_dict(record).pairs[0].evaluation
+    assert results.export_latency["p/torch/onnx"].batches["1"].over_native == pytest.approx(0.4)

@@ -52,6 +52,9 @@ JUDGE = """
     def judge(eager, exported):
         found = checks.logits_agreement(np.asarray(eager), np.asarray(exported), atol=1e-4)
         return checks.mode_consistency(found)
+
+    def judge_int8(eager, exported):
+        return checks.prediction_consistency(np.asarray(eager), np.asarray(exported))
 """
 
 TORCH_CNN = (
@@ -112,6 +115,89 @@ def test_torch_cnn_exports_at_batch_1_runs_at_batch_4_and_a_changed_weight_is_ca
     print(json.dumps(found["exports"], indent=1))  # figures for the report (pytest -s)
 
 
+def test_torch_cnn_int8_keeps_its_predictions_and_a_reversed_layer_is_caught():
+    _needs("torch", "onnxruntime", "onnxscript")
+    found = _child(
+        "torch",
+        TORCH_CNN
+        + """
+    many = {"images": torch.randn(64, 3, 16, 16)}
+    ENGINE.compile(forward, "onnx-int8", one)(one)  # exported and quantised at batch 1
+    at_many = ENGINE.compile(forward, "onnx-int8", many)
+    with torch.inference_mode():
+        eager = model(many["images"]).numpy()
+    int8 = at_many(many)
+    kept = judge_int8(eager, int8)
+    with torch.no_grad():
+        model[-1].weight.neg_()  # after the export: every prediction becomes the worst
+        reversed_ = model(many["images"]).numpy()
+    print(json.dumps({
+        "kept": kept, "changed": judge_int8(reversed_, int8),
+        "over_scale": float(np.abs(eager - int8).max() / np.abs(eager).max()),
+        "exports": ENGINE.exports.report(),
+    }))
+    """,
+    )
+    assert found["kept"]["passed"], found  # at least 90% of 64 top-1 predictions kept
+    assert found["changed"]["passed"] is False, found
+    assert found["over_scale"] > 1e-5, found  # quantised for real: the values moved
+    first = found["exports"][0]
+    assert first["batch"] == 1 and first["exporter"].endswith("+ quantize_dynamic"), first
+    assert first["quantisation"].startswith("dynamic int8"), first
+    assert 0 < first["file_bytes"] and first["unquantised_bytes"] > 0, first
+    print(json.dumps({k: found[k] for k in ("kept", "over_scale", "exports")}))
+
+
+def test_torch_export_with_an_op_no_exporter_knows_fails_with_their_messages():
+    _needs("torch", "onnxruntime", "onnxscript")
+    found = _child(
+        "torch",
+        TORCH_CNN
+        + """
+    from parity.child.export import ExportError
+
+    def odd(inputs):  # singular values: no ONNX operator computes them
+        return torch.linalg.svdvals(model(inputs["images"]).reshape(-1, 2, 5))
+
+    try:
+        ENGINE.compile(odd, "onnx", one)(one)
+        message = None
+    except ExportError as error:
+        message = str(error)
+    print(json.dumps({"message": message}))
+    """,
+    )
+    message = found["message"]
+    assert message and "torch.onnx.export(dynamo=True) failed" in message, found
+    assert "torch.onnx.export(dynamo=False) failed" in message, found
+
+
+def test_torch_litert_needs_its_own_environment_and_reports_what_it_said(monkeypatch):
+    _needs("torch", "ai_edge_litert")
+    code = (
+        TORCH_CNN
+        + """
+    from parity.child.export import ExportError
+
+    try:
+        ENGINE.compile(forward, "litert", one)(one)
+        message = None
+    except ExportError as error:
+        message = str(error)
+    print(json.dumps({"message": message}))
+    """
+    )
+    unset = _child("torch", code)["message"]
+    assert "PARITY_LITERT_TORCH_PYTHON" in unset and "typing-extensions<4.13" in unset, unset
+    # An environment without litert-torch (this one): the converter's own error comes back.
+    monkeypatch.setenv("PARITY_LITERT_TORCH_PYTHON", sys.executable)
+    found = _child("torch", code)["message"]
+    if importlib.util.find_spec("litert_torch") or importlib.util.find_spec("ai_edge_torch"):
+        assert found is None
+    else:
+        assert found.startswith("litert-torch failed: ModuleNotFoundError"), found
+
+
 def test_a_missing_runtime_fails_the_export_with_the_package_and_the_extra():
     _needs("torch")
     found = _child(
@@ -146,7 +232,9 @@ KERAS_CNN = (
     x = keras.layers.Conv2D(8, 3, padding="same")(inputs)
     x = keras.layers.BatchNormalization()(x)
     x = keras.layers.ReLU()(x)
-    x = keras.layers.Conv2D(8, 3, strides=2, padding="same")(x)
+    # 3 x 3 x 8 x 16 weights: above the 1024 elements LiteRT's dynamic-range quantisation
+    # leaves smaller tensors in float32 below.
+    x = keras.layers.Conv2D(16, 3, strides=2, padding="same")(x)
     x = keras.layers.BatchNormalization()(x)
     x = keras.layers.ReLU()(x)
     x = keras.layers.GlobalAveragePooling2D()(x)
@@ -154,8 +242,9 @@ KERAS_CNN = (
     model(np.random.default_rng(1).normal(size=(16, 16, 16, 3)).astype("float32"), training=True)
     for layer in model.layers:  # batch-norm statistics away from their identity start
         if isinstance(layer, keras.layers.BatchNormalization):
-            layer.moving_mean.assign(np.random.default_rng(2).normal(size=8) * 0.1)
-            layer.moving_variance.assign(np.random.default_rng(3).uniform(0.5, 2.0, size=8))
+            size = layer.moving_mean.shape[0]
+            layer.moving_mean.assign(np.random.default_rng(2).normal(size=size) * 0.1)
+            layer.moving_variance.assign(np.random.default_rng(3).uniform(0.5, 2.0, size=size))
     forward = lambda inputs: model(inputs["images"], training=False)
     rng = np.random.default_rng(4)
     one = {"images": tf.constant(rng.normal(size=(1, 16, 16, 3)).astype("float32"))}
@@ -190,6 +279,67 @@ def test_keras_cnn_exports_at_batch_1_and_runs_at_batch_4(mode):
     assert len(found["exports"]) == 1  # one file served batch 4 too
     assert first["file_bytes"] > 0
     print(json.dumps(found["exports"], indent=1))
+
+
+@pytest.mark.parametrize("mode", ["onnx-int8", "litert-int8"])
+def test_keras_cnn_int8_keeps_its_predictions_and_a_reversed_layer_is_caught(mode):
+    _needs("tensorflow", "keras", "onnxruntime", *(("tf2onnx",) if mode == "onnx-int8" else ()))
+    if mode == "litert-int8":
+        _needs("ai_edge_litert")
+    found = _child(
+        "tensorflow",
+        KERAS_CNN
+        + f"""
+    many = {{"images": tf.constant(rng.normal(size=(64, 16, 16, 3)).astype("float32"))}}
+    ENGINE.compile(forward, {mode!r}, one)(one)
+    at_many = ENGINE.compile(forward, {mode!r}, many)
+    eager = forward(many).numpy()
+    int8 = at_many(many)
+    kept = judge_int8(eager, int8)
+    dense = model.layers[-1]
+    dense.kernel.assign(-dense.kernel)
+    dense.bias.assign(-dense.bias)
+    changed = judge_int8(forward(many).numpy(), int8)
+    print(json.dumps({{
+        "kept": kept, "changed": changed, "exports": ENGINE.exports.report(),
+        "over_scale": float(np.abs(eager - int8).max() / np.abs(eager).max()),
+    }}))
+    """,
+    )
+    assert found["kept"]["passed"], found
+    assert found["changed"]["passed"] is False, found
+    assert found["over_scale"] > 1e-5, found  # quantised for real: the values moved
+    first = found["exports"][0]
+    assert first["batch"] == 1 and first["quantisation"], first
+    print(json.dumps({k: found[k] for k in ("kept", "over_scale", "exports")}))
+
+
+def test_keras_export_with_an_op_no_converter_knows_fails_its_cell():
+    _needs("tensorflow", "keras", "tf2onnx", "onnxruntime", "ai_edge_litert")
+    found = _child(
+        "tensorflow",
+        KERAS_CNN
+        + """
+    from parity.child.export import ExportError
+
+    def odd(inputs):  # Python inside the graph: neither file format can hold it
+        out = forward(inputs)
+        return tf.py_function(lambda x: x * 2.0, [out], tf.float32)
+
+    messages = {}
+    for mode in ("onnx", "litert"):
+        try:
+            ENGINE.compile(odd, mode, one)(one)
+            messages[mode] = None
+        except ExportError as error:
+            messages[mode] = str(error)
+    print(json.dumps(messages))
+    """,
+    )
+    # tf2onnx writes the op it cannot convert; onnxruntime refuses the file, naming it.
+    assert found["onnx"] and "EagerPyFunc" in found["onnx"], found
+    assert found["litert"] and "EagerPyFunc" in found["litert"], found
+    print(json.dumps(found))
 
 
 # --- a run: a tiny BERT, both sides, padded text batches -----------------------------
@@ -309,3 +459,55 @@ def test_bert_litert_cell_runs_a_keras_hub_backbone_with_padded_batches(
     exported = found["cells"][1]["metrics"]["exports"]
     assert exported[0]["batch"] == 1 and exported[0]["dynamic_batch"], exported
     print(json.dumps({"consistency": consistency, "exports": exported}))
+
+
+def test_the_same_runtime_comparison_is_a_replicated_duel_of_both_onnx_exports(
+    tiny_bert, word_tokenizer, quick_config
+):
+    """Both sides' ONNX cells, then the duel: each replicate's workers load, export and
+    time their file in onnxruntime in alternating rounds; the ratio gets a rerun interval."""
+    _needs("onnxruntime", "onnxscript", "tf2onnx")
+    from parity.publish.exports import SAME_RUNTIME_TITLE
+    from parity.run.profiles import Profile
+
+    pair = Pair(
+        id="tiny-bert",
+        relation=SAME_WEIGHTS,
+        torch=Side(f"hf:{tiny_bert}"),
+        tensorflow=Side(f"keras-hub:{tiny_bert}"),
+        task="text-encoder",
+        tokenizer=f"hf:{word_tokenizer}",
+        dataset="sts-smoke",
+    )
+    profile = Profile(
+        "test-duel",
+        warmup=1,
+        min_count=3,
+        min_time_s=0.0,
+        max_count=50,
+        max_time_s=5.0,
+        replicates=2,
+        rounds=2,
+        round_min_time_s=0.05,
+    )
+    config = quick_config(
+        modes={"torch": ("onnx",), "tensorflow": ("onnx",)},
+        eval_batch=1,
+        latency_batches=(2,),
+        limit=6,
+        timeout_s=300.0,
+        profile=profile,
+    )
+    found = run([pair], config)["pairs"][0]
+    assert [c["status"] for c in found["cells"]] == [OK, OK], [
+        c.get("stderr_tail") for c in found["cells"]
+    ]
+    replicated = found["evaluation"]["onnx_latency"]["2"]["replicated"]
+    assert "error" not in replicated, replicated
+    assert replicated["modes"] == {"torch": "onnx", "tensorflow": "onnx"}
+    assert replicated["replicates"] == 2 and replicated["interval"] == "rerun"
+    assert replicated["ci_low"] < replicated["ratio"] < replicated["ci_high"], replicated
+    report = (config.out_dir / "report.md").read_text()
+    assert SAME_RUNTIME_TITLE in report
+    assert f"{replicated['ratio']:.3f} [{replicated['ci_low']:.3f}" in report
+    print(json.dumps({k: replicated[k] for k in ("ratio", "ci_low", "ci_high", "wall_s")}))

@@ -3,7 +3,8 @@ run in another runtime, as a cell's mode like any other.
 
 The engines hold the exporters (torch -> ONNX; tensorflow -> ONNX and LiteRT); this
 module holds what they share: the runtimes (onnxruntime, LiteRT's Interpreter), the
-optional packages' import with the message that names the extra, and `ExportedCalls`,
+optional packages' import with the message that names the extra, onnxruntime's dynamic
+int8 quantisation of an exported file (the `onnx-int8` modes), and `ExportedCalls`,
 which exports at a call's first inputs and reuses the file for every batch size when its
 batch axis is dynamic (else exports again at the new batch size, at a fixed batch).
 Every export is recorded (exporter, versions, batch, time, file size) for the cell's
@@ -23,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from parity.vocabulary import QUANTISED_MODES
 
 EXTRA_HINT = "install the export extra: pip install 'zoo-parity[export]'"
 
@@ -70,6 +73,8 @@ class Exported:
     export_s: float
     failed_attempts: list[str] = field(default_factory=list)  # exporters tried first
     dynamic_batch: bool | None = None  # set once the runtime has opened the file
+    quantisation: str | None = None  # e.g. "dynamic int8 (onnxruntime quantize_dynamic, QInt8)"
+    unquantised_bytes: int | None = None  # the float32 file it was quantised from
 
     def report(self) -> dict[str, Any]:
         return {
@@ -82,6 +87,8 @@ class Exported:
             "file_bytes": self.path.stat().st_size if self.path.is_file() else None,
             "file": self.path.name,
             "failed_attempts": self.failed_attempts,
+            "quantisation": self.quantisation,
+            "unquantised_bytes": self.unquantised_bytes,
         }
 
 
@@ -175,6 +182,47 @@ class LiteRtRuntime:
 RUNTIMES: dict[str, type] = {"onnx": OnnxRuntime, "litert": LiteRtRuntime}
 SUFFIXES = {"onnx": ".onnx", "litert": ".tflite"}
 
+
+def file_format(mode: str) -> str:
+    """The file a mode runs: "onnx" or "litert" (a quantised mode's is its fp32 mode's)."""
+    return QUANTISED_MODES.get(mode, mode)
+
+
+ONNX_QUANTISATION = (
+    "dynamic int8 (onnxruntime.quantization.quantize_dynamic, int8 per-channel weights)"
+)
+
+
+def quantise_onnx(export_fp32: Callable[[Path], Exported], path: Path) -> Exported:
+    """The fp32 export, then onnxruntime's dynamic quantisation of its file: int8 weights
+    with a scale per output channel (as LiteRT's converter quantises convolutions),
+    activations quantised per call, every op type quantize_dynamic supports. Its time is
+    added to the export's."""
+    quantization = require("onnxruntime.quantization", "onnxruntime")
+    fp32_path = path.with_name(f"{path.stem}-fp32{path.suffix}")
+    fp32 = export_fp32(fp32_path)
+    t0 = time.perf_counter()
+    try:
+        quantization.quantize_dynamic(
+            str(fp32_path), str(path), weight_type=quantization.QuantType.QInt8, per_channel=True
+        )
+    except Exception as error:
+        raise ExportError(f"onnxruntime quantize_dynamic failed: {first_line(error)}") from None
+    unquantised = fp32_path.stat().st_size
+    fp32_path.unlink()  # only the file that runs is kept
+    return Exported(
+        path,
+        f"{fp32.exporter} + quantize_dynamic",
+        fp32.runtime,
+        {**fp32.versions, **package_versions("onnxruntime")},
+        fp32.batch,
+        fp32.export_s + time.perf_counter() - t0,
+        fp32.failed_attempts,
+        quantisation=ONNX_QUANTISATION,
+        unquantised_bytes=unquantised,
+    )
+
+
 # export(example, path) -> Exported: one engine's exporter for one mode and model.
 Exporter = Callable[[dict[str, Any], Path], Exported]
 
@@ -195,7 +243,7 @@ class ExportedCalls:
             self._scratch = self._scratch or tempfile.TemporaryDirectory(prefix="parity-export-")
             self.directory = Path(self._scratch.name)
         self.directory.mkdir(parents=True, exist_ok=True)
-        return self.directory / f"model-{mode}-b{batch}{SUFFIXES[mode]}"
+        return self.directory / f"model-{mode}-b{batch}{SUFFIXES[file_format(mode)]}"
 
     def call(self, key: tuple, mode: str, export: Exporter, threads: int) -> Callable:
         """A call that exports (or reuses an export) at its first inputs, then runs the
@@ -208,7 +256,7 @@ class ExportedCalls:
                 found = self._latest.get(key)
                 if found is None or not (found[0].dynamic_batch or found[0].batch == batch):
                     exported = export(inputs, self._path(mode, batch))
-                    runtime = RUNTIMES[mode](exported.path, threads)
+                    runtime = RUNTIMES[file_format(mode)](exported.path, threads)
                     exported.dynamic_batch = runtime.dynamic_batch
                     self.made.append(exported)
                     found = self._latest[key] = (exported, runtime)
@@ -229,6 +277,7 @@ def timed_export(
     versions: dict[str, str],
     batch: int,
     failed_attempts: list[str] | None = None,
+    quantisation: str | None = None,
 ) -> Exported:
     """Run one exporter, timed; its failure becomes an ExportError with its message."""
     t0 = time.perf_counter()
@@ -239,5 +288,12 @@ def timed_export(
     except Exception as error:
         raise ExportError(f"{exporter} failed: {first_line(error)}") from None
     return Exported(
-        path, exporter, runtime, versions, batch, time.perf_counter() - t0, failed_attempts or []
+        path,
+        exporter,
+        runtime,
+        versions,
+        batch,
+        time.perf_counter() - t0,
+        failed_attempts or [],
+        quantisation=quantisation,
     )

@@ -107,6 +107,8 @@ def answer_section(record: RunRecord) -> Section:
     comparison, as a forest plot (HTML) and a table, on the machine that measured it."""
     machine = machine_identity(record)
     found = [(pair, one) for pair in record.pairs for one in headlines(pair)]
+    # The same-runtime (ONNX) comparisons, beside the native ones on the plot.
+    found += [(pair, one) for pair in record.pairs for one in exports.onnx_headlines(pair)]
     blocks: list[Block] = []
     if warning := load_warning(record):
         blocks.append(Paragraph((Alert("Machine busy before the run:"), f" {warning}")))
@@ -131,6 +133,7 @@ def answer_section(record: RunRecord) -> Section:
             found[0][1].tie_margin,
         )
         blocks += [Plot(svg, title), TableBlock(answer_table(record))]
+        blocks += same_runtime_blocks(record)
     else:
         blocks.append(Paragraph(plain("No pair was timed on both sides.")))
     if not any(one.replicated for _, one in found) and found:
@@ -150,6 +153,18 @@ def answer_section(record: RunRecord) -> Section:
             _bullets([line.strip() for line in lines[1:]]),
         ]
     return Section(ANSWER_TITLE, 2, blocks)
+
+
+def same_runtime_blocks(record: RunRecord) -> list[Block]:
+    """The same-runtime (onnxruntime) headline of every pair that exported both sides to
+    ONNX, with its interval, beside the native one."""
+    table = exports.same_runtime_table(record)
+    if table is None:
+        return []
+    return [
+        Paragraph(plain(f"{exports.SAME_RUNTIME_TITLE}. {exports.SAME_RUNTIME_TEXT}")),
+        TableBlock(table),
+    ]
 
 
 def claim_sections(record: RunRecord) -> list[Section]:
@@ -293,6 +308,18 @@ def export_section(pair: PairRecord) -> Section:
         ),
         TableBlock(exports.export_table(pair)),
     ]
+    if quantised := exports.quantised_table(pair):
+        blocks += [
+            Paragraph(
+                plain(
+                    "Quantised variants (dynamic int8) against float32: judged by how many "
+                    "top-1 predictions they keep (a text encoder's: each sentence's nearest "
+                    "neighbour among the others), not by the size of the difference; "
+                    "latency beside the float32 export in the same runtime."
+                )
+            ),
+            TableBlock(quantised),
+        ]
     if onnx := exports.onnx_sentences(pair):
         blocks.append(_bullets(onnx))
     return Section("Exported models (ONNX, LiteRT)", 3, blocks)

@@ -193,6 +193,13 @@ def consistency_text(found: Consistency) -> str:
     """A compiled or exported mode against its own side's eager output."""
     if found.error or found.passed is None:
         return found.error or sig(found.max_abs_diff)
+    if found.by_predictions:  # a quantised mode: its predictions are judged, not the values
+        where = "pass" if found.passed else "FAIL"
+        return (
+            f"{sig(found.max_abs_diff)} ({sig(found.max_abs_diff_over_scale)} of the eager "
+            f"output's scale, not judged); top-1 agreement {percent(found.top1_agreement)}, "
+            f"{where} at {percent(found.min_top1)}"
+        )
     where = "within" if found.passed else "OVER"
     return (
         f"{sig(found.max_abs_diff)} ({sig(found.max_abs_diff_over_scale)} of the eager "

@@ -15,7 +15,16 @@ from parity.evaluate.statistics import compile_cost_s
 from parity.publish import exports
 from parity.publish.headline import NOT_REPLICATED_WHY, headlines
 from parity.results.record import Agreement, CellRecord, PairRecord, RunRecord
-from parity.vocabulary import EAGER, EXPORT_MODES, ONNX, SIDE_NAMES, SIDES
+from parity.vocabulary import (
+    EAGER,
+    EXPORT_MODES,
+    LITERT,
+    LITERT_TORCH_PYTHON,
+    ONNX,
+    QUANTISED_MODES,
+    SIDE_NAMES,
+    SIDES,
+)
 
 MAIN_DIFFERENCES = 'table "PyTorch vs TensorFlow: Main Differences"'
 PT_VS_TF = 'table "1.2 PyTorch VS TensorFlow"'
@@ -230,23 +239,28 @@ def deployment(pair: PairRecord) -> str:
 
 
 def mobile_edge(pair: PairRecord) -> str:
-    """The LiteRT export (TensorFlow's mobile runtime); PyTorch's mobile paths
-    (litert-torch, ExecuTorch) are no mode of this environment."""
-    litert = [cell for cell in pair.export_cells() if cell.mode == "litert"]
+    """The LiteRT exports (the mobile runtime): TensorFlow's converter, float32 and dynamic
+    int8, and PyTorch's through litert-torch where its own environment is configured."""
+    litert = [
+        cell for cell in pair.export_cells() if QUANTISED_MODES.get(cell.mode, cell.mode) == LITERT
+    ]
     if not litert:
-        return "no LiteRT export was run (ask for it: --modes tensorflow=litert)"
+        return "no LiteRT export was run (ask for it: --modes tensorflow=litert,litert-int8)"
     parts = [exports.export_sentence(pair, cell) for cell in litert]
-    parts.append(
-        "PyTorch: no mobile export measured (litert-torch and ExecuTorch are not modes here: "
-        "they need their own environment)"
-    )
+    if not any(cell.side == "torch" for cell in litert):
+        parts.append(
+            "PyTorch: no LiteRT export run (torch=litert converts through litert-torch, "
+            f"which needs its own environment: set {LITERT_TORCH_PYTHON} to its python)"
+        )
     return "; ".join(parts)
 
 
 def interoperability(pair: PairRecord) -> str:
     """Both sides to ONNX: which exported, whether each file computes its framework's
     function, and both files in the same runtime."""
-    onnx = [cell for cell in pair.export_cells() if cell.mode == ONNX]
+    onnx = [
+        cell for cell in pair.export_cells() if QUANTISED_MODES.get(cell.mode, cell.mode) == ONNX
+    ]
     if not onnx:
         return NO_EXPORTS
     parts = [exports.export_sentence(pair, cell) for cell in onnx]

@@ -298,6 +298,8 @@ class ExportInfo(Block):
     file_bytes: int | None = None
     file: str | None = None
     failed_attempts: list[str] = field(default_factory=list)  # exporters that failed first
+    quantisation: str | None = None  # a quantised mode's: e.g. "dynamic int8 (...)"
+    unquantised_bytes: int | None = None  # the float32 file it was quantised from
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -450,9 +452,40 @@ class Consistency(Block):
     against: str | None = None
     max_abs_diff: float | None = None
     max_abs_diff_over_scale: float | None = None
-    rtol: float | None = None
+    rtol: float | None = None  # None for a quantised mode: judged by its predictions
+    # A quantised mode's predictions against the eager (fp32) output's.
+    top1_agreement: float | None = None
+    top5_agreement: float | None = None
+    top5_overlap: float | None = None
+    compared_rows: int | None = None
+    min_top1: float | None = None
     passed: bool | None = None
     error: str | None = None
+
+    @property
+    def by_predictions(self) -> bool:
+        return self.min_top1 is not None
+
+
+@dataclass(frozen=True, kw_only=True)
+class VersusNative(Block):
+    """An export's median at one batch size against its side's fastest native mode's and,
+    for a quantised mode, its fp32 export's (single-process medians)."""
+
+    median_ms: float | None = None
+    native_mode: str | None = None
+    native_median_ms: float | None = None
+    over_native: float | None = None
+    fp32_mode: str | None = None
+    fp32_median_ms: float | None = None
+    over_fp32: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExportLatency(Block):
+    NESTED: ClassVar[dict[str, Any]] = {"batches": ("map", VersusNative)}
+
+    batches: dict[str, VersusNative] = field(default_factory=dict)  # by batch size
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -592,6 +625,7 @@ class Evaluation(Block):
         "divergence": Divergence,
         "export_agreement": ("map", Agreement),
         "onnx_latency": ("map", SideLatency),
+        "export_latency": ("map", ExportLatency),
     }
 
     accuracy: dict[str, Accuracy] = field(default_factory=dict)  # by cell id
@@ -604,6 +638,8 @@ class Evaluation(Block):
     export_agreement: dict[str, Agreement] = field(default_factory=dict)
     # Both sides exported to ONNX and run in onnxruntime, by batch size, as `latency`.
     onnx_latency: dict[str, SideLatency] = field(default_factory=dict)
+    # Each export cell's latency against its side's native modes, by cell id.
+    export_latency: dict[str, ExportLatency] = field(default_factory=dict)
     tracks: dict[str, Any] | None = None  # parity.evaluate.tracks reads it
     # Causal LMs: each timed cell's time to first token and tokens/s
     # (parity.evaluate.generation.speed).

@@ -68,6 +68,8 @@ CALL_FLOOR_S = {
     "function": 0.015,
     "onnx": 0.005,
     "litert": 0.005,
+    "onnx-int8": 0.005,
+    "litert-int8": 0.005,
 }
 CALL_FLOOR_S_TF = {"eager": 0.15, "xla": 0.08}
 # Process start, framework import and model load at the reference machine, in s.
@@ -86,6 +88,9 @@ COMPILE_S = {
     # batch size); counted per batch size here, so the plan errs long.
     "onnx": 10.0,
     "litert": 15.0,
+    # The fp32 export again, then the quantisation (seconds for these models).
+    "onnx-int8": 15.0,
+    "litert-int8": 20.0,
 }
 WARM_COMPILE_SHARE = 0.5  # of COMPILE_S, for duel replicates after the first
 RUN_OVERHEAD_S = 45.0  # inputs, calibration (cached), agreement, report
@@ -375,10 +380,12 @@ class _Costs:
     ) -> float:
         total = 0.0
         for index in range(replicates):
-            share = 1.0 if index == 0 else WARM_COMPILE_SHARE
             # Both workers start, load and compile at once: the slower one sets the pace.
+            # An export mode's worker exports afresh each time: no cache serves it.
             total += max(
-                self.process_s(work, side) + share * self.compile_s(mode)
+                self.process_s(work, side)
+                + (1.0 if index == 0 or mode in EXPORT_MODES else WARM_COMPILE_SHARE)
+                * self.compile_s(mode)
                 for side, mode in modes.items()
             )
             for side, mode in modes.items():

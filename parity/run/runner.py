@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from parity import spawn
-from parity.evaluate import checks, divergence
+from parity.evaluate import deployment, divergence
 from parity.evaluate.statistics import median_ratio, summarize
 from parity.files import write_json
 from parity.results import store as results
@@ -387,13 +387,14 @@ def evaluate_pair(
             **agree(reference["torch"], reference["tensorflow"]),
         }
     # Each compiled or exported mode against its own side's eager output: does compiling,
-    # or exporting and running elsewhere, change results?
+    # or exporting and running elsewhere, change results? (A quantised export is judged by
+    # its predictions: parity.evaluate.deployment.)
     for cell in main:
         ref = reference[cell["side"]]
         if cell["mode"] != EAGER and ref:
             evaluation["mode_consistency"][cell["cell_id"]] = {
                 "against": ref["cell_id"],
-                **checks.mode_consistency(agree(ref, cell)),
+                **deployment.judge(handler, pair, prepared, ref, cell, agree(ref, cell)),
             }
     # An exported model against the other side's eager output, where their numbers compare.
     if pair.relation == SAME_WEIGHTS and all(reference.values()) and (converted or not seeded):
@@ -401,11 +402,13 @@ def evaluate_pair(
             if cell["mode"] in EXPORT_MODES:
                 other = reference["tensorflow" if cell["side"] == "torch" else "torch"]
                 ordered = (cell, other) if cell["side"] == "torch" else (other, cell)
-                evaluation.setdefault("export_agreement", {})[cell["cell_id"]] = {
-                    "torch_cell": ordered[0]["cell_id"],
-                    "tensorflow_cell": ordered[1]["cell_id"],
-                    **agree(*ordered),
-                }
+                evaluation.setdefault("export_agreement", {})[cell["cell_id"]] = (
+                    deployment.judge_other_side(
+                        handler, pair, prepared, ordered, cell, agree(*ordered)
+                    )
+                )
+    if exported := deployment.export_latency(main):
+        evaluation["export_latency"] = exported
     for diag in pair.diagnostics:
         cell = next((c for c in ok.values() if c["diagnostic"] == diag.name), None)
         other = "tensorflow" if diag.side == "torch" else "torch"

@@ -122,7 +122,8 @@ SETTINGS: tuple[Setting, ...] = (
         "modes",
         "dict[str, tuple[str, ...]] | None",  # side -> modes; None: all
         help="restrict modes, e.g. torch=eager (default: every framework mode; the export "
-        "modes, torch=onnx and tensorflow=onnx,litert, only when named)",
+        "modes, torch=onnx,onnx-int8,litert and tensorflow=onnx,onnx-int8,litert,litert-int8, "
+        "only when named)",
         option="--modes",
         cli={"action": "append", "metavar": "SIDE=MODE[,MODE]"},
     ),

@@ -166,3 +166,8 @@ def agreement(pair: Pair, prepared: PreparedImages, a: dict, b: dict) -> dict[st
         else "the sides' preprocessing differs, so their inputs differ: predictions compared"
     )
     return found
+
+
+def predictions(pair: Pair, prepared: PreparedImages, cell: dict) -> np.ndarray:
+    """What a quantised mode is judged by: the logits, in the shared label space."""
+    return _logits(pair, cell)

@@ -100,3 +100,11 @@ def agreement(pair: Pair, inputs: PreparedInputs, a: dict, b: dict) -> dict[str,
         inputs.second,
         atol=pair.atol,
     )
+
+
+def predictions(pair: Pair, inputs: PreparedInputs, cell: dict) -> np.ndarray:
+    """What a quantised mode is judged by: each sentence's nearest neighbours among the
+    others by embedding cosine (checks.neighbour_scores)."""
+    hidden = load_npy(cell["output_path"])
+    checks.finite_or_raise("hidden states", hidden)
+    return checks.neighbour_scores(checks.mean_pool(hidden, inputs.mask))

@@ -1,5 +1,6 @@
 """TensorFlow engine: Keras eager, tf.function, tf.function with XLA, and the exports to
-ONNX (onnxruntime) and LiteRT (parity.child.export); FLOPs counted from the traced graph."""
+ONNX (onnxruntime) and LiteRT (parity.child.export), each also quantised to dynamic int8;
+FLOPs counted from the traced graph."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from parity.child.export import (  # noqa: E402
     ExportedCalls,
     ExportError,
     package_versions,
+    quantise_onnx,
     require,
     timed_export,
 )
@@ -139,10 +141,18 @@ def export_onnx(forward: Callable, example: dict[str, Any], path: Path) -> Expor
     return timed_export(run, path, "tf2onnx.convert.from_function", "onnxruntime", versions, batch)
 
 
-def export_litert(forward: Callable, example: dict[str, Any], path: Path) -> Exported:
+LITERT_QUANTISATION = (
+    "dynamic-range int8 (TFLiteConverter optimizations=[Optimize.DEFAULT], no representative "
+    "data: int8 weights)"
+)
+
+
+def export_litert(
+    forward: Callable, example: dict[str, Any], path: Path, quantise: bool = False
+) -> Exported:
     """The forward saved as a SavedModel by keras.export.ExportArchive (a dynamic batch
-    axis), converted by tf.lite.TFLiteConverter.from_saved_model, float32, built-in ops
-    only.
+    axis), converted by tf.lite.TFLiteConverter.from_saved_model, built-in ops only:
+    float32, or with `quantise` dynamic-range int8.
     from_keras_model fails on dict-input models (keras-hub's), from_saved_model does not."""
     require("ai_edge_litert.interpreter", "ai-edge-litert")  # before a conversion it could not run
     import keras
@@ -158,17 +168,37 @@ def export_litert(forward: Callable, example: dict[str, Any], path: Path) -> Exp
         archive.add_endpoint("serving_default", forward, input_signature=_signature(example))
         archive.write_out(str(saved), verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(str(saved))
+        if quantise:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
         path.write_bytes(converter.convert())
         shutil.rmtree(saved)  # the weights again: only the .tflite file is kept
 
     versions = {"tensorflow": tf.__version__, **package_versions("ai-edge-litert")}
     batch = int(next(iter(example.values())).shape[0])
+    exporter = "tf.lite.TFLiteConverter.from_saved_model" + (
+        "(optimizations=[DEFAULT])" if quantise else ""
+    )
     return timed_export(
-        run, path, "tf.lite.TFLiteConverter.from_saved_model", "LiteRT", versions, batch
+        run,
+        path,
+        exporter,
+        "LiteRT",
+        versions,
+        batch,
+        quantisation=LITERT_QUANTISATION if quantise else None,
     )
 
 
-EXPORTERS = {"onnx": export_onnx, "litert": export_litert}
+EXPORTERS: dict[str, Callable[[Callable, dict[str, Any], Path], Exported]] = {
+    "onnx": export_onnx,
+    "onnx-int8": lambda forward, example, path: quantise_onnx(
+        lambda fp32_path: export_onnx(forward, example, fp32_path), path
+    ),
+    "litert": export_litert,
+    "litert-int8": lambda forward, example, path: export_litert(
+        forward, example, path, quantise=True
+    ),
+}
 
 
 class TensorFlowEngine:

@@ -1,8 +1,11 @@
 """PyTorch engine: eager under inference_mode, torch.compile, TorchScript (legacy), and
-the export to ONNX run in onnxruntime (parity.child.export)."""
+the exports (parity.child.export): to ONNX run in onnxruntime, fp32 or quantised to
+dynamic int8, and to LiteRT through litert-torch in its own environment."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -15,10 +18,13 @@ from parity.child.export import (
     Exported,
     ExportedCalls,
     ExportError,
+    first_line,
     package_versions,
+    quantise_onnx,
     require,
     timed_export,
 )
+from parity.vocabulary import LITERT_TORCH_PYTHON
 
 FLOP_METHOD = (
     "torch.utils.flop_counter.FlopCounterMode over one eager batch-1 forward "
@@ -139,6 +145,71 @@ def export_onnx(forward: Callable, example: dict[str, Any], path: Path) -> Expor
     raise ExportError("; ".join(failed))
 
 
+LITERT_TORCH_TIMEOUT_S = 1800.0
+LITERT_TORCH_MISSING = (
+    "PyTorch -> LiteRT needs litert-torch, which pins typing-extensions<4.13 and so lives "
+    "in its own environment: create a venv with torch {torch} and litert-torch, then set "
+    f"{LITERT_TORCH_PYTHON} to its python"
+)
+
+
+def export_litert(forward: Callable, example: dict[str, Any], path: Path) -> Exported:
+    """torch.export here (a dynamic batch axis), saved as a .pt2 with its example inputs;
+    litert-torch converts it in its own environment's python ($PARITY_LITERT_TORCH_PYTHON,
+    parity.child.litert_torch); the .tflite file runs here in ai_edge_litert."""
+    python = os.environ.get(LITERT_TORCH_PYTHON)
+    if not python:
+        raise ExportError(LITERT_TORCH_MISSING.format(torch=torch.__version__))
+    require("ai_edge_litert.interpreter", "ai-edge-litert")  # the runtime, in this environment
+    names = list(example)
+    module = _PositionalForward(forward, names).eval()
+    # torch.export specialises a batch of 1 to a constant (its 0/1 rule), so a dynamic
+    # batch axis is traced at two rows: the example's, repeated.
+    args = tuple(
+        torch.cat([example[name]] * 2) if len(example[name]) == 1 else example[name]
+        for name in names
+    )
+    program_path = path.with_suffix(".pt2")
+    dim = getattr(torch.export.Dim, "DYNAMIC", None) or torch.export.Dim("batch")
+
+    def run() -> None:
+        with torch.inference_mode(False), torch.no_grad():
+            program = torch.export.export(
+                module, args, dynamic_shapes={"tensors": tuple({0: dim} for _ in names)}
+            )
+        torch.export.save(program, str(program_path))
+        np.savez(path.with_suffix(".npz"), *[t.detach().cpu().numpy() for t in args])
+        try:
+            done = subprocess.run(
+                [python, "-m", "parity.child.litert_torch", str(program_path), str(path)],
+                capture_output=True,
+                text=True,
+                timeout=LITERT_TORCH_TIMEOUT_S,
+                env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])},
+            )
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise ExportError(f"litert-torch ({python}) did not run: {first_line(error)}") from None
+        if done.returncode != 0:
+            lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
+            raise ExportError(f"litert-torch failed: {lines[-1] if lines else done.returncode}")
+        program_path.unlink()
+        path.with_suffix(".npz").unlink()
+
+    versions = {"torch": torch.__version__, **package_versions("ai-edge-litert")}
+    return timed_export(
+        run, path, f"litert_torch.convert ({python})", "LiteRT", versions, len(args[0])
+    )
+
+
+EXPORTERS: dict[str, Callable[[Callable, dict[str, Any], Path], Exported]] = {
+    "onnx": export_onnx,
+    "onnx-int8": lambda forward, example, path: quantise_onnx(
+        lambda fp32_path: export_onnx(forward, example, fp32_path), path
+    ),
+    "litert": export_litert,
+}
+
+
 def _traced_on_first_call(forward: Callable) -> Callable:
     """Trace lazily, as torch.compile and tf.function do, so the first call's time
     includes tracing and freezing (the compile cost) in every mode alike."""
@@ -225,14 +296,16 @@ class TorchEngine:
         return value.detach().cpu().numpy()
 
     def compile(self, forward: Callable, mode: str, example: dict[str, Any]) -> Callable:
-        if mode == "onnx":
+        if mode in EXPORTERS:
             if self.device.type != "cpu":
-                raise ExportError("export modes run on the CPU (onnxruntime's CPU provider)")
-            require("onnxruntime", "onnxruntime")  # before any export: a clear failure
+                raise ExportError("export modes run on the CPU (onnxruntime, LiteRT)")
+            if mode.startswith("onnx"):
+                require("onnxruntime", "onnxruntime")  # before any export: a clear failure
+            exporter = EXPORTERS[mode]
             return self.exports.call(
                 (id(forward), mode),
                 mode,
-                lambda inputs, path: export_onnx(forward, inputs, path),
+                lambda inputs, path: exporter(forward, inputs, path),
                 self.threads,
             )
         if mode == "eager":
