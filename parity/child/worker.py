@@ -401,11 +401,13 @@ def capture_layers(model, tensors, eval_inputs: dict[str, np.ndarray], request: 
     rows = {name: array[: request["rows"]] for name, array in eval_inputs.items()}
     t0 = time.perf_counter()
     try:
-        found = model.capture(tensors(rows), list(request["layers"]))
+        # layers None: an automatic capture (a map derived from the conversion)
+        layers = request["layers"]
+        found = model.capture(tensors(rows), None if layers is None else list(layers))
     except Exception as error:  # a layer map that does not fit the model, say
         _log(f"capture failed: {type(error).__name__}: {error}")
         return {"error": f"{type(error).__name__}: {error}"}
-    missing = [name for name in request["layers"] if name not in found]
+    missing = [name for name in request["layers"] or () if name not in found]
     Path(request["path"]).parent.mkdir(parents=True, exist_ok=True)
     np.savez(request["path"], **{name: np.asarray(found[name]) for name in found})
     seconds = time.perf_counter() - t0
