@@ -242,7 +242,15 @@ def test_automatic_map_takes_the_agreeing_candidate_in_execution_order_and_local
     assert matches[1].label == "RMSNorm model.layers.0.norm" and matches[0].label == "model.embed"
     found = divergence.localise(matches, torch_acts, tf_acts)
     assert found["first_over_rtol"]["torch"] == "model.layers.1.norm"
+    # A point over tolerance whose next point agrees again computed different tensors
+    # from the same inputs (a scale inside one side's module): it leaves the map. The
+    # last point over tolerance stays, with nothing after it.
+    tf_acts["embedding"] = torch_acts["model.embed"] * 8.0
+    matches = divergence.automatic_map(TORCH_RECORD, KERAS_RECORD, torch_acts, tf_acts)
+    assert [m.torch for m in matches][:1] == ["model.layers.0.norm"]
+    assert matches[-1].torch == "model.layers.1.proj"
     # A shape that differs rules a candidate out rather than failing the map.
     tf_acts["block_0/relu"] = tf_acts["block_0/relu"][:, :4]
+    tf_acts["block_0/dense"] = torch_acts["model.layers.0.proj"]
     matches = divergence.automatic_map(TORCH_RECORD, KERAS_RECORD, torch_acts, tf_acts)
     assert ("model.layers.0.proj", "block_0/dense") in [(m.torch, m.tensorflow) for m in matches]

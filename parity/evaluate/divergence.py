@@ -57,17 +57,23 @@ def automatic_map(
     keras_record: dict,
     torch_acts: Mapping[str, np.ndarray],
     tf_acts: Mapping[str, np.ndarray],
+    rtol: float = DEFAULT_RTOL,
 ) -> tuple[LayerMatch, ...]:
     """The layer map of a keras-hub conversion, in PyTorch's execution order: for each
     group of candidates holding the same converted tensors (zoo/layer_maps.py,
     automatic_groups), the PyTorch module and Keras layer whose outputs have equal shapes
     and agree best. Best, not first: the candidates differ in what they include (an
     activation, say), and only the pair that computes the same tensor is comparable; a
-    group where even the best pair disagrees is where the conversion diverges."""
+    group where even the best pair disagrees is where the conversion diverges.
+
+    Unless the next point agrees again (within rtol): then the group's candidates compute
+    different tensors from the same inputs (Gemma's embedding module scales by
+    sqrt(hidden_size), keras-hub's Embedding does not, its backbone scales after), and
+    the group is left out. A real divergence carries on downstream."""
     order = {name: index for index, name in enumerate(torch_record.get("order", []))}
     types = torch_record.get("types", {})
     groups = automatic_groups(torch_record, keras_record, set(torch_acts), set(tf_acts))
-    matches = []
+    matches: list[tuple[float, LayerMatch]] = []
     for group in groups:
         best = None
         for module in group.torch:
@@ -83,9 +89,14 @@ def automatic_map(
             _, module, layer = best
             # Labelled by what PyTorch runs there: "Conv2d blocks.3.1.conv_pwl"
             label = f"{types[module]} {module}" if module in types else module
-            matches.append(LayerMatch(label, module, layer))
-    matches.sort(key=lambda match: order.get(match.torch, len(order)))
-    return tuple(matches)
+            matches.append((best[0], LayerMatch(label, module, layer)))
+    matches.sort(key=lambda match: order.get(match[1].torch, len(order)))
+    kept = [
+        match
+        for match, after in zip(matches, [*matches[1:], None], strict=True)
+        if match[0] <= rtol or after is None or after[0] > rtol
+    ]
+    return tuple(match for _, match in kept)
 
 
 def capture_request(cell, enabled: bool | None, cell_dir: Path) -> dict | None:
@@ -246,7 +257,7 @@ def pair_divergence(
         if not matches:
             if not (torch_record and tf_record):
                 raise ValueError("an automatic capture saved no map record")
-            matches = automatic_map(torch_record, tf_record, torch_acts, tf_acts)
+            matches = automatic_map(torch_record, tf_record, torch_acts, tf_acts, DEFAULT_RTOL)
             if not matches:
                 raise ValueError("no PyTorch module and Keras layer hold the same tensors")
         found = localise(matches, torch_acts, tf_acts, atol=pair.atol)

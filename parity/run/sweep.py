@@ -204,7 +204,7 @@ def first_diverging(row: Row) -> str:
         )
         if not (torch_record and keras_record):
             raise ValueError("a capture saved no map record")
-        matches = automatic_map(torch_record, keras_record, torch_acts, keras_acts)
+        matches = automatic_map(torch_record, keras_record, torch_acts, keras_acts, RTOL)
         if not matches:
             return "(no PyTorch module and Keras layer hold the same converted tensors)"
         found = localise(matches, torch_acts, keras_acts, rtol=RTOL)
