@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from parity.child.capture import zero_padding
+from parity.child.capture import _successors, zero_padding
 from parity.evaluate import divergence
 from zoo.catalog import EFFICIENTNET_LITE0, MINILM, PAIRS
 from zoo.converters import efficientnet_lite as lite
@@ -254,3 +254,12 @@ def test_automatic_map_takes_the_agreeing_candidate_in_execution_order_and_local
     tf_acts["block_0/dense"] = torch_acts["model.layers.0.proj"]
     matches = divergence.automatic_map(TORCH_RECORD, KERAS_RECORD, torch_acts, tf_acts)
     assert ("model.layers.0.proj", "block_0/dense") in [(m.torch, m.tensorflow) for m in matches]
+
+
+def test_keras_successors_follow_the_call_order_inside_one_parent():
+    order = ["b/conv", "b/bn", "b/relu", "b/pad", "b/conv2", "c/relu"]
+    free = {"b/relu", "b/pad", "c/relu"}
+    assert _successors("b/bn", order, free) == ["b/relu", "b/pad"]
+    assert _successors("b/conv2", order, free) == []  # c/relu is another layer's
+    assert _successors("b/conv", order, free) == []  # the norm after it holds weights
+    assert _successors("b/absent", order, free) == []

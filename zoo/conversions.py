@@ -204,6 +204,11 @@ HGNETV2_HEAD_WIDTH = (
     "is the last stage's width; timm's hgnetv2 head is head_hidden_size (2048) wide, so the "
     "head's weight does not fit"
 )
+MBCONV_DEPTHWISE_PADDING = (
+    "keras-hub's MBConvBlock (the unfused blocks of its EfficientNet-EdgeTPU and V2 "
+    "variants) pads its stride-2 depthwise conv as TensorFlow's 'same' (extra row and "
+    "column at the bottom/right); timm pads both sides alike"
+)
 TF_EFFICIENTNET = (
     "keras-hub's timm loader dispatches on the architecture prefix 'efficientnet'; the "
     "tf_ variants (TF 'SAME' padding, BN eps 1e-3) have no converter"
@@ -231,8 +236,17 @@ CONVERSIONS: tuple[Conversion, ...] = (
     ),
     _timm("efficientnet_b0"),
     _timm("efficientnet_lite0"),
-    _timm("efficientnet_es"),
-    _timm("efficientnetv2_rw_t"),
+    _timm(
+        "efficientnet_es",
+        cause=MBCONV_DEPTHWISE_PADDING,
+        # the stride-2 blocks of its inverted-residual stages (3 and 5)
+        confirm={"tf_same_padding": ["blocks.3.0.conv_dw", "blocks.5.0.conv_dw"]},
+    ),
+    _timm(
+        "efficientnetv2_rw_t",
+        cause=MBCONV_DEPTHWISE_PADDING,
+        confirm={"tf_same_padding": ["blocks.3.0.conv_dw", "blocks.5.0.conv_dw"]},
+    ),
     _timm("tf_efficientnet_lite0", cause=TF_EFFICIENTNET),
     _timm("mobilenetv3_small_100", cause=MOBILENETV3_NUM_FEATURES),
     _timm("mobilenetv3_large_100", cause=MOBILENETV3_NUM_FEATURES),

@@ -158,11 +158,14 @@ def _sublayer(layer, path: list[str]):
     return layer
 
 
-def _recorded_calls(model, inputs: Any, layers: dict[str, Any]) -> dict[str, np.ndarray]:
+def _recorded_calls(
+    model, inputs: Any, layers: dict[str, Any], order: list[str] | None = None
+) -> dict[str, np.ndarray]:
     """One eager call of `model`, recording what each of `layers` returns: the Keras
     counterpart of a forward hook, for layers nested inside another layer's `call`, which
     a functional graph does not expose. A layer that returns a tuple gives its first
-    element; one that returns no tensor (a dict, a cache) is left out."""
+    element; one that returns no tensor (a dict, a cache) is left out. `order`, if given,
+    receives the names in the order their calls ended."""
     found: dict[str, np.ndarray] = {}
     saved = {}
 
@@ -178,6 +181,8 @@ def _recorded_calls(model, inputs: Any, layers: dict[str, Any]) -> dict[str, np.
             first = _first_tensor(output, is_array)
             if _name not in found and first is not None:  # the first call only, as in torch
                 found[_name] = np.asarray(first, dtype=np.float32)
+                if order is not None:
+                    order.append(_name)
             return output
 
         object.__setattr__(layer, "call", call)
@@ -282,21 +287,19 @@ def _layer_paths(model) -> dict[str, Any]:
     return paths
 
 
-def _successors(layer, path_of: dict[int, str]) -> list[str]:
-    """The parameter-free layers that alone consume `layer`'s output, one after another
-    (a BatchNormalization's ReLU): the point where a PyTorch module that holds its
-    activation (timm's BatchNormAct2d) has the same tensor."""
+def _successors(path: str, order: list[str], parameter_free: set[str]) -> list[str]:
+    """The parameter-free layers called right after `path`, inside the same parent, one
+    after another (a BatchNormalization's ReLU, in a functional graph or in a layer's own
+    `call`): where a PyTorch module that holds its activation (timm's BatchNormAct2d) has
+    the same tensor."""
+    if path not in order:
+        return []
+    parent = path.rpartition("/")[0]
     chain: list[str] = []
-    current = layer
-    for _ in range(SUCCESSOR_STEPS):
-        nodes = getattr(current, "_outbound_nodes", [])
-        if len(nodes) != 1:
+    for after in order[order.index(path) + 1 :][:SUCCESSOR_STEPS]:
+        if after not in parameter_free or after.rpartition("/")[0] != parent:
             break
-        after = nodes[0].operation  # a layer, or an op (GetItem, Add) that is none
-        if id(after) not in path_of or after.weights or len(nodes[0].input_tensors) != 1:
-            break
-        chain.append(path_of[id(after)])
-        current = after
+        chain.append(after)
     return chain
 
 
@@ -316,7 +319,6 @@ def keras_conversion_outputs(model, inputs: Any) -> dict[str, np.ndarray]:
             "transformers checkpoint (a preset of its own?): no conversion to map layers by"
         )
     paths = _layer_paths(model)
-    path_of = {id(layer): path for path, layer in paths.items()}
     owner = {}
     for path, layer in paths.items():
         for variable in layer._trainable_variables + layer._non_trainable_variables:
@@ -334,9 +336,20 @@ def keras_conversion_outputs(model, inputs: Any) -> dict[str, np.ndarray]:
     for entry in variables:  # the owning layer and every layer that contains it
         parts = entry["layer"].split("/")
         wanted.update("/".join(parts[: i + 1]) for i in range(len(parts)))
-    successors = {path: _successors(paths[path], path_of) for path in sorted(wanted)}
-    wanted.update(name for chain in successors.values() for name in chain)
-    found = _recorded_calls(model, inputs, {path: paths[path] for path in sorted(wanted)})
+    # and the parameter-free layers beside them (activations, paddings): successors
+    parents = {path.rpartition("/")[0] for path in wanted}
+    parameter_free = {
+        path
+        for path, layer in paths.items()
+        if path.rpartition("/")[0] in parents and not layer.weights
+    }
+    order: list[str] = []
+    found = _recorded_calls(
+        model, inputs, {path: paths[path] for path in sorted(wanted | parameter_free)}, order
+    )
+    successors = {path: _successors(path, order, parameter_free) for path in sorted(wanted)}
+    for path in parameter_free - {name for chain in successors.values() for name in chain}:
+        found.pop(path, None)  # captured to find the order, but a successor of nothing
     found[MAP_RECORD] = record_entry(
         {
             "side": "keras",
