@@ -127,6 +127,36 @@ def test_a_failing_row_names_its_first_diverging_layer_by_the_automatic_map(tmp_
     assert [phase for _, _, phase in children.calls] == [None, None]
 
 
+def test_a_load_error_diagnosed_as_a_config_field_is_confirmed_on_a_copy(tmp_path):
+    row = Conversion(
+        "head", TIMM, "head", "classifier", cause="width", keras_config={"num_features": 8}
+    )
+    weights = {}
+
+    def children(side, spec_path, timeout_s):
+        spec = json.loads(spec_path.read_text())
+        ok = spawn.Outcome(returncode=0, wall_s=0.0, timeout_s=timeout_s)
+        folder = Path(spec["folder"])
+        if side == "torch":
+            folder.mkdir(parents=True)
+            (folder / "config.json").write_text(json.dumps({"num_features": 4}))
+            (folder / "model.safetensors").write_bytes(b"weights")
+            np.savez(spec["io"], **{"output/logits": _logits(0.0)})
+            return ok
+        if json.loads((folder / "config.json").read_text())["num_features"] != 8:
+            return spawn.Outcome(
+                returncode=1, wall_s=0.0, timeout_s=timeout_s, stderr_tail="ValueError: shape"
+            )
+        weights["read"] = (folder / "model.safetensors").read_bytes()
+        np.savez(spec["out"], **{"output/logits": _logits(0.0)})
+        return ok
+
+    result = sweep.run_row(row, tmp_path, children)
+    assert result.status == sweep.LOAD_ERROR and result.error == "keras: ValueError: shape"
+    assert result.cause.startswith("width (confirmed: with num_features=8 in config.json")
+    assert weights["read"] == b"weights"  # the same weights, through a link
+
+
 def test_the_report_lists_every_row_with_its_error_verbatim(tmp_path):
     raised = spawn.Outcome(returncode=1, wall_s=0.1, timeout_s=1.0, stderr_tail=RAISED)
     rows = [Conversion("nope", TIMM, "nope", "classifier"), CONVERSIONS[0]]

@@ -88,7 +88,10 @@ class Conversion:
     name: the timm architecture, or the transformers model_type. settings: create_model
     keyword arguments (timm) or config fields over the reduced defaults (hf). cause: the
     diagnosed reason this conversion disagrees, where one is known; confirm: the PyTorch-side
-    change that should close the gap if that diagnosis is right (the sweep tries it).
+    change that should close the gap if that diagnosis is right (the sweep tries it);
+    keras_config: for a load error whose cause is a config.json field keras-hub reads, the
+    fields that should let keras-hub load the same weights and agree (the sweep tries it on
+    a copy of the checkpoint).
     """
 
     id: str
@@ -98,6 +101,7 @@ class Conversion:
     settings: dict[str, Any] = field(default_factory=dict)
     cause: str = ""
     confirm: dict[str, Any] = field(default_factory=dict)
+    keras_config: dict[str, Any] = field(default_factory=dict)
 
     @property
     def converter(self) -> str:
@@ -248,8 +252,17 @@ CONVERSIONS: tuple[Conversion, ...] = (
         confirm={"tf_same_padding": ["blocks.3.0.conv_dw", "blocks.5.0.conv_dw"]},
     ),
     _timm("tf_efficientnet_lite0", cause=TF_EFFICIENTNET),
-    _timm("mobilenetv3_small_100", cause=MOBILENETV3_NUM_FEATURES),
-    _timm("mobilenetv3_large_100", cause=MOBILENETV3_NUM_FEATURES),
+    # keras_config: the head widths timm's mobilenetv3_*_100 build (head_hidden_size)
+    _timm(
+        "mobilenetv3_small_100",
+        cause=MOBILENETV3_NUM_FEATURES,
+        keras_config={"num_features": 1024},
+    ),
+    _timm(
+        "mobilenetv3_large_100",
+        cause=MOBILENETV3_NUM_FEATURES,
+        keras_config={"num_features": 1280},
+    ),
     _timm("vgg11"),
     _timm("cspresnet50"),
     _timm("cspdarknet53"),

@@ -16,6 +16,7 @@ crash fails that row alone, with its error's last line verbatim, and the sweep g
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -173,6 +174,8 @@ def _measure(row: Row, result: RowResult) -> None:
     error = row.child("keras", row.spec(), "keras-spec")
     if error:
         result.error = error
+        if row.conversion.cause and row.conversion.keras_config:
+            result.cause = _config_confirmation(row)
         return
     torch_out, keras_out = _read(row.io, "output"), _read(row.keras_out, "output")
     result.outputs = compare(torch_out, keras_out)
@@ -215,6 +218,29 @@ def first_diverging(row: Row) -> str:
         return f"(none of {len(matches)} matched layers over tolerance)"
     # The label names the PyTorch module and its class; then the Keras layer it met.
     return f"{first['label']} / {first['tensorflow']} (rel {first['max_rel_diff']:.1e})"
+
+
+def _config_confirmation(row: Row) -> str:
+    """A load error diagnosed as a config.json field: keras-hub loads a copy of the
+    checkpoint with the row's keras_config fields (the weights linked, not copied)."""
+    conversion, folder = row.conversion, row.folder / "checkpoint-confirm"
+    folder.mkdir(exist_ok=True)
+    for path in row.checkpoint.iterdir():
+        if path.name != "config.json" and not (folder / path.name).exists():
+            (folder / path.name).symlink_to(path.resolve())
+    config = json.loads((row.checkpoint / "config.json").read_text())
+    write_json(folder / "config.json", {**config, **conversion.keras_config})
+    out = row.folder / "keras-confirm.npz"
+    change = ", ".join(f"{k}={v}" for k, v in conversion.keras_config.items())
+    error = row.child("keras", row.spec(folder=str(folder), out=str(out)), "keras-confirm-spec")
+    if error:
+        return f"{conversion.cause} (not confirmed: with {change} in config.json, {error})"
+    _, _, rel = _worst(compare(_read(row.io, "output"), _read(out, "output")))
+    verdict = "confirmed" if rel <= RTOL else "not confirmed"
+    return (
+        f"{conversion.cause} ({verdict}: with {change} in config.json keras-hub loads the same "
+        f"weights and the relative difference is {rel:.1e})"
+    )
 
 
 def _confirmation(conversion: Conversion, outputs: dict[str, dict]) -> str:
