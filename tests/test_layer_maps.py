@@ -126,11 +126,13 @@ TORCH_RECORD = {
         "model.layers.0",
         "model.layers.1.norm",
         "model.layers.1.proj",
+        "model.layers.1.act",
         "model.layers.1",
         "model",
         "lm_head",
     ],
     "types": {"model.layers.0.norm": "RMSNorm", "model.layers.0.proj": "Linear"},
+    "successors": {"model.layers.1.proj": ["model.layers.1.act"]},  # its activation
 }
 # As keras-hub's converter reads them: the checkpoint's keys (a "base." prefix PyTorch's
 # model does not have), the Keras layer each filled, the tensors' fingerprints.
@@ -190,7 +192,10 @@ def test_automatic_groups_join_owners_of_the_same_converted_tensors():
             ("block_0",),
         ),
         frozenset({"model.layers.1.norm.weight"}): (("model.layers.1.norm",), ("block_1/norm",)),
-        frozenset({"model.layers.1.proj.weight"}): (("model.layers.1.proj",), ("block_1/dense",)),
+        frozenset({"model.layers.1.proj.weight"}): (
+            ("model.layers.1.act", "model.layers.1.proj"),
+            ("block_1/dense",),
+        ),
         # block_1 holds tensors PyTorch fused on load, so it is no candidate for
         # model.layers.1; nor is anything a candidate for the whole model.
     }

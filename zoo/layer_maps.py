@@ -185,7 +185,8 @@ def automatic_groups(
 
     torch_record: {"keys": {state-dict key: fingerprint}, ...}; keras_record:
     {"variables": [{"layer": PATH, "keys": [...], "fingerprints": [...]}], "successors":
-    {PATH: [PATH, ...]}} (parity/child/capture.py writes both). *_captured: the names
+    {PATH: [PATH, ...]}} (parity/child/capture.py writes both; each side's "successors"
+    are the parameter-free layers called right after one, candidates too). *_captured: the names
     whose outputs were captured; only those are candidates (None: all)."""
     by_fingerprint: dict[str, list[str]] = {}
     by_shape: dict[str, list[str]] = {}
@@ -211,9 +212,11 @@ def automatic_groups(
         for owner in _ancestors(module, ".") if module else []:
             torch_sets.setdefault(owner, set()).add(key)
     groups: dict[frozenset[str], tuple[list[str], list[str]]] = {}
+    torch_successors = torch_record.get("successors", {})
     for module, keys in torch_sets.items():
-        if torch_captured is None or module in torch_captured:
-            groups.setdefault(frozenset(keys), ([], []))[0].append(module)
+        for name in (module, *torch_successors.get(module, ())):
+            if torch_captured is None or name in torch_captured:
+                groups.setdefault(frozenset(keys), ([], []))[0].append(name)
     successors = keras_record.get("successors", {})
     for layer, keys in keras_sets.items():
         group = groups.get(frozenset(keys))

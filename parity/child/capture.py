@@ -103,15 +103,15 @@ def torch_module_outputs(
     modules = dict(model.named_modules())
     automatic = names is None
     if automatic:
-        names = [
+        # every module: those holding tensors, and the parameter-free ones (activations)
+        # that may follow them
+        names = [name for name in modules if name]
+        parameter_free = {
             name
-            for name, module in modules.items()
-            if name
-            and (
-                next(module.parameters(), None) is not None
-                or next(module.buffers(), None) is not None
-            )
-        ]
+            for name in names
+            if next(modules[name].parameters(), None) is None
+            and next(modules[name].buffers(), None) is None
+        }
     missing = [name for name in names if name not in modules]
     if missing:
         raise _unknown(missing, "module", model)
@@ -137,12 +137,23 @@ def torch_module_outputs(
         for handle in handles:
             handle.remove()
     if automatic:
+        successors = {
+            name: chain
+            for name in order
+            if name not in parameter_free
+            and (chain := _successors(name, order, parameter_free, separator="."))
+        }
+        kept = {name for chain in successors.values() for name in chain}
+        for name in parameter_free - kept:
+            found.pop(name, None)  # captured to find the order, but a successor of nothing
+        order = [name for name in order if name in found]
         found[MAP_RECORD] = record_entry(
             {
                 "side": "torch",
                 "keys": {k: _torch_fingerprint(v) for k, v in model.state_dict().items()},
                 "types": {name: type(modules[name]).__name__ for name in order},
                 "order": order,
+                "successors": successors,
             }
         )
     return found
@@ -287,17 +298,20 @@ def _layer_paths(model) -> dict[str, Any]:
     return paths
 
 
-def _successors(path: str, order: list[str], parameter_free: set[str]) -> list[str]:
-    """The parameter-free layers called right after `path`, inside the same parent, one
-    after another (a BatchNormalization's ReLU, in a functional graph or in a layer's own
-    `call`): where a PyTorch module that holds its activation (timm's BatchNormAct2d) has
-    the same tensor."""
+def _successors(
+    path: str, order: list[str], parameter_free: set[str], separator: str = "/"
+) -> list[str]:
+    """The parameter-free layers (modules) called right after `path`, inside the same
+    parent, one after another (a BatchNormalization's ReLU, in a functional graph or in a
+    layer's own `call`; timm's SiLU after an SE block's conv): where the other side's
+    layer that holds its activation (timm's BatchNormAct2d, a Keras Conv2D with
+    activation="swish") has the same tensor."""
     if path not in order:
         return []
-    parent = path.rpartition("/")[0]
+    parent = path.rpartition(separator)[0]
     chain: list[str] = []
     for after in order[order.index(path) + 1 :][:SUCCESSOR_STEPS]:
-        if after not in parameter_free or after.rpartition("/")[0] != parent:
+        if after not in parameter_free or after.rpartition(separator)[0] != parent:
             break
         chain.append(after)
     return chain
