@@ -254,6 +254,10 @@ def test_automatic_map_takes_the_agreeing_candidate_in_execution_order_and_local
     matches = divergence.automatic_map(TORCH_RECORD, KERAS_RECORD, torch_acts, tf_acts)
     assert [m.torch for m in matches][:1] == ["model.layers.0.norm"]
     assert matches[-1].torch == "model.layers.1.proj"
+    # Where the Dense and its ReLU both agree, the point nearest the weights is taken.
+    tf_acts["block_0/dense"] = torch_acts["model.layers.0.proj"]
+    matches = divergence.automatic_map(TORCH_RECORD, KERAS_RECORD, torch_acts, tf_acts)
+    assert ("model.layers.0.proj", "block_0/dense") in [(m.torch, m.tensorflow) for m in matches]
     # A shape that differs rules a candidate out rather than failing the map.
     tf_acts["block_0/relu"] = tf_acts["block_0/relu"][:, :4]
     tf_acts["block_0/dense"] = torch_acts["model.layers.0.proj"]

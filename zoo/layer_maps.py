@@ -122,6 +122,7 @@ class CandidateGroup:
     keys: frozenset[str]  # the PyTorch state-dict keys both sides' candidates hold
     torch: tuple[str, ...]  # modules holding exactly these converted keys
     tensorflow: tuple[str, ...]  # Keras layers holding them, and their parameter-free followers
+    followers: frozenset[str] = frozenset()  # which candidates (either side) are followers
 
 
 def _shared_suffix(a: str, b: str) -> int:
@@ -212,8 +213,10 @@ def automatic_groups(
         for owner in _ancestors(module, ".") if module else []:
             torch_sets.setdefault(owner, set()).add(key)
     groups: dict[frozenset[str], tuple[list[str], list[str]]] = {}
+    followers: set[str] = set()
     torch_successors = torch_record.get("successors", {})
     for module, keys in torch_sets.items():
+        followers.update(torch_successors.get(module, ()))
         for name in (module, *torch_successors.get(module, ())):
             if torch_captured is None or name in torch_captured:
                 groups.setdefault(frozenset(keys), ([], []))[0].append(name)
@@ -222,11 +225,17 @@ def automatic_groups(
         group = groups.get(frozenset(keys))
         if group is None or layer in incomplete:
             continue
+        followers.update(successors.get(layer, ()))
         for name in (layer, *successors.get(layer, ())):
             if keras_captured is None or name in keras_captured:
                 group[1].append(name)
     return [
-        CandidateGroup(keys, tuple(sorted(torch)), tuple(keras))
+        CandidateGroup(
+            keys,
+            tuple(sorted(torch)),
+            tuple(keras),
+            frozenset(followers & {*torch, *keras}),
+        )
         for keys, (torch, keras) in groups.items()
         if torch and keras
     ]

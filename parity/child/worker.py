@@ -8,7 +8,8 @@ evaluation outputs in its mode, then times each batch size, and writes:
   - the evaluation outputs as .npy (spec "output_path"),
   - when spec "capture" asks ({"layers": [...], "rows": K, "path": ...}), the named
     intermediate activations of the first K evaluation inputs as .npz, captured in one
-    extra eager call after all timing,
+    extra eager call after all timing (layers null: every candidate layer, with the record
+    an automatic layer map is derived from; parity/child/capture.py),
   - metrics as JSON (spec "metrics_path"); an export mode's also name each exported file
     (exporter, versions, batch size, export time, file size) under "exports",
   - on an exception, its type, message, kind (unavailable, unknown-architecture or error)

@@ -32,6 +32,9 @@ from zoo.layer_maps import (
 
 DEFAULT_ROWS = 2  # inputs captured per side: enough to localise, a few MB per layer at most
 DEFAULT_RTOL = 1e-4
+# A best pair this many times over rtol that the next point contradicts held different
+# tensors, not a divergence (automatic_map)
+OTHER_TENSOR = 100
 EAGER = "eager"
 
 
@@ -64,12 +67,15 @@ def automatic_map(
     automatic_groups), the PyTorch module and Keras layer whose outputs have equal shapes
     and agree best. Best, not first: the candidates differ in what they include (an
     activation, say), and only the pair that computes the same tensor is comparable; a
-    group where even the best pair disagrees is where the conversion diverges.
+    group where even the best pair disagrees is where the conversion diverges. Of pairs
+    that agree within rtol, the one with fewer followers (activations after the layers
+    holding the weights) is taken: the point nearest the weights.
 
-    Unless the next point agrees again (within rtol): then the group's candidates compute
-    different tensors from the same inputs (Gemma's embedding module scales by
-    sqrt(hidden_size), keras-hub's Embedding does not, its backbone scales after), and
-    the group is left out. A real divergence carries on downstream."""
+    Unless a group's best pair differs grossly (over OTHER_TENSOR times rtol) and the next
+    point agrees again (within rtol): then its candidates compute different tensors from
+    the same inputs (Gemma's embedding module scales by sqrt(hidden_size), keras-hub's
+    Embedding does not, its backbone scales after), and the group is left out. A real
+    divergence carries on downstream; a small one (an epsilon) may fade and return."""
     order = {name: index for index, name in enumerate(torch_record.get("order", []))}
     types = torch_record.get("types", {})
     groups = automatic_groups(torch_record, keras_record, set(torch_acts), set(tf_acts))
@@ -83,18 +89,21 @@ def automatic_map(
                 except ValueError:  # shapes differ, or non-finite: not this pair
                     continue
                 rel = float("inf") if rel is None else rel
-                if best is None or rel < best[0]:
-                    best = (rel, module, layer)
+                # within rtol: the fewest followers first; beyond it: the smallest error
+                detour = (module in group.followers) + (layer in group.followers)
+                rank = (False, detour, rel) if rel <= rtol else (True, 0, rel)
+                if best is None or rank < best[0]:
+                    best = (rank, module, layer)
         if best is not None:
-            _, module, layer = best
+            (_, _, rel), module, layer = best
             # Labelled by what PyTorch runs there: "Conv2d blocks.3.1.conv_pwl"
             label = f"{types[module]} {module}" if module in types else module
-            matches.append((best[0], LayerMatch(label, module, layer)))
+            matches.append((rel, LayerMatch(label, module, layer)))
     matches.sort(key=lambda match: order.get(match[1].torch, len(order)))
     kept = [
         match
         for match, after in zip(matches, [*matches[1:], None], strict=True)
-        if match[0] <= rtol or after is None or after[0] > rtol
+        if match[0] <= OTHER_TENSOR * rtol or after is None or after[0] > rtol
     ]
     return tuple(match for _, match in kept)
 
