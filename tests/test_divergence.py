@@ -151,3 +151,19 @@ def test_log_curve_draws_zeros_at_the_floor_skips_gaps_and_marks_the_tolerance()
     assert "0 (drawn at the floor)" in svg and "stroke-dasharray" in svg
     assert ">1e-5<" in svg and ">1e0<" in svg  # a decade below the smallest value, up to 2
     assert log_curve({"abs": [0.0, None]}, ["a", "b"], "t", "y") == ""
+
+
+def test_causal_lm_pairs_ask_for_no_capture(tmp_path):
+    # Their cells evaluate generation and capture nothing, so no divergence is planned.
+    pair = Pair(
+        "lm",
+        "text-generation",
+        SAME_WEIGHTS,
+        Side("hf:x/y"),
+        Side("keras-hub:hf://x/y"),
+        dataset="lm-prompts",
+        tokenizer="hf:x/y",
+    )
+    cell = Cell(pair, "torch", "eager", "h", {}, None)
+    assert divergence.capture_request(cell, None, tmp_path) is None
+    assert divergence.pair_divergence(pair, {}, True, None) is None

@@ -42,9 +42,17 @@ def layer_map(pair: Pair):
     return layer_map_for(pair.torch.handle, pair.tensorflow.handle)
 
 
+# The tasks whose workers capture activations (a causal LM's cell evaluates generation)
+CAPTURING_TASKS = ("text-encoder", "image-classifier")
+
+
 def is_automatic(pair: Pair) -> bool:
     """A same-weights pair with no hand-written map whose map comes from its conversion."""
-    return not layer_map(pair) and automatic_pair(pair.torch.handle, pair.tensorflow.handle)
+    return (
+        pair.task in CAPTURING_TASKS
+        and not layer_map(pair)
+        and automatic_pair(pair.torch.handle, pair.tensorflow.handle)
+    )
 
 
 def read_capture(path: str | Path) -> tuple[dict[str, np.ndarray], dict | None]:
