@@ -13,7 +13,13 @@ from parity.child.capture import _successors, zero_padding
 from parity.evaluate import divergence
 from zoo.catalog import EFFICIENTNET_LITE0, MINILM, PAIRS
 from zoo.converters import efficientnet_lite as lite
-from zoo.layer_maps import automatic_groups, automatic_pair, layer_map_for, state_key_for
+from zoo.layer_maps import (
+    automatic_groups,
+    automatic_pair,
+    layer_map_for,
+    state_key_for,
+    state_keys_for,
+)
 
 
 def _checkpoint(tmp_path, name: str, config: dict) -> str:
@@ -103,6 +109,30 @@ def test_padded_tokens_are_zeroed_and_other_activations_kept():
     found = zero_padding({"h": hidden, "p": pooled}, mask)
     assert found["h"][1, 2:].sum() == 0 and found["h"][1, :2].all() and found["h"][0].all()
     assert found["p"] is pooled
+    heads = zero_padding({"q": np.ones((2, 4, 2, 3), np.float32)}, mask)["q"]  # (.., heads, dim)
+    assert heads[1, 2:].sum() == 0 and heads[1, :2].all()
+
+
+def test_a_shared_value_follows_its_module_to_its_state_key():
+    # An untrained checkpoint: the biases are zeros alike; the weights tell the modules.
+    state = {
+        "layers.0.q_proj.weight": "4x4:q",
+        "layers.0.q_proj.bias": "4:zero",
+        "layers.0.k_proj.weight": "4x4:k",
+        "layers.0.k_proj.bias": "4:zero",
+    }
+    checkpoint = {
+        "encoder.layer.0.query.weight": "4x4:q",
+        "encoder.layer.0.query.bias": "4:zero",
+        "encoder.layer.0.key.bias": "4:zero",
+        "encoder.layer.0.key.weight": "4x4:k",
+    }
+    assert state_keys_for(checkpoint, state) == {
+        "encoder.layer.0.query.weight": "layers.0.q_proj.weight",
+        "encoder.layer.0.query.bias": "layers.0.q_proj.bias",
+        "encoder.layer.0.key.bias": "layers.0.k_proj.bias",
+        "encoder.layer.0.key.weight": "layers.0.k_proj.weight",
+    }
 
 
 # --- automatic layer maps: the matching logic on fake records ------------------------------

@@ -170,6 +170,34 @@ def state_key_for(
     return found
 
 
+def state_keys_for(checkpoint: dict[str, str], state: dict[str, str]) -> dict[str, str | None]:
+    """Each checkpoint key (-> fingerprint) on a PyTorch state-dict key (-> fingerprint), or
+    None (state_key_for). A tensor whose value others share (a zero bias, a unit norm
+    scale in an untrained checkpoint) then follows its module: where the module's other
+    tensors went (query.weight -> q_proj.weight), query.bias goes (-> q_proj.bias)."""
+    by_fingerprint: dict[str, list[str]] = {}
+    by_shape: dict[str, list[str]] = {}
+    for key, print_ in state.items():
+        by_fingerprint.setdefault(print_, []).append(key)
+        by_shape.setdefault(print_.partition(":")[0], []).append(key)
+    found = {
+        key: state_key_for(key, print_, by_fingerprint, by_shape)
+        for key, print_ in checkpoint.items()
+    }
+    modules: dict[str, set[str]] = {}  # checkpoint module -> the state-dict modules its keys met
+    for key, target in found.items():
+        if target is not None:
+            modules.setdefault(key.rpartition(".")[0], set()).add(target.rpartition(".")[0])
+    for key, target in found.items():
+        module, _, name = key.rpartition(".")
+        places = modules.get(module, set())
+        if target is None and len(places) == 1:
+            guess = f"{next(iter(places))}.{name}" if next(iter(places)) else name
+            if state.get(guess) == checkpoint[key]:  # the same value there: it is this one
+                found[key] = guess
+    return found
+
+
 def _ancestors(path: str, separator: str) -> list[str]:
     parts = path.split(separator)
     return [separator.join(parts[: i + 1]) for i in range(len(parts))]
@@ -189,18 +217,18 @@ def automatic_groups(
     {PATH: [PATH, ...]}} (parity/child/capture.py writes both; each side's "successors"
     are the parameter-free layers called right after one, candidates too). *_captured: the names
     whose outputs were captured; only those are candidates (None: all)."""
-    by_fingerprint: dict[str, list[str]] = {}
-    by_shape: dict[str, list[str]] = {}
-    for key, print_ in torch_record["keys"].items():
-        by_fingerprint.setdefault(print_, []).append(key)
-        by_shape.setdefault(print_.partition(":")[0], []).append(key)
+    state_keys = state_keys_for(
+        {
+            key: print_
+            for variable in keras_record["variables"]
+            for key, print_ in zip(variable["keys"], variable["fingerprints"], strict=True)
+        },
+        torch_record["keys"],
+    )
     keras_sets: dict[str, set[str]] = {}
     incomplete: set[str] = set()
     for variable in keras_record["variables"]:
-        found = [
-            state_key_for(key, print_, by_fingerprint, by_shape)
-            for key, print_ in zip(variable["keys"], variable["fingerprints"], strict=True)
-        ]
+        found = [state_keys[key] for key in variable["keys"]]
         owners = _ancestors(variable["layer"], "/")
         if None in found:  # a layer filled from a tensor PyTorch has in another form
             incomplete.update(owners)

@@ -33,7 +33,8 @@ def channels_last(array: np.ndarray) -> np.ndarray:
 
 
 def zero_padding(found: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:
-    """Token activations (batch, seq, hidden) with padded positions set to 0.
+    """Token activations (batch, seq, ...: hidden, or heads and their width) with padded
+    positions set to 0.
 
     Both sides get the same attention mask, so padded positions then compare equal and
     the per-layer error covers real tokens only, as the final-output agreement does
@@ -41,8 +42,9 @@ def zero_padding(found: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np
     keep = np.asarray(mask) != 0
     out = {}
     for name, array in found.items():
-        if array.ndim == 3 and array.shape[:2] == keep.shape:
-            array = np.where(keep[:, :, None], array, np.float32(0))
+        if array.ndim >= 3 and array.shape[:2] == keep.shape:
+            where = keep.reshape(keep.shape + (1,) * (array.ndim - 2))
+            array = np.where(where, array, np.float32(0))
         out[name] = array
     return out
 
