@@ -193,10 +193,12 @@ def test_layer_maps_pair_equal_tensors_on_both_sides(captured, model_id):
     for match in matches:
         assert match.torch in torch_acts and match.tensorflow in tf_acts, match
         # Same weights: every matched pair has equal shapes (channels last, attention heads
-        # merged: layer_errors raises otherwise) and holds the same tensor up to rounding
-        # (and MiniLM's GELU gap), so a map that pairs the wrong points fails here.
+        # merged: layer_errors raises otherwise) and holds the same tensor up to rounding,
+        # so a map that pairs the wrong points (relative difference of order 1) fails here.
+        # MiniLM's real weights meet keras-hub's tanh GELU: that gap grows through its six
+        # layers, past 1e-3 inside the last ones.
         error = divergence.layer_errors(torch_acts[match.torch], tf_acts[match.tensorflow])
-        assert error["max_rel_diff"] < 1e-3, (match, error)
+        assert error["max_rel_diff"] < (1e-2 if model_id == "minilm" else 1e-3), (match, error)
     if model_id in ("bert", "distilbert", "minilm"):
         # Padded positions are zeroed on both sides; real ones are not.
         last = [m for m in matches if torch_acts[m.torch].ndim == 3][-1]
