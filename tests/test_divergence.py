@@ -13,7 +13,7 @@ from parity.publish.tables import divergence_table
 from parity.results.record import Divergence
 from parity.run.runner import Cell, run
 from zoo.catalog import INDEPENDENT, SAME_WEIGHTS, Pair, Side
-from zoo.layer_maps import LayerMatch, densenet_map, layer_map_for
+from zoo.layer_maps import LayerMatch
 
 MATCHES = tuple(LayerMatch(f"l{i}", f"t{i}", f"k{i}") for i in range(5))
 
@@ -65,6 +65,11 @@ def test_nchw_torch_activations_meet_nhwc_keras_ones():
     assert np.array_equal(channels_last(torch_nchw), keras_nhwc)
     with pytest.raises(ValueError, match="shapes differ"):
         divergence.layer_errors(torch_nchw, keras_nhwc[:, :2])
+    # A Linear's (batch, tokens, heads * dim) against an EinsumDense's (..., heads, dim)
+    heads = np.arange(2 * 3 * 4 * 5, dtype=np.float32).reshape(2, 3, 4, 5)
+    assert divergence.layer_errors(heads.reshape(2, 3, 20), heads)["max_abs_diff"] == 0.0
+    with pytest.raises(ValueError, match="shapes differ"):
+        divergence.layer_errors(heads.reshape(2, 3, 20)[:, :, :10], heads)
 
 
 def test_a_layer_that_cannot_be_compared_is_noted_and_the_rest_measured():
@@ -79,19 +84,6 @@ def test_a_layer_that_cannot_be_compared_is_noted_and_the_rest_measured():
     assert len(table.rows) == 5 and "shapes differ" in table.rows[1][-1]
 
 
-def test_densenet121_map_follows_keras_hub_names_in_forward_order():
-    found = layer_map_for("timm:densenet121.tv_in1k@/x/model.safetensors", "keras-hub:/x")
-    assert found == densenet_map((6, 12, 24, 16))
-    assert len(found) == 3 + 58 + 3 + 1 + 2
-    assert found[3] == LayerMatch(
-        "dense 1.1", "features.denseblock1.denselayer1", "stack1_block1_2_conv"
-    )
-    assert [m.tensorflow for m in found[-3:]] == ["relu", "pooler", "predictions"]
-    assert layer_map_for("timm:resnet50.a1_in1k", "keras-hub:hf://timm/resnet50.a1_in1k")
-    assert layer_map_for("timm:vgg11", "keras-hub:hf://timm/vgg11") is None
-    assert layer_map_for("hf:nobody/gpt-x", "keras-hub:hf://nobody/gpt-x") is None
-
-
 def _pair(relation: str = SAME_WEIGHTS) -> Pair:
     return Pair(
         "dn",
@@ -104,12 +96,15 @@ def _pair(relation: str = SAME_WEIGHTS) -> Pair:
 
 
 def test_only_eager_main_cells_of_mapped_same_weights_pairs_capture(tmp_path):
+    """timm against keras-hub's conversion of it: captured without a hand-written map."""
+
     def request(pair=None, mode="eager", diagnostic=None, enabled=None):
         cell = Cell(pair or _pair(), "tensorflow", mode, "h", {}, diagnostic)
         return divergence.capture_request(cell, enabled, tmp_path)
 
     asked = request()
-    assert asked["layers"][0] == "conv1_conv" and asked["rows"] == divergence.DEFAULT_ROWS
+    # a keras-hub conversion: an automatic capture, the map derived after both sides ran
+    assert asked["layers"] is None and asked["rows"] == divergence.DEFAULT_ROWS
     assert request(mode="function") is None
     assert request(diagnostic="x") is None
     assert request(enabled=False) is None
@@ -156,3 +151,19 @@ def test_log_curve_draws_zeros_at_the_floor_skips_gaps_and_marks_the_tolerance()
     assert "0 (drawn at the floor)" in svg and "stroke-dasharray" in svg
     assert ">1e-5<" in svg and ">1e0<" in svg  # a decade below the smallest value, up to 2
     assert log_curve({"abs": [0.0, None]}, ["a", "b"], "t", "y") == ""
+
+
+def test_causal_lm_pairs_ask_for_no_capture(tmp_path):
+    # Their cells evaluate generation and capture nothing, so no divergence is planned.
+    pair = Pair(
+        "lm",
+        "text-generation",
+        SAME_WEIGHTS,
+        Side("hf:x/y"),
+        Side("keras-hub:hf://x/y"),
+        dataset="lm-prompts",
+        tokenizer="hf:x/y",
+    )
+    cell = Cell(pair, "torch", "eager", "h", {}, None)
+    assert divergence.capture_request(cell, None, tmp_path) is None
+    assert divergence.pair_divergence(pair, {}, True, None) is None

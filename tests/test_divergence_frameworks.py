@@ -1,5 +1,6 @@
-"""Divergence localisation on real models: the layer maps fit timm and keras-hub, capture
-works on both frameworks, and the padding diagnostic pads as TensorFlow does.
+"""Divergence localisation on real models: automatic layer maps of keras-hub's timm
+conversions (a planted difference is found), capture on both frameworks, and the padding
+diagnostic pads as TensorFlow does.
 
 Each framework runs in a child process (never torch and TensorFlow in one process).
 """
@@ -16,8 +17,8 @@ import pytest
 
 from parity.results import store as results
 from parity.run.runner import OK, run
-from zoo.catalog import timm_vs_keras_hub
-from zoo.layer_maps import DENSENET_REPEATS, densenet_map
+from zoo.catalog import custom_pair, timm_vs_keras_hub
+from zoo.layer_maps import layer_map_for
 
 NEEDED = ("torch", "timm", "tensorflow", "keras_hub")
 missing = [name for name in NEEDED if importlib.util.find_spec(name) is None]
@@ -36,39 +37,6 @@ def _child(code: str, framework: str) -> dict:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-TORCH_SHAPES = """
-import json, timm, torch
-from parity.child.capture import torch_module_outputs
-names = {names!r}
-model = timm.create_model("densenet121", pretrained=False).eval()
-x = torch.zeros(1, 3, 64, 64)
-found = torch_module_outputs(model, lambda: model(x), names)
-print(json.dumps({{n: list(a.shape) for n, a in found.items()}}))
-"""
-
-KERAS_SHAPES = """
-import json, numpy as np, keras_hub
-from parity.child.capture import keras_layer_outputs
-backbone = keras_hub.models.DenseNetBackbone(stackwise_num_repeats={repeats!r})
-classifier = keras_hub.models.DenseNetImageClassifier(backbone=backbone, num_classes=1000)
-found = keras_layer_outputs(classifier, np.zeros((1, 64, 64, 3), "float32"), {names!r})
-print(json.dumps({{n: list(a.shape) for n, a in found.items()}}))
-"""
-
-
-def test_densenet121_map_fits_timm_and_keras_hub_with_equal_nhwc_shapes():
-    matches = densenet_map(DENSENET_REPEATS["densenet121"])
-    torch_shapes = _child(TORCH_SHAPES.format(names=[m.torch for m in matches]), "torch")
-    keras_shapes = _child(
-        KERAS_SHAPES.format(
-            repeats=list(DENSENET_REPEATS["densenet121"]), names=[m.tensorflow for m in matches]
-        ),
-        "tensorflow",
-    )
-    for match in matches:
-        assert torch_shapes[match.torch] == keras_shapes[match.tensorflow], match
 
 
 TF_SAME = """
@@ -91,7 +59,7 @@ def test_tf_same_padding_puts_the_extra_row_and_column_at_the_bottom_right():
     assert found["before"] > 1e-2 and found["after"] < 1e-6, found
 
 
-def test_seeded_resnet18_pair_captures_every_mapped_layer(quick_config):
+def test_seeded_resnet18_pair_captures_by_its_automatic_map(quick_config):
     config = quick_config(
         weights="seeded",
         limit=2,
@@ -107,7 +75,53 @@ def test_seeded_resnet18_pair_captures_every_mapped_layer(quick_config):
     assert [c["status"] for c in cells] == [OK, OK], [c.get("reason") for c in cells]
     found = record["pairs"][0]["evaluation"]["divergence"]
     assert "error" not in found and found["errors"] == 0, found
-    assert len(found["layers"]) == 4 + 8 + 2 and found["rows"] == 2
+    assert found["automatic"] and found["rows"] == 2
+    by_torch = {layer["torch"]: layer for layer in found["layers"]}
+    # Every conv and norm (20 of each; keras-hub's functional ResNet has no layer for a
+    # whole block), and the classifier.
+    assert {"conv1", "bn1", "layer1.0.conv1", "layer4.1.bn2", "fc"} <= set(by_torch)
+    assert len(found["layers"]) >= 20 + 20 + 1
     # resnet18 through keras-hub agrees (explicit torch-style padding in its ResNet).
-    assert found["first_over_atol"] is None
-    assert found["layers"][-1]["shape"] == [2, 1000]
+    assert found["first_over_atol"] is None and found["first_over_rtol"] is None
+    assert found["layers"][-1]["torch"] == "fc" and found["layers"][-1]["shape"] == [2, 1000]
+
+
+PLANTED = """
+import json, timm, torch
+from parity.child.conversions import build_timm
+torch.manual_seed(0)
+model = build_timm("efficientnet_b0", {{}})  # random weights, biases and BatchNorm statistics
+timm.models.save_for_hf(model, {folder!r} + "/original", safe_serialization=True)
+with torch.no_grad():
+    model.get_parameter({planted!r} + ".weight").mul_(1.5)
+timm.models.save_for_hf(model, {folder!r} + "/planted", safe_serialization=True)
+print(json.dumps({{}}))
+"""
+
+
+def test_an_adhoc_pair_without_a_hand_written_map_names_the_planted_layer(tmp_path, quick_config):
+    # efficientnet_b0 has no hand-written map: the map comes from keras-hub's conversion.
+    # The TensorFlow side loads a copy of the checkpoint with one conv's weight changed.
+    planted = "blocks.3.1.conv_pwl"
+    _child(PLANTED.format(folder=str(tmp_path), planted=planted), "torch")
+    torch_handle = f"timm:efficientnet_b0@{tmp_path}/original/model.safetensors"
+    tf_handle = f"keras-hub:{tmp_path}/planted"
+    assert layer_map_for(torch_handle, tf_handle) is None
+    config = quick_config(
+        limit=2,
+        latency_batches=(1,),
+        eval_batch=2,
+        threads=2,
+        timeout_s=300.0,
+        modes={"torch": ("eager",), "tensorflow": ("eager",)},
+    )
+    pair = custom_pair(torch_handle, tf_handle, "image-classifier", same_weights=True)
+    record = run([pair], config)
+    cells = record["pairs"][0]["cells"]
+    assert [c["status"] for c in cells] == [OK, OK], [c.get("reason") for c in cells]
+    found = record["pairs"][0]["evaluation"]["divergence"]
+    assert "error" not in found and found["automatic"], found
+    first = found["first_over_rtol"]
+    assert first["torch"] == planted, first
+    # Every matched layer before it agrees, and there are many: the map spans the network.
+    assert first["index"] > 50

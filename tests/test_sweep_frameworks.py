@@ -28,8 +28,12 @@ def test_bert_fails_on_its_gelu_and_names_where(tmp_path):
     result = sweep.run_row(BY_ID["bert"], tmp_path)
     assert result.status == sweep.FAILED, result
     assert result.cause.startswith(BY_ID["bert"].cause + " (confirmed"), result.cause
-    # the first transformer layer's feed-forward is where tanh and exact GELU part
-    assert result.first_diverging_layer.startswith("layer 0 "), result.first_diverging_layer
+    # the first transformer layer's feed-forward is where tanh and exact GELU part: the
+    # automatic map meets transformers' BertIntermediate (Linear, then GELU) with
+    # keras-hub's Dense that holds its GELU
+    assert result.first_diverging_layer.startswith(
+        "BertIntermediate bert.encoder.layer.0.intermediate / "
+    ), result.first_diverging_layer
 
 
 def test_a_handle_naming_no_architecture_fails_its_row_with_one_line(tmp_path):

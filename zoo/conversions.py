@@ -75,6 +75,9 @@ REDUCED_SIZES: dict[str, Any] = {
     "patch_size": 8,
 }
 SEQUENCE_LENGTH = 16  # tokens per text input
+# Diagnostic changes (Conversion.confirm) beyond config fields, for Hugging Face rows: these
+# state-dict weights zeroed, every weight rounded through this dtype (a torch dtype's name).
+ZERO_WEIGHTS, ROUND_WEIGHTS = "zero_weights", "round_weights_to"
 TIMM_IMAGE_SIZE = 224
 
 
@@ -85,7 +88,10 @@ class Conversion:
     name: the timm architecture, or the transformers model_type. settings: create_model
     keyword arguments (timm) or config fields over the reduced defaults (hf). cause: the
     diagnosed reason this conversion disagrees, where one is known; confirm: the PyTorch-side
-    change that should close the gap if that diagnosis is right (the sweep tries it).
+    change that should close the gap if that diagnosis is right (the sweep tries it);
+    keras_config: for a load error whose cause is a config.json field keras-hub reads, the
+    fields that should let keras-hub load the same weights and agree (the sweep tries it on
+    a copy of the checkpoint).
     """
 
     id: str
@@ -95,6 +101,7 @@ class Conversion:
     settings: dict[str, Any] = field(default_factory=dict)
     cause: str = ""
     confirm: dict[str, Any] = field(default_factory=dict)
+    keras_config: dict[str, Any] = field(default_factory=dict)
 
     @property
     def converter(self) -> str:
@@ -170,6 +177,42 @@ DENSENET_STEM_PADDING = (
     "keras-hub's DenseNetBackbone pads its stride-2 stem conv and max-pool as TensorFlow's "
     "'same' (extra row and column at the bottom/right); timm pads both sides alike"
 )
+ROBERTA_TOKEN_TYPES = (
+    "keras-hub's RobertaBackbone has no token-type embedding: the converter drops "
+    "roberta.embeddings.token_type_embeddings, which transformers adds (row 0) to every "
+    "token (real RoBERTa checkpoints hold it zeroed, this seeded one random); and it keeps "
+    "LayerNorm eps 1e-5 where the checkpoint says layer_norm_eps (transformers' default 1e-12)"
+)
+XLM_ROBERTA_LN_EPS = (
+    "keras-hub's XLMRobertaBackbone keeps LayerNorm eps 1e-5 and does not read "
+    "layer_norm_eps (transformers' default 1e-12; xlm-roberta-base's config says 1e-5)"
+)
+MISTRAL_FLOAT16 = (
+    "keras-hub's Mistral converter rounds every weight through float16 "
+    "(hook_fn astype(np.float16)) before assigning it to a float32 variable"
+)
+GEMMA_QUERY_SCALE = (
+    "keras-hub maps query_pre_attn_scalar to a yes/no (is it head_dim?) and otherwise "
+    "scales queries by hidden_size/num_heads; this reduced config keeps the default 256 with "
+    "head_dim 16, so transformers scales by 256**-0.5 and keras-hub by 16**-0.5 (real "
+    "checkpoints have it equal to head_dim or hidden_size/num_heads)"
+)
+MOBILENETV3_NUM_FEATURES = (
+    "keras-hub's timm loader builds MobileNet's head conv num_features wide, read from "
+    "config.json; timm 1.x's save_for_hf writes num_features as the last stage's channels "
+    "(model.num_features), the head conv's width being head_hidden_size, so the head's "
+    "weight does not fit (configs that older timm wrote gave the head's width)"
+)
+HGNETV2_HEAD_WIDTH = (
+    "keras-hub's timm loader gives HGNetV2ImageClassifier no head width, so its last conv "
+    "is the last stage's width; timm's hgnetv2 head is head_hidden_size (2048) wide, so the "
+    "head's weight does not fit"
+)
+MBCONV_DEPTHWISE_PADDING = (
+    "keras-hub's MBConvBlock (the unfused blocks of its EfficientNet-EdgeTPU and V2 "
+    "variants) pads its stride-2 depthwise conv as TensorFlow's 'same' (extra row and "
+    "column at the bottom/right); timm pads both sides alike"
+)
 TF_EFFICIENTNET = (
     "keras-hub's timm loader dispatches on the architecture prefix 'efficientnet'; the "
     "tf_ variants (TF 'SAME' padding, BN eps 1e-3) have no converter"
@@ -197,16 +240,34 @@ CONVERSIONS: tuple[Conversion, ...] = (
     ),
     _timm("efficientnet_b0"),
     _timm("efficientnet_lite0"),
-    _timm("efficientnet_es"),
-    _timm("efficientnetv2_rw_t"),
+    _timm(
+        "efficientnet_es",
+        cause=MBCONV_DEPTHWISE_PADDING,
+        # the stride-2 blocks of its inverted-residual stages (3 and 5)
+        confirm={"tf_same_padding": ["blocks.3.0.conv_dw", "blocks.5.0.conv_dw"]},
+    ),
+    _timm(
+        "efficientnetv2_rw_t",
+        cause=MBCONV_DEPTHWISE_PADDING,
+        confirm={"tf_same_padding": ["blocks.3.0.conv_dw", "blocks.5.0.conv_dw"]},
+    ),
     _timm("tf_efficientnet_lite0", cause=TF_EFFICIENTNET),
-    _timm("mobilenetv3_small_100"),
-    _timm("mobilenetv3_large_100"),
+    # keras_config: the head widths timm's mobilenetv3_*_100 build (head_hidden_size)
+    _timm(
+        "mobilenetv3_small_100",
+        cause=MOBILENETV3_NUM_FEATURES,
+        keras_config={"num_features": 1024},
+    ),
+    _timm(
+        "mobilenetv3_large_100",
+        cause=MOBILENETV3_NUM_FEATURES,
+        keras_config={"num_features": 1280},
+    ),
     _timm("vgg11"),
     _timm("cspresnet50"),
     _timm("cspdarknet53"),
     _timm("darknet53"),
-    _timm("hgnetv2_b0"),
+    _timm("hgnetv2_b0", cause=HGNETV2_HEAD_WIDTH),
     # Hugging Face text encoders
     _hf(
         "bert",
@@ -214,8 +275,16 @@ CONVERSIONS: tuple[Conversion, ...] = (
         cause=BERT_TANH_GELU,
         confirm={"hidden_act": "gelu_pytorch_tanh"},
     ),
-    _hf("roberta", PRETRAINING),
-    _hf("xlm-roberta", PRETRAINING),
+    _hf(
+        "roberta",
+        PRETRAINING,
+        cause=ROBERTA_TOKEN_TYPES,
+        confirm={
+            "layer_norm_eps": 1e-5,
+            ZERO_WEIGHTS: ["roberta.embeddings.token_type_embeddings.weight"],
+        },
+    ),
+    _hf("xlm-roberta", PRETRAINING, cause=XLM_ROBERTA_LN_EPS, confirm={"layer_norm_eps": 1e-5}),
     _hf("albert", PRETRAINING),
     _hf("distilbert", PRETRAINING),
     _hf("esm", PRETRAINING, settings={"vocab_size": 33, "pad_token_id": 1, "mask_token_id": 32}),
@@ -228,7 +297,13 @@ CONVERSIONS: tuple[Conversion, ...] = (
         cause=VIT_LN_EPS,
         confirm={"layer_norm_eps": 1e-6},
     ),
-    _hf("deit", IMAGE_ENCODER),
+    # DeiT maps to two image-classifier classes; the hub's distilled checkpoints (and
+    # keras-hub's converter, reading cls_classifier) are the one with a teacher head.
+    _hf(
+        "deit",
+        IMAGE_ENCODER,
+        settings={"architectures": ["DeiTForImageClassificationWithTeacher"]},
+    ),
     _hf("dinov2", BACKBONE),
     _hf(
         "swin",
@@ -244,15 +319,15 @@ CONVERSIONS: tuple[Conversion, ...] = (
     # Hugging Face causal language models: hidden states and logits
     _hf("gpt2", CAUSAL_LM),
     _hf("llama", CAUSAL_LM),
-    _hf("mistral", CAUSAL_LM),
+    _hf("mistral", CAUSAL_LM, cause=MISTRAL_FLOAT16, confirm={ROUND_WEIGHTS: "float16"}),
     _hf("mixtral", CAUSAL_LM),
     _hf("qwen2", CAUSAL_LM),
     _hf("qwen2_moe", CAUSAL_LM),
     _hf("qwen3", CAUSAL_LM),
     _hf("qwen3_moe", CAUSAL_LM),
     _hf("gemma", CAUSAL_LM),
-    _hf("gemma2", CAUSAL_LM),
-    _hf("gemma3_text", CAUSAL_LM),
+    _hf("gemma2", CAUSAL_LM, cause=GEMMA_QUERY_SCALE, confirm={"query_pre_attn_scalar": 16}),
+    _hf("gemma3_text", CAUSAL_LM, cause=GEMMA_QUERY_SCALE, confirm={"query_pre_attn_scalar": 16}),
     _hf("smollm3", CAUSAL_LM),
     _hf("gpt_oss", CAUSAL_LM),
 )

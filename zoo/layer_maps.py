@@ -1,19 +1,12 @@
 """Layer maps: which PyTorch module's output equals which Keras layer's output in a
-same-weights conversion, in forward order, so intermediate activations can be compared.
+same-weights pair, in forward order, so intermediate activations can be compared.
 
-The built-in maps follow keras-hub's timm converters
-(keras_hub/src/utils/timm/convert_densenet.py and convert_resnet.py): each pair below
-joins the timm module whose weights a `port_weight` call reads with the Keras layer it
-fills, taken at a point where both sides have the same tensor. timm's BatchNormAct2d
-includes its ReLU, so a timm norm is matched with the Keras Activation after the
-BatchNormalization; a timm DenseLayer returns only its new features, which is the
-output of Keras's `_2_conv` (before the concatenation).
-
-Transformers (transformers on PyTorch, keras-hub's conversion on TensorFlow): BERT,
-DistilBERT and ViT, by the `model_type` and layer count in the checkpoint's config.json,
-read in the parent as plain JSON. EfficientNet-Lite0/1/2 (timm against this project's
-Keras build, zoo/converters/efficientnet_lite.py): that build's layer names are timm's with
-dots made underscores.
+Where keras-hub converts the PyTorch side's checkpoint (timm or Hugging Face; catalog and
+ad-hoc pairs alike) the map is derived from the conversion itself (automatic_groups,
+below): no map is written by hand. The hand-written maps left are for pairs no converter
+fills, so there is no conversion to learn from: EfficientNet-Lite0/1/2 (timm against
+this project's Keras build, zoo/converters/efficientnet_lite.py), whose layer names are
+timm's with dots made underscores.
 
 Imports no framework: the parent process reads these maps to ask each worker for its
 side's names. A plugin (tests, a user's own source) adds maps with `register_layer_map`.
@@ -21,11 +14,8 @@ side's names. A plugin (tests, a user's own source) adds maps with `register_lay
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import metadata
-from pathlib import Path
 
 from zoo.converters import efficientnet_lite as lite
 from zoo.sources import get_source
@@ -58,188 +48,6 @@ def layer_map_for(torch_handle: str, tf_handle: str) -> LayerMap | None:
         found = finder(torch_handle, tf_handle)
         if found:
             return found
-    return None
-
-
-DENSENET_REPEATS = {
-    "densenet121": (6, 12, 24, 16),
-    "densenet169": (6, 12, 32, 32),
-    "densenet201": (6, 12, 48, 32),
-}
-RESNET_BLOCKS = {
-    "resnet18": (2, 2, 2, 2),
-    "resnet26": (2, 2, 2, 2),
-    "resnet34": (3, 4, 6, 3),
-    "resnet50": (3, 4, 6, 3),
-    "resnet101": (3, 4, 23, 3),
-    "resnet152": (3, 8, 36, 3),
-}
-# keras-hub's ImageClassifier head; timm's is global_pool then the classifier.
-POOLER, PREDICTIONS = "pooler", "predictions"
-
-
-def densenet_map(repeats: tuple[int, ...]) -> LayerMap:
-    matches = [
-        LayerMatch("stem conv", "features.conv0", "conv1_conv"),
-        LayerMatch("stem norm+relu", "features.norm0", "conv1_relu"),
-        LayerMatch("stem max-pool", "features.pool0", "pool1"),
-    ]
-    for stack, count in enumerate(repeats, start=1):
-        for layer in range(1, count + 1):
-            matches.append(
-                LayerMatch(
-                    f"dense {stack}.{layer}",
-                    f"features.denseblock{stack}.denselayer{layer}",
-                    f"stack{stack}_block{layer}_2_conv",
-                )
-            )
-        if stack < len(repeats):
-            matches.append(
-                LayerMatch(
-                    f"transition {stack}",
-                    f"features.transition{stack}",
-                    f"transition{stack}_pool",
-                )
-            )
-    matches += [
-        LayerMatch("final norm+relu", "features.norm5", "relu"),
-        LayerMatch("pooled", "global_pool", POOLER),
-        LayerMatch("logits", "classifier", PREDICTIONS),
-    ]
-    return tuple(matches)
-
-
-def resnet_map(blocks: tuple[int, ...]) -> LayerMap:
-    """ResNet v1 (timm resnetNN): the stem step by step, then every residual block's output."""
-    matches = [
-        LayerMatch("stem conv", "conv1", "conv1_conv"),
-        LayerMatch("stem norm", "bn1", "conv1_bn"),
-        LayerMatch("stem relu", "act1", "conv1_relu"),
-        LayerMatch("stem max-pool", "maxpool", "pool1_pool"),
-    ]
-    for stack, count in enumerate(blocks):
-        for block in range(count):
-            matches.append(
-                LayerMatch(
-                    f"block {stack + 1}.{block}",
-                    f"layer{stack + 1}.{block}",
-                    f"stack{stack}_block{block}_out",
-                )
-            )
-    matches += [
-        LayerMatch("pooled", "global_pool", POOLER),
-        LayerMatch("logits", "fc", PREDICTIONS),
-    ]
-    return tuple(matches)
-
-
-@register_layer_map
-def timm_to_keras_hub(torch_handle: str, tf_handle: str) -> LayerMap | None:
-    """timm -> keras-hub's conversion of the same checkpoint (by the timm architecture)."""
-    try:
-        (torch_source, torch_name), (tf_source, _) = (
-            get_source(torch_handle),
-            get_source(tf_handle),
-        )
-    except LookupError:
-        return None
-    if (torch_source.prefix, tf_source.prefix) != ("timm", "keras-hub"):
-        return None
-    arch = split_checkpoint(torch_name)[0].split(".")[0]  # densenet121.tv_in1k -> densenet121
-    if arch in DENSENET_REPEATS:
-        return densenet_map(DENSENET_REPEATS[arch])
-    if arch in RESNET_BLOCKS:
-        return resnet_map(RESNET_BLOCKS[arch])
-    return None
-
-
-def bert_map(layers: int, torch_prefix: str = "encoder.layer") -> LayerMap:
-    """BERT-like text encoders (transformers BertModel / DistilBertModel against keras-hub's
-    BertBackbone / DistilBertBackbone): the embeddings after their LayerNorm, then each
-    transformer layer's output; the last one is the sequence output the eval compares."""
-    matches = [LayerMatch("embeddings (after LayerNorm)", "embeddings", "embeddings_layer_norm")]
-    for index in range(layers):
-        label = f"layer {index}" + (" = sequence output" if index == layers - 1 else "")
-        matches.append(LayerMatch(label, f"{torch_prefix}.{index}", f"transformer_layer_{index}"))
-    return tuple(matches)
-
-
-def _transformers_major() -> int:
-    try:
-        return int(metadata.version("transformers").split(".")[0])
-    except (metadata.PackageNotFoundError, ValueError):
-        return 5
-
-
-def vit_map(layers: int, transformers_major: int | None = None) -> LayerMap:
-    """transformers ViTForImageClassification against keras-hub's ViT ImageClassifier.
-    keras-hub's ViTEncoder holds its blocks (transformer_block_1..N) and final LayerNorm
-    ("ln") inside one layer, hence the nested "vit_encoder/..." names."""
-    major = _transformers_major() if transformers_major is None else transformers_major
-    # transformers 5 keeps ViT's blocks in vit.layers; 4.x had them in vit.encoder.layer.
-    blocks = "vit.layers" if major >= 5 else "vit.encoder.layer"
-    matches = [
-        LayerMatch("patch embedding + position", "vit.embeddings", "vit_patching_and_embedding")
-    ]
-    for index in range(layers):
-        matches.append(
-            LayerMatch(
-                f"layer {index}", f"{blocks}.{index}", f"vit_encoder/transformer_block_{index + 1}"
-            )
-        )
-    matches += [
-        LayerMatch("final layernorm", "vit.layernorm", "vit_encoder/ln"),
-        LayerMatch("logits", "classifier", PREDICTIONS),
-    ]
-    return tuple(matches)
-
-
-# The catalog's hub checkpoints, as their config.json files say, for a first run that has
-# not downloaded them yet (the map is planned before the worker fetches the checkpoint).
-KNOWN_HF_CONFIGS = {
-    "sentence-transformers/all-MiniLM-L6-v2": {"model_type": "bert", "num_hidden_layers": 6},
-    "google-bert/bert-base-uncased": {"model_type": "bert", "num_hidden_layers": 12},
-    "distilbert/distilbert-base-uncased": {"model_type": "distilbert", "n_layers": 6},
-    "google/vit-base-patch16-224": {"model_type": "vit", "num_hidden_layers": 12},
-}
-
-
-def hf_config(handle: str) -> dict | None:
-    """config.json of an hf: handle's checkpoint when it is on this machine; else the
-    catalog's record of it, if any; else None."""
-    try:
-        source, name = get_source(handle)
-        folder = source.resolve(name).path
-    except (LookupError, ValueError):
-        return None
-    config = Path(folder) / "config.json" if folder else None
-    if config is None or not config.is_file():
-        return KNOWN_HF_CONFIGS.get(name)
-    try:
-        return json.loads(config.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-@register_layer_map
-def hf_to_keras_hub(torch_handle: str, tf_handle: str) -> LayerMap | None:
-    """transformers -> keras-hub's conversion of the same checkpoint (by its config.json)."""
-    try:
-        prefixes = (get_source(torch_handle)[0].prefix, get_source(tf_handle)[0].prefix)
-    except LookupError:
-        return None
-    if prefixes != ("hf", "keras-hub"):
-        return None
-    config = hf_config(torch_handle)
-    if config is None:
-        return None
-    kind = config.get("model_type")
-    if kind == "bert":
-        return bert_map(int(config.get("num_hidden_layers", 12)))
-    if kind == "distilbert":
-        return bert_map(int(config.get("n_layers", 6)), torch_prefix="transformer.layer")
-    if kind == "vit":
-        return vit_map(int(config.get("num_hidden_layers", 12)))
     return None
 
 
@@ -291,3 +99,181 @@ def timm_to_keras_build(torch_handle: str, tf_handle: str) -> LayerMap | None:
     if variant is not None and archs[1] == variant.builder:
         return efficientnet_lite_map(variant)
     return None
+
+
+# --- automatic layer maps ------------------------------------------------------------------
+# keras-hub converts a timm or transformers checkpoint by reading each PyTorch tensor into a
+# Keras variable. An automatic capture records that conversion (parity/child/capture.py,
+# recording_conversion): which checkpoint key filled which variable of which Keras layer.
+# Here the keys are put on the PyTorch model's state dict, and owners are matched: a PyTorch
+# module and a Keras layer that hold exactly the same converted tensors compute the same
+# part of the network. Several of each can hold the same set (a Linear inside a module
+# that adds its activation; a Dense with its activation fused; a BatchNormalization whose
+# ReLU, holding nothing, follows it), so a group keeps every candidate and
+# parity/evaluate/divergence.py (automatic_map) takes the pair that agrees best.
+
+
+# The .npz entry in which an automatic capture saves its side's record (JSON).
+MAP_RECORD = "__layer_map_record__"
+
+
+@dataclass(frozen=True)
+class CandidateGroup:
+    keys: frozenset[str]  # the PyTorch state-dict keys both sides' candidates hold
+    torch: tuple[str, ...]  # modules holding exactly these converted keys
+    tensorflow: tuple[str, ...]  # Keras layers holding them, and their parameter-free followers
+    followers: frozenset[str] = frozenset()  # which candidates (either side) are followers
+
+
+def _shared_suffix(a: str, b: str) -> int:
+    """How many trailing dotted parts two keys share ("bert.pooler.dense.bias" and
+    "pooler.dense.bias": 3)."""
+    count = 0
+    for x, y in zip(reversed(a.split(".")), reversed(b.split(".")), strict=False):
+        if x != y:
+            break
+        count += 1
+    return count
+
+
+def _best_by_name(checkpoint_key: str, keys: list[str], least: int) -> str | None:
+    """The key sharing the longest name suffix with checkpoint_key (at least `least`
+    parts), or None on a tie."""
+    scored = sorted(((_shared_suffix(k, checkpoint_key), k) for k in keys), reverse=True)
+    if not scored or scored[0][0] < least or (len(scored) > 1 and scored[1][0] == scored[0][0]):
+        return None
+    return scored[0][1]
+
+
+def state_key_for(
+    checkpoint_key: str, fingerprint: str, by_fingerprint: dict, by_shape: dict | None = None
+) -> str | None:
+    """The PyTorch state-dict key holding the same tensor as a checkpoint key, or None.
+
+    By value first: the PyTorch library may rename keys on load (transformers 5 keeps
+    ViT's blocks in vit.layers, its checkpoints say vit.encoder.layer) or lose a prefix
+    (AutoModel drops "bert."). Equal tensors (tied embeddings) are told apart by the
+    longest shared name suffix. A tensor with no equal one (the two sides loaded
+    different files, one changed) is taken by name among the tensors of its shape, the
+    whole key but a prefix alike; one PyTorch changed on load (fused, split) has no
+    counterpart and is left out."""
+    same = by_fingerprint.get(fingerprint, ())
+    if len(same) == 1:
+        return same[0]
+    if same:
+        return _best_by_name(checkpoint_key, same, least=0)
+    shape = fingerprint.partition(":")[0]
+    candidates = (by_shape or {}).get(shape, [])
+    found = _best_by_name(checkpoint_key, candidates, least=2)
+    if found is not None and not (checkpoint_key == found or checkpoint_key.endswith("." + found)):
+        return None  # only a suffix alike: too weak without equal values
+    return found
+
+
+def state_keys_for(checkpoint: dict[str, str], state: dict[str, str]) -> dict[str, str | None]:
+    """Each checkpoint key (-> fingerprint) on a PyTorch state-dict key (-> fingerprint), or
+    None (state_key_for). A tensor whose value others share (a zero bias, a unit norm
+    scale in an untrained checkpoint) then follows its module: where the module's other
+    tensors went (query.weight -> q_proj.weight), query.bias goes (-> q_proj.bias)."""
+    by_fingerprint: dict[str, list[str]] = {}
+    by_shape: dict[str, list[str]] = {}
+    for key, print_ in state.items():
+        by_fingerprint.setdefault(print_, []).append(key)
+        by_shape.setdefault(print_.partition(":")[0], []).append(key)
+    found = {
+        key: state_key_for(key, print_, by_fingerprint, by_shape)
+        for key, print_ in checkpoint.items()
+    }
+    modules: dict[str, set[str]] = {}  # checkpoint module -> the state-dict modules its keys met
+    for key, target in found.items():
+        if target is not None:
+            modules.setdefault(key.rpartition(".")[0], set()).add(target.rpartition(".")[0])
+    for key, target in found.items():
+        module, _, name = key.rpartition(".")
+        places = modules.get(module, set())
+        if target is None and len(places) == 1:
+            guess = f"{next(iter(places))}.{name}" if next(iter(places)) else name
+            if state.get(guess) == checkpoint[key]:  # the same value there: it is this one
+                found[key] = guess
+    return found
+
+
+def _ancestors(path: str, separator: str) -> list[str]:
+    parts = path.split(separator)
+    return [separator.join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def automatic_groups(
+    torch_record: dict,
+    keras_record: dict,
+    torch_captured: set[str] | None = None,
+    keras_captured: set[str] | None = None,
+) -> list[CandidateGroup]:
+    """The candidate capture points of a keras-hub conversion, one group per set of
+    converted tensors that some PyTorch module and some Keras layer both hold exactly.
+
+    torch_record: {"keys": {state-dict key: fingerprint}, ...}; keras_record:
+    {"variables": [{"layer": PATH, "keys": [...], "fingerprints": [...]}], "successors":
+    {PATH: [PATH, ...]}} (parity/child/capture.py writes both; each side's "successors"
+    are the parameter-free layers called right after one, candidates too). *_captured: the names
+    whose outputs were captured; only those are candidates (None: all)."""
+    state_keys = state_keys_for(
+        {
+            key: print_
+            for variable in keras_record["variables"]
+            for key, print_ in zip(variable["keys"], variable["fingerprints"], strict=True)
+        },
+        torch_record["keys"],
+    )
+    keras_sets: dict[str, set[str]] = {}
+    incomplete: set[str] = set()
+    for variable in keras_record["variables"]:
+        found = [state_keys[key] for key in variable["keys"]]
+        owners = _ancestors(variable["layer"], "/")
+        if None in found:  # a layer filled from a tensor PyTorch has in another form
+            incomplete.update(owners)
+        for owner in owners:
+            keras_sets.setdefault(owner, set()).update(k for k in found if k)
+    used = set().union(*keras_sets.values()) if keras_sets else set()
+    torch_sets: dict[str, set[str]] = {}
+    for key in used:
+        module = key.rpartition(".")[0]
+        for owner in _ancestors(module, ".") if module else []:
+            torch_sets.setdefault(owner, set()).add(key)
+    groups: dict[frozenset[str], tuple[list[str], list[str]]] = {}
+    followers: set[str] = set()
+    torch_successors = torch_record.get("successors", {})
+    for module, keys in torch_sets.items():
+        followers.update(torch_successors.get(module, ()))
+        for name in (module, *torch_successors.get(module, ())):
+            if torch_captured is None or name in torch_captured:
+                groups.setdefault(frozenset(keys), ([], []))[0].append(name)
+    successors = keras_record.get("successors", {})
+    for layer, keys in keras_sets.items():
+        group = groups.get(frozenset(keys))
+        if group is None or layer in incomplete:
+            continue
+        followers.update(successors.get(layer, ()))
+        for name in (layer, *successors.get(layer, ())):
+            if keras_captured is None or name in keras_captured:
+                group[1].append(name)
+    return [
+        CandidateGroup(
+            keys,
+            tuple(sorted(torch)),
+            tuple(keras),
+            frozenset(followers & {*torch, *keras}),
+        )
+        for keys, (torch, keras) in groups.items()
+        if torch and keras
+    ]
+
+
+def automatic_pair(torch_handle: str, tf_handle: str) -> bool:
+    """Whether a pair's map can be derived from its conversion: keras-hub converting the
+    checkpoint the PyTorch side loads (a Hugging Face model or a timm one)."""
+    try:
+        prefixes = (get_source(torch_handle)[0].prefix, get_source(tf_handle)[0].prefix)
+    except LookupError:
+        return False
+    return prefixes in (("hf", "keras-hub"), ("timm", "keras-hub"))

@@ -7,15 +7,16 @@ zoo/conversions.py). Each side runs in its own process, one framework each:
 The torch side writes a seeded checkpoint with the PyTorch library's own saver
 (timm.models.save_for_hf, transformers' save_pretrained), draws the inputs, and writes
 inputs and outputs to SPEC["io"] (.npz); with SPEC["confirm"] it also runs the model with
-that diagnostic change (outputs "confirm/NAME"). With SPEC["phase"] == "capture" it reloads
-the checkpoint and captures the named modules' outputs instead. The keras side loads the
-folder through keras-hub's conversion, runs the same inputs and writes its outputs (and
-captured layers, if asked) to SPEC["out"]. Any failure is a traceback on stderr; its
-last line is the row's load error.
+that diagnostic change (outputs "confirm/NAME"). The keras side loads the folder through
+keras-hub's conversion, runs the same inputs and writes its outputs to SPEC["out"]. With
+SPEC["phase"] == "capture", either side instead captures every candidate layer's output
+for an automatic layer map (parity/child/capture.py) to SPEC["capture"]["path"]. Any
+failure is a traceback on stderr; its last line is the row's load error.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import sys
@@ -25,7 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from parity.child.capture import keras_layer_outputs, torch_module_outputs
+from parity.child.capture import (
+    keras_layer_outputs,
+    recording_conversion,
+    remember_conversion,
+    torch_module_outputs,
+)
 from parity.child.seeding import randomize_norms
 from zoo.conversions import (
     BACKBONE,
@@ -34,10 +40,12 @@ from zoo.conversions import (
     IMAGE_ENCODER,
     PRETRAINING,
     REDUCED_SIZES,
+    ROUND_WEIGHTS,
     SEQ2SEQ,
     SEQUENCE_LENGTH,
     TIMM,
     TIMM_IMAGE_SIZE,
+    ZERO_WEIGHTS,
 )
 
 USAGE = "usage: python -m parity.child.conversions {torch|keras} SPEC.json"
@@ -202,8 +210,10 @@ def load_timm(arch: str, folder: Path):
 
 
 def confirm_model(spec: dict, model, folder: Path):
-    """The model with the row's diagnostic change: a config field (hf), or TF-style padding
-    of named modules (timm, as the timm loader's tf_same_padding option does)."""
+    """The model with the row's diagnostic change: TF-style padding of named modules (timm,
+    as the timm loader's tf_same_padding option does); for hf, config fields, named
+    weights zeroed (ZERO_WEIGHTS) and every weight rounded through a dtype (ROUND_WEIGHTS),
+    as a converter that drops or rounds them does."""
     if spec["kind"] == TIMM:
         from parity.child.loaders.timm import TF_SAME_PADDING, pad_like_tf_same
 
@@ -213,12 +223,22 @@ def confirm_model(spec: dict, model, folder: Path):
         if changes:
             raise ValueError(f"unknown timm diagnostic changes: {sorted(changes)}")
         return changed.eval()
+    import torch
     from transformers import AutoConfig
 
+    changes = dict(spec["confirm"])
+    zeroed, rounded = changes.pop(ZERO_WEIGHTS, ()), changes.pop(ROUND_WEIGHTS, None)
     config = AutoConfig.from_pretrained(folder)
-    for key, value in spec["confirm"].items():
+    for key, value in changes.items():
         setattr(config, key, value)
-    return hf_model_class(spec["head"]).from_pretrained(folder, config=config).eval()
+    changed = hf_model_class(spec["head"]).from_pretrained(folder, config=config).eval()
+    with torch.no_grad():
+        for name in zeroed:
+            changed.get_parameter(name).zero_()
+        if rounded:
+            for parameter in changed.parameters():
+                parameter.copy_(parameter.to(getattr(torch, rounded)).float())
+    return changed
 
 
 def torch_side(spec: dict) -> None:
@@ -232,14 +252,11 @@ def torch_side(spec: dict) -> None:
             if spec["kind"] == TIMM
             else hf_model_class(spec["head"]).from_pretrained(folder).eval()
         )
-        if spec["head"] in (PRETRAINING, IMAGE_ENCODER):  # layer maps name the encoder's
-            model = model.base_model
-            spec = {**spec, "head": BACKBONE}
         with np.load(spec["io"]) as io:
             inputs = {k.split("/", 1)[1]: io[k] for k in io.files if k.startswith("input/")}
-        captured = torch_module_outputs(
-            model, lambda: torch_outputs(spec, model, inputs), spec["capture"]["names"]
-        )
+        # Every module of the whole saved model (its state-dict keys are the checkpoint's),
+        # with the record an automatic layer map needs.
+        captured = torch_module_outputs(model, lambda: torch_outputs(spec, model, inputs), None)
         np.savez(spec["capture"]["path"], **captured)
         return
     config = None
@@ -309,37 +326,45 @@ def keras_outputs(found, expected: list[str]) -> dict[str, np.ndarray]:
     return {name: np.asarray(renamed[name], dtype=np.float32) for name in expected}
 
 
-def keras_side(spec: dict) -> None:
+def keras_model(spec: dict, folder: str):
+    """The keras-hub model this row compares, loaded through the conversion."""
     import keras_hub
 
+    if spec["head"] == CLASSIFIER:
+        return keras_hub.models.ImageClassifier.from_preset(folder, preprocessor=None)
+    if spec["head"] == CAUSAL_LM:
+        return keras_hub.models.CausalLM.from_preset(folder, preprocessor=None)
+    return keras_hub.models.Backbone.from_preset(folder)
+
+
+def keras_side(spec: dict) -> None:
     folder = spec["folder"]
     with np.load(spec["io"]) as io:
         inputs = {k.split("/", 1)[1]: io[k] for k in io.files if k.startswith("input/")}
         expected = [k.split("/", 1)[1] for k in io.files if k.startswith("output/")]
+    capturing = spec.get("phase") == "capture"
+    # The capture child records which checkpoint tensor fills which variable (the
+    # automatic layer map's record); the measuring child loads untouched.
+    with recording_conversion() if capturing else contextlib.nullcontext([]) as filled:
+        model = keras_model(spec, folder)
     if spec["head"] == CLASSIFIER:
-        model = keras_hub.models.ImageClassifier.from_preset(folder, preprocessor=None)
         feed = inputs["images"]
+    else:
+        feed = keras_feed(getattr(model, "backbone", model), inputs)
+    if capturing:
+        remember_conversion(model, filled)
+        np.savez(spec["capture"]["path"], **keras_layer_outputs(model, feed, None))
+        return
+    if spec["head"] == CLASSIFIER:
         arrays = {"logits": np.asarray(model(feed, training=False), dtype=np.float32)}
     elif spec["head"] == CAUSAL_LM:
-        model = keras_hub.models.CausalLM.from_preset(folder, preprocessor=None)
-        feed = keras_feed(model.backbone, inputs)
         arrays = {
             "hidden": np.asarray(model.backbone(feed, training=False), dtype=np.float32),
             "logits": np.asarray(model(feed, training=False), dtype=np.float32),
         }
     else:
-        model = keras_hub.models.Backbone.from_preset(folder)
-        feed = keras_feed(model, inputs)
         arrays = keras_outputs(model(feed, training=False), expected)
-    out = {f"output/{k}": v for k, v in arrays.items()}
-    capture = spec.get("capture")
-    if capture:
-        try:
-            found = keras_layer_outputs(model, feed, capture["names"])
-            np.savez(capture["path"], **found)
-        except ValueError as error:  # a map that does not fit: the row still has its outputs
-            out["capture_error"] = np.array(str(error))
-    np.savez(spec["out"], **out)
+    np.savez(spec["out"], **{f"output/{k}": v for k, v in arrays.items()})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,8 @@ evaluation outputs in its mode, then times each batch size, and writes:
   - the evaluation outputs as .npy (spec "output_path"),
   - when spec "capture" asks ({"layers": [...], "rows": K, "path": ...}), the named
     intermediate activations of the first K evaluation inputs as .npz, captured in one
-    extra eager call after all timing,
+    extra eager call after all timing (layers null: every candidate layer, with the record
+    an automatic layer map is derived from; parity/child/capture.py),
   - metrics as JSON (spec "metrics_path"); an export mode's also name each exported file
     (exporter, versions, batch size, export time, file size) under "exports",
   - on an exception, its type, message, kind (unavailable, unknown-architecture or error)
@@ -401,11 +402,13 @@ def capture_layers(model, tensors, eval_inputs: dict[str, np.ndarray], request: 
     rows = {name: array[: request["rows"]] for name, array in eval_inputs.items()}
     t0 = time.perf_counter()
     try:
-        found = model.capture(tensors(rows), list(request["layers"]))
+        # layers None: an automatic capture (a map derived from the conversion)
+        layers = request["layers"]
+        found = model.capture(tensors(rows), None if layers is None else list(layers))
     except Exception as error:  # a layer map that does not fit the model, say
         _log(f"capture failed: {type(error).__name__}: {error}")
         return {"error": f"{type(error).__name__}: {error}"}
-    missing = [name for name in request["layers"] if name not in found]
+    missing = [name for name in request["layers"] or () if name not in found]
     Path(request["path"]).parent.mkdir(parents=True, exist_ok=True)
     np.savez(request["path"], **{name: np.asarray(found[name]) for name in found})
     seconds = time.perf_counter() - t0

@@ -1,8 +1,11 @@
 """Divergence localisation for same-weights pairs: where do the two sides part?
 
-Both sides' eager workers capture named intermediate activations of the first few
-evaluation inputs (parity/worker.py, zoo/capture.py); zoo/layer_maps.py says which
-PyTorch module matches which Keras layer. Here, in the parent (no framework), each
+Both sides' eager workers capture intermediate activations of the first few evaluation
+inputs (parity/child/worker.py, parity/child/capture.py). Which PyTorch module matches
+which Keras layer: where keras-hub converts the PyTorch side's checkpoint, the map is
+derived from that conversion (automatic_map: every candidate is captured, with a record
+of which tensor filled which layer); elsewhere zoo/layer_maps.py holds a hand-written
+map and only its names are captured. Here, in the parent (no framework), each
 matched layer gets its max abs difference and its max relative difference (to the
 largest |activation| on the PyTorch side), and the first layer over tolerance is named
 by two criteria: abs > atol, and relative > rtol. Relative error is the fairer one deep
@@ -11,6 +14,7 @@ in a network, where activations grow; the abs criterion is the one logits are ju
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,10 +22,19 @@ from typing import Any
 import numpy as np
 
 from zoo.catalog import SAME_WEIGHTS, Pair
-from zoo.layer_maps import LayerMatch, layer_map_for
+from zoo.layer_maps import (
+    MAP_RECORD,
+    LayerMatch,
+    automatic_groups,
+    automatic_pair,
+    layer_map_for,
+)
 
 DEFAULT_ROWS = 2  # inputs captured per side: enough to localise, a few MB per layer at most
 DEFAULT_RTOL = 1e-4
+# A best pair this many times over rtol that the next point contradicts held different
+# tensors, not a divergence (automatic_map)
+OTHER_TENSOR = 100
 EAGER = "eager"
 
 
@@ -29,18 +42,94 @@ def layer_map(pair: Pair):
     return layer_map_for(pair.torch.handle, pair.tensorflow.handle)
 
 
+# The tasks whose workers capture activations (a causal LM's cell evaluates generation)
+CAPTURING_TASKS = ("text-encoder", "image-classifier")
+
+
+def is_automatic(pair: Pair) -> bool:
+    """A same-weights pair with no hand-written map whose map comes from its conversion."""
+    return (
+        pair.task in CAPTURING_TASKS
+        and not layer_map(pair)
+        and automatic_pair(pair.torch.handle, pair.tensorflow.handle)
+    )
+
+
+def read_capture(path: str | Path) -> tuple[dict[str, np.ndarray], dict | None]:
+    """A capture's activations, and the map record an automatic capture saved with them."""
+    with np.load(path) as data:
+        arrays = {name: data[name] for name in data.files}
+    entry = arrays.pop(MAP_RECORD, None)
+    return arrays, None if entry is None else json.loads(str(entry))
+
+
+def automatic_map(
+    torch_record: dict,
+    keras_record: dict,
+    torch_acts: Mapping[str, np.ndarray],
+    tf_acts: Mapping[str, np.ndarray],
+    rtol: float = DEFAULT_RTOL,
+) -> tuple[LayerMatch, ...]:
+    """The layer map of a keras-hub conversion, in PyTorch's execution order: for each
+    group of candidates holding the same converted tensors (zoo/layer_maps.py,
+    automatic_groups), the PyTorch module and Keras layer whose outputs have equal shapes
+    and agree best. Best, not first: the candidates differ in what they include (an
+    activation, say), and only the pair that computes the same tensor is comparable; a
+    group where even the best pair disagrees is where the conversion diverges. Of pairs
+    that agree within rtol, the one with fewer followers (activations after the layers
+    holding the weights) is taken: the point nearest the weights.
+
+    Unless a group's best pair differs grossly (over OTHER_TENSOR times rtol) and the next
+    point agrees again (within rtol): then its candidates compute different tensors from
+    the same inputs (Gemma's embedding module scales by sqrt(hidden_size), keras-hub's
+    Embedding does not, its backbone scales after), and the group is left out. A real
+    divergence carries on downstream; a small one (an epsilon) may fade and return."""
+    order = {name: index for index, name in enumerate(torch_record.get("order", []))}
+    types = torch_record.get("types", {})
+    groups = automatic_groups(torch_record, keras_record, set(torch_acts), set(tf_acts))
+    matches: list[tuple[float, LayerMatch]] = []
+    for group in groups:
+        best = None
+        for module in group.torch:
+            for layer in group.tensorflow:
+                try:
+                    rel = layer_errors(torch_acts[module], tf_acts[layer])["max_rel_diff"]
+                except ValueError:  # shapes differ, or non-finite: not this pair
+                    continue
+                rel = float("inf") if rel is None else rel
+                # within rtol: the fewest followers first; beyond it: the smallest error
+                detour = (module in group.followers) + (layer in group.followers)
+                rank = (False, detour, rel) if rel <= rtol else (True, 0, rel)
+                if best is None or rank < best[0]:
+                    best = (rank, module, layer)
+        if best is not None:
+            (_, _, rel), module, layer = best
+            # Labelled by what PyTorch runs there: "Conv2d blocks.3.1.conv_pwl"
+            label = f"{types[module]} {module}" if module in types else module
+            matches.append((rel, LayerMatch(label, module, layer)))
+    matches.sort(key=lambda match: order.get(match[1].torch, len(order)))
+    kept = [
+        match
+        for match, after in zip(matches, [*matches[1:], None], strict=True)
+        if match[0] <= OTHER_TENSOR * rtol or after is None or after[0] > rtol
+    ]
+    return tuple(match for _, match in kept)
+
+
 def capture_request(cell, enabled: bool | None, cell_dir: Path) -> dict | None:
     """The worker spec's "capture" entry for a cell, or None. enabled None means on for
-    same-weights pairs with a layer map; only the eager cells of the main sides capture."""
+    same-weights pairs with a layer map or a keras-hub conversion; only the eager cells of
+    the main sides capture."""
     if enabled is False or cell.mode != EAGER or cell.diagnostic:
         return None
     if cell.pair.relation != SAME_WEIGHTS:
         return None
     matches = layer_map(cell.pair)
-    if not matches:
+    if not matches and not is_automatic(cell.pair):
         return None
     return {
-        "layers": [m.name_for(cell.side) for m in matches],
+        # None: an automatic capture, whose map the parent derives from the conversion
+        "layers": [m.name_for(cell.side) for m in matches] if matches else None,
         "rows": DEFAULT_ROWS,
         "path": str(cell_dir / "activations.npz"),
     }
@@ -48,11 +137,20 @@ def capture_request(cell, enabled: bool | None, cell_dir: Path) -> dict | None:
 
 def align(torch_act: np.ndarray, tf_act: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The two activations in one layout: equal shapes as they are; a 4-D NCHW PyTorch
-    array against an NHWC Keras one is transposed. Anything else is an error."""
+    array against an NHWC Keras one is transposed; a Keras (batch, tokens, heads, dim)
+    against a PyTorch (batch, tokens, heads * dim) has its heads merged (keras-hub's
+    EinsumDense projections against a Linear). Anything else is an error."""
     if torch_act.shape == tf_act.shape:
         return torch_act, tf_act
     if torch_act.ndim == 4 and torch_act.transpose(0, 2, 3, 1).shape == tf_act.shape:
         return torch_act.transpose(0, 2, 3, 1), tf_act
+    if (
+        torch_act.ndim == 3
+        and tf_act.ndim == 4
+        and tf_act.shape[:2] == torch_act.shape[:2]
+        and tf_act.shape[2] * tf_act.shape[3] == torch_act.shape[2]
+    ):
+        return torch_act, tf_act.reshape(torch_act.shape)
     raise ValueError(f"shapes differ: torch {list(torch_act.shape)} vs tf {list(tf_act.shape)}")
 
 
@@ -150,7 +248,7 @@ def pair_divergence(
     if enabled is False:
         return None
     matches = layer_map(pair)
-    if pair.relation != SAME_WEIGHTS or not matches:
+    if pair.relation != SAME_WEIGHTS or not (matches or is_automatic(pair)):
         if enabled:
             return {
                 "error": f"no layer map for {pair.torch.handle} -> {pair.tensorflow.handle}: "
@@ -169,9 +267,19 @@ def pair_divergence(
         if "error" in capture:
             return {"error": f"{side} capture failed: {capture['error']}"}
     try:
-        with np.load(captures["torch"]["path"]) as t, np.load(captures["tensorflow"]["path"]) as k:
-            found = localise(matches, dict(t), dict(k), atol=pair.atol)
-    except (OSError, ValueError) as error:
+        (torch_acts, torch_record), (tf_acts, tf_record) = (
+            read_capture(captures["torch"]["path"]),
+            read_capture(captures["tensorflow"]["path"]),
+        )
+        if not matches:
+            if not (torch_record and tf_record):
+                raise ValueError("an automatic capture saved no map record")
+            matches = automatic_map(torch_record, tf_record, torch_acts, tf_acts, DEFAULT_RTOL)
+            if not matches:
+                raise ValueError("no PyTorch module and Keras layer hold the same tensors")
+        found = localise(matches, torch_acts, tf_acts, atol=pair.atol)
+        found["automatic"] = not layer_map(pair)
+    except (OSError, ValueError, KeyError) as error:
         return {"error": f"activations could not be compared: {error}"}
     found["rows"] = min(captures["torch"]["rows"], captures["tensorflow"]["rows"])
     return found

@@ -176,7 +176,8 @@ SETTINGS: tuple[Setting, ...] = (
         "divergence",
         "bool | None",
         help="capture intermediate activations in the eager cells and name the first layer "
-        "where the sides differ (default: on for same-weights pairs with a layer map)",
+        "where the sides differ (default: on for same-weights pairs with a layer map or a "
+        "keras-hub conversion)",
         option="--divergence",
         cli={"action": argparse.BooleanOptionalAction, "default": None},
     ),

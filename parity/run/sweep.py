@@ -8,14 +8,15 @@ crash fails that row alone, with its error's last line verbatim, and the sweep g
   2. the keras child loads that folder with keras-hub's from_preset (the real conversion)
      and runs the same inputs;
   3. here: max abs and max relative difference per output (relative to the largest
-     |PyTorch output|); a row passes when every output is within RTOL. A failing row with
-     a layer map (zoo/layer_maps.py) names its first diverging layer (a second torch child
-     captures the matched modules); one with a diagnosed cause tries the PyTorch-side change
-     that should close the gap, and says whether it did.
+     |PyTorch output|); a row passes when every output is within RTOL. A failing row names
+     its first diverging layer by the automatic layer map (a capture child per side;
+     zoo/layer_maps.py, automatic_groups); one with a diagnosed cause tries the PyTorch-side
+     change that should close the gap, and says whether it did.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -26,11 +27,10 @@ from typing import Any
 import numpy as np
 
 from parity import spawn
-from parity.evaluate.divergence import layer_errors, localise
+from parity.evaluate.divergence import automatic_map, layer_errors, localise, read_capture
 from parity.files import write_atomic, write_json
 from parity.results.store import usable_cores
-from zoo.conversions import TIMM, Conversion
-from zoo.layer_maps import layer_map_for
+from zoo.conversions import Conversion
 
 CHILD_MODULE = "parity.child.conversions"
 # Float32 conversions of the same function agree to 2e-6 (resnet18) to 1.2e-5 (resnet50,
@@ -143,12 +143,6 @@ class Row:
         outcome = self.run(side, path, self.timeout_s)
         return None if outcome.ok else _child_error(side, outcome)
 
-    def layer_map(self):
-        """The hand-written layer map for this conversion, if zoo/layer_maps.py has one."""
-        c = self.conversion
-        torch_handle = f"timm:{c.name}" if c.kind == TIMM else f"hf:{self.checkpoint}"
-        return layer_map_for(torch_handle, f"keras-hub:{self.checkpoint}")
-
 
 def run_row(
     conversion: Conversion, work_dir: Path, run: RunSide = run_side, timeout_s: float = TIMEOUT_S
@@ -177,12 +171,11 @@ def _measure(row: Row, result: RowResult) -> None:
     if error:
         result.error = error
         return
-    matches = row.layer_map() or ()
-    capture_path = row.folder / "keras-layers.npz"
-    capture = {"names": [m.tensorflow for m in matches], "path": str(capture_path)}
-    error = row.child("keras", row.spec(capture=capture if matches else None), "keras-spec")
+    error = row.child("keras", row.spec(), "keras-spec")
     if error:
         result.error = error
+        if row.conversion.cause and row.conversion.keras_config:
+            result.cause = _config_confirmation(row)
         return
     torch_out, keras_out = _read(row.io, "output"), _read(row.keras_out, "output")
     result.outputs = compare(torch_out, keras_out)
@@ -191,29 +184,63 @@ def _measure(row: Row, result: RowResult) -> None:
     result.status = FAILED if failed else PASSED
     if not failed:
         return
-    if matches and capture_path.is_file():
-        result.first_diverging_layer = _first_diverging(row, matches, capture_path)
+    result.first_diverging_layer = first_diverging(row)
     confirm = _read(row.io, "confirm")
     if confirm and row.conversion.cause:
         result.cause = _confirmation(row.conversion, compare(confirm, keras_out))
 
 
-def _first_diverging(row: Row, matches, keras_capture: Path) -> str:
-    torch_capture = row.folder / "torch-layers.npz"
-    spec = row.spec(
-        phase="capture",
-        capture={"names": [m.torch for m in matches], "path": str(torch_capture)},
-    )
-    error = row.child("torch", spec, "torch-capture-spec")
-    if error:
-        return f"(capture failed: {error})"
-    with np.load(torch_capture) as t, np.load(keras_capture) as k:
-        found = localise(matches, dict(t), dict(k), rtol=RTOL)
+def first_diverging(row: Row) -> str:
+    """Where a failing row's sides part, by the automatic layer map: each side reruns in
+    a capture child (every candidate layer's output, and what the conversion filled from
+    which tensor); the first matched layer over RTOL in PyTorch's execution order."""
+    paths = {side: row.folder / f"{side}-layers.npz" for side in ("torch", "keras")}
+    for side, path in paths.items():
+        spec = row.spec(phase="capture", capture={"path": str(path)})
+        error = row.child(side, spec, f"{side}-capture-spec")
+        if error:
+            return f"(capture failed: {error})"
+    try:
+        (torch_acts, torch_record), (keras_acts, keras_record) = (
+            read_capture(paths["torch"]),
+            read_capture(paths["keras"]),
+        )
+        if not (torch_record and keras_record):
+            raise ValueError("a capture saved no map record")
+        matches = automatic_map(torch_record, keras_record, torch_acts, keras_acts, RTOL)
+        if not matches:
+            return "(no PyTorch module and Keras layer hold the same converted tensors)"
+        found = localise(matches, torch_acts, keras_acts, rtol=RTOL)
+    except (OSError, ValueError, KeyError) as error:
+        return f"(layers could not be compared: {type(error).__name__}: {error})"
     first = found["first_over_rtol"]
     if first is None:
-        return "(no matched layer over tolerance)"
-    where = f"{first['torch']} / {first['tensorflow']}"
-    return f"{first['label']} ({where}, rel {first['max_rel_diff']:.1e})"
+        return f"(none of {len(matches)} matched layers over tolerance)"
+    # The label names the PyTorch module and its class; then the Keras layer it met.
+    return f"{first['label']} / {first['tensorflow']} (rel {first['max_rel_diff']:.1e})"
+
+
+def _config_confirmation(row: Row) -> str:
+    """A load error diagnosed as a config.json field: keras-hub loads a copy of the
+    checkpoint with the row's keras_config fields (the weights linked, not copied)."""
+    conversion, folder = row.conversion, row.folder / "checkpoint-confirm"
+    folder.mkdir(exist_ok=True)
+    for path in row.checkpoint.iterdir():
+        if path.name != "config.json" and not (folder / path.name).exists():
+            (folder / path.name).symlink_to(path.resolve())
+    config = json.loads((row.checkpoint / "config.json").read_text())
+    write_json(folder / "config.json", {**config, **conversion.keras_config})
+    out = row.folder / "keras-confirm.npz"
+    change = ", ".join(f"{k}={v}" for k, v in conversion.keras_config.items())
+    error = row.child("keras", row.spec(folder=str(folder), out=str(out)), "keras-confirm-spec")
+    if error:
+        return f"{conversion.cause} (not confirmed: with {change} in config.json, {error})"
+    _, _, rel = _worst(compare(_read(row.io, "output"), _read(out, "output")))
+    verdict = "confirmed" if rel <= RTOL else "not confirmed"
+    return (
+        f"{conversion.cause} ({verdict}: with {change} in config.json keras-hub loads the same "
+        f"weights and the relative difference is {rel:.1e})"
+    )
 
 
 def _confirmation(conversion: Conversion, outputs: dict[str, dict]) -> str:
@@ -281,6 +308,10 @@ def markdown(results: Sequence[RowResult], wall_s: float, versions: dict[str, An
         "through keras-hub's `from_preset(folder)`, both run eagerly on the same batch of 2 "
         "inputs. Relative difference: max |PyTorch - Keras| over max |PyTorch|, the worst "
         f"output of the row; a row passes at relative difference <= {RTOL:g}. "
+        "First diverging layer (failed rows): the first matched layer over that limit, in "
+        "PyTorch's execution order, by the layer map derived from the conversion itself "
+        "(which checkpoint tensor filled which Keras layer): the PyTorch module's class and "
+        "name, then the Keras layer it met. "
         "`parity sweep conversions` writes this table.",
         "",
         f"Versions: {', '.join(f'{k} {v}' for k, v in versions.items() if v)}. "

@@ -51,8 +51,9 @@ class LoadedModel:
     adapt_inputs: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]] | None = None
     # Divergence localisation: capture(inputs, names) runs the model once, eagerly, on
     # framework tensors like forward's, and returns {name: activation} as float32 numpy
-    # in channels-last layout (parity/child/capture.py). None: this source cannot capture.
-    capture: Callable[[dict[str, Any], list[str]], dict[str, np.ndarray]] | None = None
+    # in channels-last layout (parity/child/capture.py); names None asks for an automatic
+    # capture (a map derived from a keras-hub conversion). None: this source cannot capture.
+    capture: Callable[[dict[str, Any], list[str] | None], dict[str, np.ndarray]] | None = None
     # Causal LMs: the side's own decoding machinery (parity.child.generation.Decoder); the
     # worker then evaluates and times generation instead of calling forward in loops.
     decoder: Any = None
@@ -171,7 +172,7 @@ def keras_classifier(model: Any, weights_bytes: int | None, details: dict) -> Lo
     def forward(inputs: dict[str, Any]):
         return model(inputs["pixel_values"], training=False)
 
-    def capture(inputs: dict[str, Any], names: list[str]):
+    def capture(inputs: dict[str, Any], names: list[str] | None):
         return keras_layer_outputs(model, inputs["pixel_values"], names)
 
     return LoadedModel(

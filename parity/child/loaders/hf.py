@@ -67,7 +67,7 @@ def load(
         raise
     model.eval()
 
-    def capture(inputs: dict[str, Any], layers: list[str]):
+    def capture(inputs: dict[str, Any], layers: list[str] | None):
         found = torch_module_outputs(model, lambda: forward(inputs), layers)
         if "attention_mask" in inputs:  # text: compare real tokens only
             found = zero_padding(found, inputs["attention_mask"].cpu().numpy())

@@ -10,7 +10,12 @@ from typing import Any
 
 import numpy as np
 
-from parity.child.capture import keras_layer_outputs, zero_padding
+from parity.child.capture import (
+    keras_layer_outputs,
+    recording_conversion,
+    remember_conversion,
+    zero_padding,
+)
 from parity.child.loaders import (
     LoadedModel,
     fetch_failed,
@@ -42,7 +47,11 @@ def from_preset(model_class, location: Location, **kwargs):
             location, preset, model_class.presets, f"keras_hub {model_class.__name__} presets"
         )
     try:
-        return model_class.from_preset(preset, **kwargs)
+        # What the conversion fills from which checkpoint tensor, for an automatic layer map
+        with recording_conversion() as filled:
+            model = model_class.from_preset(preset, **kwargs)
+        remember_conversion(model, filled)
+        return model
     except Exception as error:  # kagglehub and huggingface_hub fail with OSErrors underneath
         if location.path is None and fetch_failed(error):
             raise unavailable(location, error) from error
@@ -85,7 +94,7 @@ def load(
         # BERT returns a dict with a pooled output too; DistilBERT the sequence alone.
         return outputs["sequence_output"] if isinstance(outputs, dict) else outputs
 
-    def capture(inputs: dict[str, Any], names: list[str]):
+    def capture(inputs: dict[str, Any], names: list[str] | None):
         theirs = {theirs: inputs[ours] for ours, theirs in used.items()}
         found = keras_layer_outputs(backbone, theirs, names)
         # Real tokens only, as the PyTorch side's capture does.

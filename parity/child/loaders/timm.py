@@ -131,7 +131,7 @@ def load(
     def forward(inputs: dict[str, Any]):
         return model(inputs["pixel_values"])
 
-    def capture(inputs: dict[str, Any], names: list[str]):
+    def capture(inputs: dict[str, Any], names: list[str] | None):
         return torch_module_outputs(model, lambda: forward(inputs), names)
 
     return LoadedModel(
