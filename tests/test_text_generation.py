@@ -30,7 +30,6 @@ from parity.results.record import RunRecord
 from parity.run.runner import plan_cells, run
 from parity.vocabulary import FAILED, OK, SEEDED
 from zoo.catalog import SAME_WEIGHTS, Diagnostic, Pair, Side, get_pair
-from zoo.seeding import HF_SEEDED_CONFIGS
 
 
 def fake_output(seed: int = 0, prompts: int = 3, width: int = 6, new: int = 8, vocab: int = 50):
@@ -420,11 +419,13 @@ def test_an_unknown_model_type_fails_each_side_in_its_own_words(
 
 
 @pytest.mark.frameworks
-@pytest.mark.parametrize("hub_id", sorted(h for h, c in HF_SEEDED_CONFIGS.items() if c.lm))
-def test_every_seeded_lm_is_informative(hub_id, tmp_path):
+@pytest.mark.parametrize("hub_id", ["google/gemma-2b", "openai-community/gpt2"])
+def test_a_seeded_lm_is_informative(hub_id, tmp_path):
     """A seeded LM must say something: its last-position distributions not near-uniform,
-    its greedy tokens not one repeated token (gemma's once were: 60 training steps left its
-    logits flat). The seeding child checks this itself and refuses to save otherwise."""
+    its greedy tokens not one repeated token. Seeded gemma's greedy decoding repeated one
+    token for a prompt after 60 training steps, gpt2's after 120. The seeding child checks
+    every seeded LM itself and refuses to save one that fails (seeded runs fail loudly);
+    these two were the ones a shorter training got wrong."""
     folder = tmp_path / "seeded"
     outcome = spawn.run_child(
         "parity.child.seeding",

@@ -44,6 +44,7 @@ from typing import Any
 
 from scipy import stats
 
+from parity.run.comparisons import GENERATION_ROUND_MIN_COUNT
 from parity.run.profiles import Profile, get_profile
 from parity.tasks.text_generation import NEW_TOKENS
 from parity.vocabulary import EXPORT_MODES, ONNX
@@ -149,10 +150,13 @@ SEEDED_LM_FLOPS = (1.3e7, "2 x 1.5e5 parameters x 44 positions (seeded reduced L
 # NEW_TOKENS - 1 decode steps, one model call each; the cell evaluates every prompt (a full
 # forward and a generation) and makes LM_WARMUP_GENERATIONS untimed generations (as
 # parity.child.generation.WARMUP_GENERATIONS) after the first. Per-step overhead by side
-# and mode at the reference machine, in s: what a seeded reduced LM's step took here.
+# and mode at the reference machine, in s: a seeded reduced LM's decode step (smollm, 2
+# threads) on a 2-core machine of about half the reference's peak, while other processes
+# kept it busy (Keras eager 92 ms, tf.function 3.4 ms, XLA 0.85 ms; torch eager 2.5 ms,
+# torch.compile 0.35 ms; gpt2's torch steps 4-13 ms), rounded up: the plan errs long.
 LM_STEP_FLOOR_S = {
-    "torch": {"eager": 0.004, "compile": 0.002},
-    "tensorflow": {"eager": 0.03, "function": 0.004, "xla": 0.003},
+    "torch": {"eager": 0.01, "compile": 0.005},
+    "tensorflow": {"eager": 0.06, "function": 0.004, "xla": 0.002},
 }
 LM_STEP_FLOOR_OTHER_S = 0.03
 LM_WARMUP_GENERATIONS = 2
@@ -457,7 +461,9 @@ class _Costs:
             )
             for side, mode in modes.items():
                 generation = self.generation_s(work, side, mode)
-                total += rounds * max(work.profile.round_min_time_s, ROUND_MIN_COUNT * generation)
+                total += rounds * max(
+                    work.profile.round_min_time_s, GENERATION_ROUND_MIN_COUNT * generation
+                )
         return total
 
 

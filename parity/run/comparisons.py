@@ -30,6 +30,9 @@ from parity.vocabulary import SIDE_NAMES, SIDES
 from zoo.sources import get_source
 
 GENERATION = "generation"  # the label of a causal LM's duel (its folder, its progress lines)
+# A causal LM's round: at least one whole generation (NEW_TOKENS model calls) and the
+# profile's round time, where other pairs' rounds take at least three calls.
+GENERATION_ROUND_MIN_COUNT = 1
 
 
 def _contender(pair, side: str, cell: dict, inputs, weights: str, seed: int) -> Contender:
@@ -61,6 +64,7 @@ def _duel(pair, best: dict[str, dict], batch: int, inputs, config, weights, work
         warmup=config.profile.warmup,
         device=config.device,
         ready_timeout_s=config.timeout_s,
+        **({"round_min_count": GENERATION_ROUND_MIN_COUNT} if label == GENERATION else {}),
     )
     a, b = (_contender(pair, side, best[side], inputs, weights, config.seed) for side in SIDES)
     what = f"batch {batch}" if label != GENERATION else "generation, batch 1"

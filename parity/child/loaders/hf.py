@@ -180,10 +180,12 @@ class CompiledTorchDecoder:
         self.compiled = torch.compile(self.model, dynamic=False)
         self.cache = StaticCache(config=self.model.config, max_cache_len=total)
         # Allocate the cache's tensors eagerly, outside any compiled graph, so they keep
-        # one address (transformers marks them static only outside compiling).
+        # one address (transformers marks them static only outside compiling). They are
+        # inference tensors: every in-place change to them (reset, crop) stays inside
+        # inference_mode.
         with torch.inference_mode():
             self.model(input_ids=self._padded([0]), use_cache=True, **{self.cache_name: self.cache})
-        self.cache.reset()
+            self.cache.reset()
 
     def _padded(self, ids):
         buffer = np.zeros(self.width, dtype=np.int64)
@@ -196,17 +198,17 @@ class CompiledTorchDecoder:
         return out.logits[0, : len(ids)].float().cpu().numpy()
 
     def prefill(self, ids, total):
-        self.cache.reset()
         device = next(self.model.parameters()).device
         last = self.torch.tensor([len(ids) - 1], device=device)  # a tensor: no recompiling
         with self.torch.inference_mode():
+            self.cache.reset()
             out = self.compiled(
                 input_ids=self._padded(ids),
                 use_cache=True,
                 logits_to_keep=last,
                 **{self.cache_name: self.cache},
             )
-        self.cache.crop(-(self.width - len(ids)))
+            self.cache.crop(-(self.width - len(ids)))
         return out.logits[0, -1].float().cpu().numpy(), self.cache
 
     def step(self, token, position, state):
