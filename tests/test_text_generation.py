@@ -1,8 +1,10 @@
 """Causal language models: transformers against keras-hub on one checkpoint, token by token.
 
-Fast tests check the numpy judgement (parity.evaluate.generation), the prompts, the plan
-and a missing tokenizer; `frameworks` tests run seeded gpt2-style and llama-style pairs
-end to end offline, and bad checkpoints and prompts.
+Fast tests check the numpy judgement (parity.evaluate.generation), the prompts, the plan,
+the budget's LM costs, a missing tokenizer, and a fake numpy LM (tests/plugins/fake_zoo.py)
+run end to end: cells per mode, the replicated duel of generations, the published report.
+`frameworks` tests run seeded gpt2-style and llama-style pairs end to end offline in every
+mode, check seeded LMs are informative, and bad checkpoints and prompts.
 """
 
 from __future__ import annotations
