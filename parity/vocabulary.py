@@ -60,9 +60,13 @@ MODE_DESCRIPTIONS = {
     "and no representative data: dynamic-range quantisation (int8 weights)",
 }
 EAGER = "eager"  # each side's reference mode: agreement, memory and divergence use it
-# Tasks whose workers run only some of those modes so far (any other task runs them all):
-# a causal LM's decoding loop is driven eagerly on each side (parity/child/generation.py).
-TASK_MODES: dict[str, tuple[str, ...]] = {"text-generation": (EAGER,)}
+# Tasks whose workers run only some of those modes by default (any other task runs them
+# all): a causal LM's decoder runs eager or compiled (torch.compile; tf.function, XLA) in
+# parity/child/generation.py; TorchScript and the export modes do not trace its decoding
+# loop. A mode asked for by name is still run, and fails its cell with the reason.
+TASK_MODES: dict[str, tuple[str, ...]] = {
+    "text-generation": (EAGER, "compile", "function", "xla"),
+}
 
 
 def default_modes(framework: str, wanted: tuple[str, ...] | None = None) -> tuple[str, ...]:
@@ -72,6 +76,16 @@ def default_modes(framework: str, wanted: tuple[str, ...] | None = None) -> tupl
     if wanted is None:
         return tuple(m for m in offered if m not in EXPORT_MODES)
     return tuple(m for m in offered if m in wanted)
+
+
+def task_modes(task: str, framework: str, wanted: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """The modes a run measures on a side for a task: those asked for by name, or else the
+    framework's default modes that the task runs (TASK_MODES)."""
+    found = default_modes(framework, wanted)
+    allowed = TASK_MODES.get(task)
+    if wanted is not None or allowed is None:
+        return found
+    return tuple(m for m in found if m in allowed)
 
 
 # A run's weights: published ones, or seeded random ones (latency, memory, agreement only).
@@ -103,4 +117,5 @@ __all__ = [
     "TASK_MODES",
     "UNAVAILABLE",
     "default_modes",
+    "task_modes",
 ]

@@ -1,28 +1,37 @@
 """Causal language models: transformers against keras-hub on one checkpoint, token by token.
 
-Fast tests check the numpy judgement (parity.evaluate.generation), the prompts, the plan
-and a missing tokenizer; `frameworks` tests run seeded gpt2-style and llama-style pairs
-end to end offline, and bad checkpoints and prompts.
+Fast tests check the numpy judgement (parity.evaluate.generation), the prompts, the plan,
+the budget's LM costs, a missing tokenizer, and a fake numpy LM (tests/plugins/fake_zoo.py)
+run end to end: cells per mode, the replicated duel of generations, the published report.
+`frameworks` tests run seeded gpt2-style and llama-style pairs end to end offline in every
+mode, check seeded LMs are informative, and bad checkpoints and prompts.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
+from parity import spawn
+from parity.child.seeding import SEEDED_CHECK
 from parity.datasets.prompts import load_prompts, tokenize_prompts
 from parity.errors import DatasetError
 from parity.evaluate.generation import (
+    best_modes,
     distribution_check,
     generation_agreement,
     perplexity,
 )
+from parity.results.record import RunRecord
 from parity.run.runner import plan_cells, run
 from parity.vocabulary import FAILED, OK, SEEDED
-from zoo.catalog import SAME_WEIGHTS, Pair, Side, get_pair
+from zoo.catalog import SAME_WEIGHTS, Diagnostic, Pair, Side, get_pair
 
 
 def fake_output(seed: int = 0, prompts: int = 3, width: int = 6, new: int = 8, vocab: int = 50):
@@ -107,9 +116,161 @@ def test_prompts_are_read_and_tokenized_unpadded(word_tokenizer, tmp_path):
         load_prompts("sts-smoke")
 
 
-def test_causal_lm_pairs_plan_eager_cells_only(quick_config):
+def test_causal_lm_pairs_plan_eager_and_compiled_cells(quick_config):
     cells = plan_cells(get_pair("gpt2"), quick_config())
-    assert [(c.side, c.mode) for c in cells] == [("torch", "eager"), ("tensorflow", "eager")]
+    assert [(c.side, c.mode) for c in cells] == [
+        ("torch", "eager"),
+        ("torch", "compile"),
+        ("tensorflow", "eager"),
+        ("tensorflow", "function"),
+        ("tensorflow", "xla"),
+    ]
+    # A mode asked for by name is planned: its worker then fails the cell with the reason.
+    asked = quick_config(modes={"torch": ("eager", "torchscript")}, diagnostics=False)
+    cells = plan_cells(get_pair("gpt2"), asked)
+    assert [(c.side, c.mode) for c in cells if c.side == "torch"] == [
+        ("torch", "eager"),
+        ("torch", "torchscript"),
+    ]
+
+
+def test_best_modes_are_each_sides_highest_tokens_per_second():
+    speeds = [
+        {"side": "torch", "mode": "eager", "tokens_per_s": 200.0},
+        {"side": "torch", "mode": "compile", "tokens_per_s": 450.0},
+        {"side": "tensorflow", "mode": "eager", "tokens_per_s": 40.0},
+        {"side": "tensorflow", "mode": "xla", "tokens_per_s": 300.0},
+        {"side": "tensorflow", "mode": "function", "tokens_per_s": None},
+    ]
+    assert best_modes(speeds) == {"torch": "compile", "tensorflow": "xla"}
+    assert best_modes(speeds[:2]) is None  # one side untimed: nothing to compare
+
+
+def test_the_budget_knows_what_a_causal_lm_cell_costs():
+    """LM cells time generations (NEW_TOKENS calls each), not calls: a seeded LM's cost is
+    its per-step overhead, and compiled modes pay for their three compiled functions."""
+    from parity.child.generation import WARMUP_GENERATIONS
+    from parity.run import budget
+    from zoo.catalog import get_suite
+
+    assert budget.LM_WARMUP_GENERATIONS == WARMUP_GENERATIONS
+    entries = [(p, e) for p, e in get_suite("default") if p.task == "text-generation"]
+    work = budget.suite_work(entries)
+    assert {w.pair_id for w in work} == {"gpt2", "smollm-135m"}
+    for w in work:
+        assert w.flops_source == budget.SEEDED_LM_FLOPS[1] and w.batches == (1,)
+        assert w.modes == {
+            "torch": ("eager", "compile"),
+            "tensorflow": ("eager", "function", "xla"),
+        }
+    costs = budget._Costs(budget.REFERENCE_PEAK_GFLOPS)
+    gpt2 = work[0]
+    eager = costs.cell_s(gpt2, "tensorflow", "eager", gpt2.batches, gpt2.profile)
+    xla = costs.cell_s(gpt2, "tensorflow", "xla", gpt2.batches, gpt2.profile)
+    compiled = costs.cell_s(gpt2, "torch", "compile", gpt2.batches, gpt2.profile)
+    assert compiled >= 3 * budget.COMPILE_S["compile"]  # three functions compiled
+    # Keras eager: 8 prompts and the warm-up, each a generation of 32 steps at 30 ms.
+    assert eager > 9 * 32 * 0.03
+    assert 5 < xla < 120 and 5 < eager < 120 and compiled < 120
+    plan = budget.plan_budget(work, budget.REFERENCE_PEAK_GFLOPS, budget_s=1e9)
+    duels = [c for c in plan.comparisons]
+    assert [(c.pair_id, c.batch) for c in duels] == [("gpt2", 1), ("smollm-135m", 1)]
+    assert all(0 < c.estimated_s < 300 for c in duels)
+    # A pretrained LM is costed from its real size: a generation's FLOPs dominate.
+    real = budget.suite_work([(get_pair("gpt2"), replace(entries[0][1], weights=None))])[0]
+    assert real.flops_source == budget.KNOWN_FLOPS["gpt2"][1]
+    assert costs.generation_s(real, "torch", "eager") > costs.generation_s(gpt2, "torch", "eager")
+
+
+def fake_lm_pair(tokenizer, torch_options=None, diagnostics=()) -> Pair:
+    """fake:lm on both sides (tests/plugins/fake_zoo.py): a numpy bigram LM, decoded by
+    the real worker, duel and evaluation."""
+    return Pair(
+        id="fake-lm",
+        task="text-generation",
+        relation=SAME_WEIGHTS,
+        torch=Side("fake:lm", load_options=torch_options or {}),
+        tensorflow=Side("fake:lm"),
+        tokenizer=f"hf:{tokenizer}",
+        dataset="lm-prompts",
+        description="a fake causal LM on both sides",
+        diagnostics=diagnostics,
+    )
+
+
+SHIFTED = Diagnostic(
+    name="torch-unshifted",
+    side="torch",
+    load_options={},
+    question="The PyTorch side adds 0.05 to every logit. Does the gap close without it?",
+)
+
+
+def test_a_causal_lm_is_timed_per_mode_dueled_and_published(word_tokenizer, quick_config):
+    """Every mode a cell with time to first token and tokens/s; the fastest modes duel
+    over fresh process pairs (decode time and time to first token, each with its interval);
+    the report shows both, perplexity side by side, and the diagnosed cause beside the
+    failing agreement; results.json round-trips through the typed record."""
+    modes = ("eager", "graph")
+    profile = replace(
+        quick_config().profile, replicates=2, rounds=2, round_min_time_s=0.02, min_count=3
+    )
+    config = quick_config(
+        modes={"torch": modes, "tensorflow": modes},
+        latency_batches=(1,),
+        eval_batch=1,
+        profile=profile,
+        replicates=2,
+    )
+    pair = fake_lm_pair(word_tokenizer, {"shift": 0.05}, (SHIFTED,))
+    record = run([pair], config)
+    found = record["pairs"][0]
+    assert [c["status"] for c in found["cells"]] == [OK] * 5, found["cells"]
+    evaluation = found["evaluation"]
+    longest = int(np.argmax(found["dataset"]["prompt_tokens"]))
+    speeds = evaluation["generation"]
+    assert [(s["side"], s["mode"]) for s in speeds] == [
+        ("torch", "eager"),
+        ("torch", "graph"),
+        ("tensorflow", "eager"),
+        ("tensorflow", "graph"),
+    ]
+    for entry in speeds:
+        assert entry["prompt"] == longest and entry["samples"] >= 3
+        assert entry["ttft_ms"] > 0 and entry["tokens_per_s"] > 0
+    # The shift fails the tolerance; the diagnostic without it closes the gap.
+    agreement = evaluation["agreement"]
+    assert not agreement["passed"] and agreement["greedy"]["identical_prompts"] == 8
+    assert evaluation["diagnostics"][0]["agreement"]["passed"]
+    duel = evaluation["generation_replicated"]
+    assert duel["modes"] == {side: best_modes(speeds)[side] for side in ("torch", "tensorflow")}
+    for name in ("decode", "ttft"):
+        assert duel[name]["replicates"] == 2 and duel[name]["rounds"] == [2, 2]
+        assert duel[name]["ci_low"] <= duel[name]["ratio"] <= duel[name]["ci_high"]
+        assert duel[name]["verdict"]
+        assert len(duel["replicate_medians_ms"][name]["torch"]) == 2
+    perplexities = {cell_id: a["perplexity"] for cell_id, a in evaluation["accuracy"].items()}
+    assert len(set(np.round(list(perplexities.values()), 6))) == 1  # a shift changes none
+    report = (config.out_dir / "report.md").read_text()
+    html = (config.out_dir / "index.html").read_text()
+    for text in (report, html):
+        assert "Generation speed: time to first token and tokens/s (batch 1)" in text
+        assert "Decode time (tokens/s is its inverse), PyTorch/TensorFlow " in text
+        assert "Time to first token, PyTorch/TensorFlow " in text
+        assert "a smoke set of 8 prompts written for this project" in text
+        assert "Diagnosed cause: The PyTorch side adds 0.05 to every logit." in text
+    assert "fake-lm b1, decode time (" in html  # a point of the forest plot
+    # The answer table: the pair's two headline rows, as other pairs' batch sizes.
+    assert "| fake-lm | 1, decode time |" in report
+    assert "| fake-lm | 1, time to first token |" in report
+    saved = json.loads((config.out_dir / "results.json").read_text())
+    assert RunRecord.from_dict(saved).to_dict() == saved
+    typed = RunRecord.from_dict(saved).pairs[0].evaluation
+    assert typed.generation[0].tokens_per_s == speeds[0]["tokens_per_s"]
+    assert typed.generation_replicated.decode.ratio == duel["decode"]["ratio"]
+
+
+EAGER_ONLY = {"torch": ("eager",), "tensorflow": ("eager",)}
 
 
 def lm_pair(pair_id: str, folder, tokenizer=None) -> Pair:
@@ -159,10 +320,15 @@ def check_seeded_pair(found: dict, report: str) -> dict:
         assert check["max_entropy_share"] < 0.9
         assert check["min_distinct_per_prompt"] > 1
     speed = found["evaluation"]["generation"]
-    assert [(s["side"], s["mode"]) for s in speed] == [("torch", "eager"), ("tensorflow", "eager")]
+    main = [c for c in found["cells"] if not c["diagnostic"]]
+    assert [(s["side"], s["mode"]) for s in speed] == [(c["side"], c["mode"]) for c in main]
     for entry in speed:
         # At least one timed generation: a loop on a busy machine may stop at max_time_s.
         assert entry["ttft_ms"] > 0 and entry["tokens_per_s"] > 0 and entry["samples"] >= 1
+        assert entry["first_generation_s"] > 0
+    # A compiled mode decodes as its side's eager mode does (fixed shapes, padded prompts).
+    for cell_id, consistency in found["evaluation"]["mode_consistency"].items():
+        assert consistency["passed"], (cell_id, consistency)
     assert "Greedy decoding, 32 new tokens per prompt" in report
     assert "time to first token (ms, median)" in report
     return agreement
@@ -170,14 +336,26 @@ def check_seeded_pair(found: dict, report: str) -> dict:
 
 @pytest.mark.frameworks
 def test_seeded_gpt2_style_pair_runs_offline_end_to_end(quick_config):
-    record, report = seeded_lm_run("gpt2", quick_config)
+    """Every mode (torch eager and compile; Keras eager, tf.function and XLA) a cell, and
+    the fastest of each side duel over two fresh process pairs."""
+    profile = replace(quick_config().profile, rounds=2, round_min_time_s=0.05)
+    record, report = seeded_lm_run("gpt2", quick_config, replicates=2, profile=profile)
     found = record["pairs"][0]
     assert found["seeded_checkpoint"].endswith("openai-community--gpt2-seed0")
+    assert [c["mode"] for c in found["cells"]] == ["eager", "compile", "eager", "function", "xla"]
     agreement = check_seeded_pair(found, report)
     assert agreement["passed"], agreement  # one checkpoint, converted faithfully
     assert agreement["top1_agreement"] == 1.0
     assert agreement["greedy"]["identical_prompts"] == 8
-    assert found["cells"][1]["metrics"]["model"]["details"]["class"] == "GPT2CausalLM"
+    tf_cell = next(c for c in found["cells"] if c["side"] == "tensorflow")
+    assert tf_cell["metrics"]["model"]["details"]["class"] == "GPT2CausalLM"
+    duel = found["evaluation"]["generation_replicated"]
+    assert "error" not in duel, duel
+    for name in ("decode", "ttft"):
+        assert duel[name]["replicates"] == 2 and duel[name]["ratio"] > 0
+    assert "Decode time (tokens/s is its inverse), PyTorch/TensorFlow" in report
+    perplexity = [a["perplexity"] for a in found["evaluation"]["accuracy"].values()]
+    assert max(perplexity) / min(perplexity) < 1.0001  # the same weights, the same figure
 
 
 @pytest.mark.frameworks
@@ -201,9 +379,18 @@ def test_seeded_llama_style_pair_finds_the_norm_epsilon_keras_hub_drops(quick_co
 def test_a_prompt_longer_than_the_context_fails_each_cell_in_one_line(quick_config, tmp_path):
     prompts = tmp_path / "long.txt"
     prompts.write_text("a short prompt\n" + "word " * 200 + "\n")
-    record, _ = seeded_lm_run("gpt2", quick_config, dataset=f"prompts:{prompts}")
+    record, _ = seeded_lm_run(
+        "gpt2", quick_config, dataset=f"prompts:{prompts}", modes={"torch": ("eager", "compile")}
+    )
     cells = record["pairs"][0]["cells"]
-    assert [c["status"] for c in cells] == [FAILED, FAILED]
+    # Every mode fails before anything is compiled: the prompts are checked first.
+    assert [(c["mode"], c["status"]) for c in cells] == [
+        ("eager", FAILED),
+        ("compile", FAILED),
+        ("eager", FAILED),
+        ("function", FAILED),
+        ("xla", FAILED),
+    ]
     for cell in cells:
         assert "over the model's context of 128; shorten the prompt" in cell["reason"]
         assert cell["reason"].startswith("ValueError: prompt 2 has ")
@@ -219,7 +406,8 @@ def test_an_unknown_model_type_fails_each_side_in_its_own_words(
         json.dumps({"model_type": "nonsense_lm", "architectures": ["NonsenseForCausalLM"]})
     )
     shutil.copy(word_tokenizer / "tokenizer.json", folder)
-    record = run([lm_pair("lm-unknown", folder), fake_pair()], quick_config(timeout_s=300.0))
+    config = quick_config(timeout_s=300.0, modes=EAGER_ONLY)
+    record = run([lm_pair("lm-unknown", folder), fake_pair()], config)
     bad, good = record["pairs"]
     torch_cell, tf_cell = bad["cells"]
     assert torch_cell["status"] == FAILED
@@ -229,4 +417,56 @@ def test_an_unknown_model_type_fails_each_side_in_its_own_words(
         "ValueError: KerasHub has no converter for huggingface/transformers models with "
         "model type `'nonsense_lm'`."
     )
+    assert good["status"] == OK
+
+
+@pytest.mark.frameworks
+@pytest.mark.parametrize("hub_id", ["google/gemma-2b", "openai-community/gpt2"])
+def test_a_seeded_lm_is_informative(hub_id, tmp_path):
+    """A seeded LM must say something: its last-position distributions not near-uniform,
+    its greedy tokens not one repeated token. Seeded gemma's greedy decoding repeated one
+    token for a prompt after 60 training steps, gpt2's after 120. The seeding child checks
+    every seeded LM itself and refuses to save one that fails (seeded runs fail loudly);
+    these two were the ones a shorter training got wrong."""
+    folder = tmp_path / "seeded"
+    outcome = spawn.run_child(
+        "parity.child.seeding",
+        ["hf", hub_id, str(folder), "0"],
+        env=spawn.child_environment(2, "torch"),
+        timeout_s=600.0,
+    )
+    assert outcome.ok, outcome.stderr_tail
+    check = json.loads((folder / SEEDED_CHECK).read_text())
+    assert check["degenerate"] is None, check
+    assert check["max_entropy_share"] < 0.9 and check["min_distinct_per_prompt"] > 1, check
+
+
+@pytest.mark.frameworks
+def test_a_checkpoint_keras_hub_cannot_convert_fails_its_side_verbatim(
+    tmp_path, word_tokenizer, fake_pair, quick_config
+):
+    """An OPT checkpoint: transformers loads and decodes it, keras-hub has no converter for
+    it. The TensorFlow cell fails with keras-hub's own message; the PyTorch cell and the
+    next pair run."""
+    folder = tmp_path / "opt"
+    write = (
+        "import sys, transformers\n"
+        "config = transformers.OPTConfig(vocab_size=2048, hidden_size=32, num_hidden_layers=1,"
+        " ffn_dim=64, num_attention_heads=2, max_position_embeddings=128,"
+        " word_embed_proj_dim=32)\n"
+        "transformers.OPTForCausalLM(config).save_pretrained(sys.argv[1])\n"
+    )
+    subprocess.run([sys.executable, "-c", write, str(folder)], check=True, timeout=300)
+    shutil.copy(word_tokenizer / "tokenizer.json", folder)
+    config = quick_config(timeout_s=300.0, modes=EAGER_ONLY)
+    record = run([lm_pair("lm-opt", folder), fake_pair()], config)
+    bad, good = record["pairs"]
+    torch_cell, tf_cell = bad["cells"]
+    assert torch_cell["status"] == OK, torch_cell.get("reason")
+    assert tf_cell["status"] == FAILED
+    assert tf_cell["reason"] == (
+        "ValueError: KerasHub has no converter for huggingface/transformers models with "
+        "model type `'opt'`."
+    )
+    assert bad["evaluation"]["agreement"] is None  # nothing to compare with
     assert good["status"] == OK

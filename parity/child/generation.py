@@ -2,14 +2,22 @@
 
 A loader hands the worker a Decoder (LoadedModel.decoder) built on its side's own
 machinery: transformers' forward with its key-value cache (parity/child/loaders/hf.py),
-keras-hub's call_with_cache (parity/child/loaders/keras_hub.py). This module drives both
-alike, at batch 1, one prompt at a time, and writes what parity.evaluate.generation reads.
+keras-hub's call_with_cache (parity/child/loaders/keras_hub.py). `in_mode` gives the
+decoder in the cell's execution mode: eager, or compiled (torch.compile on PyTorch,
+tf.function with or without XLA on TensorFlow). This module drives every decoder alike, at
+batch 1, one prompt at a time, and writes what parity.evaluate.generation reads.
 
-Timing (docs/measurement.md rules 3-5): one generation is a prefill (the prompt in, the
-first new token out: time to first token) and NEW_TOKENS - 1 decode steps. The first
-generation is timed apart (it holds any tracing); then WARMUP_GENERATIONS untimed ones
-(each is NEW_TOKENS model calls, so rule 3's ten warm-up calls are passed); then timed
-generations until the profile's min_count and min_time are both reached, or a cap.
+Fixed shapes (docs/measurement.md rule 3): every prompt's prefill gets room for the same
+`total` positions (the longest prompt plus the new tokens), and a compiled decoder pads
+each prompt to the longest, so each compiled function is traced once, not once per prompt.
+
+Timing (rules 3-5): one generation is a prefill (the prompt in, the first new token out:
+time to first token) and NEW_TOKENS - 1 decode steps, of the longest prompt. The first
+generation is timed apart, before anything else runs (it holds any tracing and compiling);
+then WARMUP_GENERATIONS untimed ones (each is NEW_TOKENS model calls, so rule 3's ten
+warm-up calls are passed); then timed generations until the profile's min_count and
+min_time are both reached, or a cap. A duel's warm worker (parity.child.serve) times its
+rounds with the same loop.
 """
 
 from __future__ import annotations
@@ -27,6 +35,10 @@ WARMUP_GENERATIONS = 2
 
 class Decoder(Protocol):
     context: int | None  # the model's longest sequence (positions), where it has one
+
+    def in_mode(self, mode: str, width: int, total: int) -> Decoder:
+        """This decoder in an execution mode, for prompts of up to `width` tokens and
+        `total` positions in all; raises ValueError for a mode the side does not have."""
 
     def logits(self, ids: np.ndarray) -> np.ndarray:
         """A full forward pass over one prompt: (S, V) float32 logits."""
@@ -49,11 +61,41 @@ def check_context(decoder: Decoder, prompt_tokens: int, new_tokens: int, prompt:
         )
 
 
-def greedy(decoder: Decoder, ids: np.ndarray, new_tokens: int, keep: list | None = None):
+class Prompts:
+    """The worker's prompts (the parent's token ids, right-padded to the longest) and what
+    every generation shares: the new-token count and the positions each prefill holds."""
+
+    def __init__(self, inputs: dict[str, np.ndarray]):
+        self.ids, self.lengths = inputs["input_ids"], inputs["lengths"]
+        self.new_tokens = int(inputs["new_tokens"][0])
+        self.width = int(self.ids.shape[1])
+        self.total = self.width + self.new_tokens
+        # The timed prompt: the longest (the first of them), so a compiled decoder times
+        # the very shapes it was compiled for, without padding.
+        self.timed = int(np.argmax(self.lengths))
+
+    def tokens(self, prompt: int) -> np.ndarray:
+        return self.ids[prompt, : self.lengths[prompt]]
+
+    def check(self, decoder: Decoder) -> None:
+        for prompt, length in enumerate(self.lengths):
+            check_context(decoder, int(length), self.new_tokens, prompt)
+
+
+def in_mode(decoder: Decoder, mode: str, prompts: Prompts) -> Decoder:
+    """The loader's decoder in the cell's mode, after the prompts are checked against its
+    context (a prompt too long fails the cell before anything is compiled)."""
+    prompts.check(decoder)
+    return decoder.in_mode(mode, prompts.width, prompts.total)
+
+
+def greedy(
+    decoder: Decoder, ids: np.ndarray, new_tokens: int, total: int, keep: list | None = None
+):
     """Greedy decoding; each step's TOP_K logits go to `keep` when given. Returns the
     new tokens and the prefill's and the decode steps' seconds."""
     t0 = time.perf_counter()
-    logits, state = decoder.prefill(ids, len(ids) + new_tokens)
+    logits, state = decoder.prefill(ids, total)
     token = int(np.argmax(logits))
     prefill_s = time.perf_counter() - t0
     tokens = [token]
@@ -79,27 +121,23 @@ def _log_softmax(logits: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
-def evaluate(decoder: Decoder, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def evaluate(decoder: Decoder, prompts: Prompts) -> dict[str, np.ndarray]:
     """Every prompt: a full forward pass (logits at each position), then greedy decoding."""
-    ids, lengths = inputs["input_ids"], inputs["lengths"]
-    new_tokens = int(inputs["new_tokens"][0])
-    prompts, width = ids.shape
-    for prompt, length in enumerate(lengths):
-        check_context(decoder, int(length), new_tokens, prompt)
+    count, width, new_tokens = len(prompts.lengths), prompts.width, prompts.new_tokens
     found: dict[str, Any] = {}
-    for prompt, length in enumerate(lengths):
-        tokens = ids[prompt, :length]
+    for prompt, length in enumerate(prompts.lengths):
+        tokens = prompts.tokens(prompt)
         logits = decoder.logits(tokens)
         if not found:
             vocab = logits.shape[-1]
             found = {
-                "last_logits": np.zeros((prompts, vocab), np.float32),
-                "top_ids": np.full((prompts, width, TOP_K), -1, np.int64),
-                "top_values": np.full((prompts, width, TOP_K), np.nan, np.float32),
-                "token_logprobs": np.full((prompts, width - 1), np.nan, np.float32),
-                "generated": np.zeros((prompts, new_tokens), np.int64),
-                "step_ids": np.zeros((prompts, new_tokens, TOP_K), np.int64),
-                "step_values": np.zeros((prompts, new_tokens, TOP_K), np.float32),
+                "last_logits": np.zeros((count, vocab), np.float32),
+                "top_ids": np.full((count, width, TOP_K), -1, np.int64),
+                "top_values": np.full((count, width, TOP_K), np.nan, np.float32),
+                "token_logprobs": np.full((count, width - 1), np.nan, np.float32),
+                "generated": np.zeros((count, new_tokens), np.int64),
+                "step_ids": np.zeros((count, new_tokens, TOP_K), np.int64),
+                "step_values": np.zeros((count, new_tokens, TOP_K), np.float32),
             }
         found["last_logits"][prompt] = logits[-1]
         order = np.argsort(-logits, axis=-1, kind="stable")[:, :TOP_K]
@@ -111,53 +149,75 @@ def evaluate(decoder: Decoder, inputs: dict[str, np.ndarray]) -> dict[str, np.nd
                 np.arange(length - 1), tokens[1:]
             ]
         steps: list = []
-        generated, _, _ = greedy(decoder, tokens, new_tokens, steps)
+        generated, _, _ = greedy(decoder, tokens, new_tokens, prompts.total, steps)
         found["generated"][prompt] = generated
         found["step_ids"][prompt] = [step_ids for step_ids, _ in steps]
         found["step_values"][prompt] = [values for _, values in steps]
     return found
 
 
-def time_generation(
-    decoder: Decoder, inputs: dict[str, np.ndarray], profile: dict[str, Any], threads: int
-) -> dict[str, Any]:
-    """Time to first token and decode time of the first prompt, at batch 1."""
-    ids = inputs["input_ids"][0, : inputs["lengths"][0]]
-    new_tokens = int(inputs["new_tokens"][0])
+def first_generation(decoder: Decoder, prompts: Prompts) -> float:
+    """The very first generation of the timed prompt, in s: any tracing and compiling of
+    the prefill and the decode step falls in it (the cold cost, docs/measurement.md 3)."""
     t0 = time.perf_counter()
-    greedy(decoder, ids, new_tokens)
-    first_generation_s = time.perf_counter() - t0
+    greedy(decoder, prompts.tokens(prompts.timed), prompts.new_tokens, prompts.total)
+    return time.perf_counter() - t0
+
+
+def warm_up(decoder: Decoder, prompts: Prompts) -> None:
     for _ in range(WARMUP_GENERATIONS):
-        greedy(decoder, ids, new_tokens)
+        greedy(decoder, prompts.tokens(prompts.timed), prompts.new_tokens, prompts.total)
+
+
+def timed_generations(
+    decoder: Decoder, prompts: Prompts, loop: dict[str, Any], threads: int
+) -> dict[str, Any]:
+    """Generations of the timed prompt until the loop's min_count and min_time_s are both
+    reached, or a cap: each one's time to first token and decode time (ms), why the loop
+    stopped, and the CPU share the process got (parity.contention)."""
+    ids = prompts.tokens(prompts.timed)
     ttft_ms, decode_ms = [], []
     clock = CpuClock(threads).start()
     start = time.perf_counter()
     while True:
-        _, prefill_s, decode_s = greedy(decoder, ids, new_tokens)
+        _, prefill_s, decode_s = greedy(decoder, ids, prompts.new_tokens, prompts.total)
         ttft_ms.append(prefill_s * 1000.0)
         decode_ms.append(decode_s * 1000.0)
         elapsed = time.perf_counter() - start
-        if len(ttft_ms) >= profile["min_count"] and elapsed >= profile["min_time_s"]:
+        if len(ttft_ms) >= loop["min_count"] and elapsed >= loop["min_time_s"]:
             stopped = "min_count and min_time reached"
             break
-        if len(ttft_ms) >= profile["max_count"]:
+        if len(ttft_ms) >= loop["max_count"]:
             stopped = "max_count reached"
             break
-        if elapsed >= profile["max_time_s"]:
+        if elapsed >= loop["max_time_s"]:
             stopped = "max_time reached"
             break
-    share = clock.share()
     return {
-        "batch": 1,
-        "prompt_tokens": int(len(ids)),
-        "new_tokens": new_tokens,
-        "first_generation_s": first_generation_s,
-        "warmup_generations": WARMUP_GENERATIONS,
         "ttft_ms": ttft_ms,
         "decode_ms": decode_ms,
         "stopped": stopped,
-        "cpu_share": share,
-        "contended": is_contended(share),
+        "cpu_share": clock.share(),
+    }
+
+
+def time_generation(
+    decoder: Decoder, prompts: Prompts, first_generation_s: float, profile: dict, threads: int
+) -> dict[str, Any]:
+    """Time to first token and decode time of the timed prompt, at batch 1, after the
+    warm-up generations (the first generation was timed before evaluation)."""
+    warm_up(decoder, prompts)
+    found = timed_generations(decoder, prompts, profile, threads)
+    return {
+        "batch": 1,
+        "prompt": prompts.timed,
+        "prompt_tokens": int(prompts.lengths[prompts.timed]),
+        "new_tokens": prompts.new_tokens,
+        "positions": prompts.total,
+        "first_generation_s": first_generation_s,
+        "warmup_generations": WARMUP_GENERATIONS,
+        **found,
+        "contended": is_contended(found["cpu_share"]),
     }
 
 

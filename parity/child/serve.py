@@ -14,6 +14,8 @@ and each answer one JSON line on stdout:
 
     {"event": "ready", "pid", "import_s", "load_s", "first_call_s", "versions", "threads"}
     {"event": "round", "samples_ms": [...], "stopped": "...", "cpu_share": 0.99}
+        (a causal LM's round also answers "series": {"ttft_ms": [...]}: samples_ms are
+        then whole generations' decode times, parity.child.generation)
     {"event": "error", "type": "...", "message": "...", "unavailable": false}
 
 Waiting on stdin blocks in the kernel: an idle worker takes no CPU from the one being
@@ -89,6 +91,11 @@ class WarmModel:
         self.load_s = time.perf_counter() - t0
 
         arrays = {name: load_npy(path) for name, path in spec["inputs"].items()}
+        self.generation = None
+        if model.decoder is not None:  # a causal LM: its rounds time whole generations
+            self.generation = WarmGeneration(model.decoder, spec["mode"], arrays)
+            self.first_call_s = self.generation.first_generation_s
+            return
         self.example = to_tensors(
             engine, model, {name: repeat_rows(a, spec["batch"]) for name, a in arrays.items()}
         )
@@ -111,10 +118,37 @@ class WarmModel:
         }
 
     def round(self, loop: dict[str, Any]) -> dict[str, Any]:
+        if self.generation is not None:
+            return self.generation.round(loop, self.thread_count)
         samples, stopped, share = timed_loop(
             self.call, self.example, self.engine.block, loop, self.thread_count
         )
         return {"samples_ms": samples, "stopped": stopped, "cpu_share": share}
+
+
+class WarmGeneration:
+    """A causal LM's decoder in the duel's mode (parity.child.generation), its first
+    generation made and timed, then its warm-up generations. A round times whole
+    generations of the longest prompt: samples_ms are their decode times (the new tokens
+    after the first), and series.ttft_ms their times to first token, paired by index."""
+
+    def __init__(self, decoder, mode: str, arrays: dict[str, Any]):
+        from parity.child import generation
+
+        self.module = generation
+        self.prompts = generation.Prompts(arrays)
+        self.decoder = generation.in_mode(decoder, mode, self.prompts)
+        self.first_generation_s = generation.first_generation(self.decoder, self.prompts)
+        generation.warm_up(self.decoder, self.prompts)
+
+    def round(self, loop: dict[str, Any], threads: int) -> dict[str, Any]:
+        found = self.module.timed_generations(self.decoder, self.prompts, loop, threads)
+        return {
+            "samples_ms": found["decode_ms"],
+            "series": {"ttft_ms": found["ttft_ms"]},
+            "stopped": found["stopped"],
+            "cpu_share": found["cpu_share"],
+        }
 
 
 def serve(spec: dict[str, Any], channel: TextIO, commands: TextIO) -> int:

@@ -157,6 +157,7 @@ def speed(cell: dict) -> dict[str, Any] | None:
     return {
         "side": cell["side"],
         "mode": cell["mode"],
+        "prompt": found.get("prompt"),
         "prompt_tokens": found["prompt_tokens"],
         "new_tokens": found["new_tokens"],
         "samples": ttft.n,
@@ -167,3 +168,16 @@ def speed(cell: dict) -> dict[str, Any] | None:
         "first_generation_s": found.get("first_generation_s"),
         "contended": found.get("contended"),
     }
+
+
+def best_modes(speeds: list[dict[str, Any]]) -> dict[str, str] | None:
+    """Each side's fastest decoding mode, by its cell's median tokens/s (from `speed`):
+    the modes a causal LM's replicated comparison pits; None unless both sides have one."""
+    found: dict[str, tuple[float, str]] = {}
+    for entry in speeds:
+        rate = entry.get("tokens_per_s")
+        if rate and rate > found.get(entry["side"], (0.0, ""))[0]:
+            found[entry["side"]] = (rate, entry["mode"])
+    if set(found) != {"torch", "tensorflow"}:
+        return None
+    return {side: mode for side, (_, mode) in found.items()}

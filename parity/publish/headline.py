@@ -26,6 +26,9 @@ NOT_REPLICATED_WHY = (
 )
 NOT_REPLICATED_SHORT = "not replicated: one process per side"
 STATUSES = (FASTER, TIE, INCONCLUSIVE, CONTENDED, NOT_REPLICATED)
+# What a headline's ratio is a ratio of: a call's latency, or for a causal LM, a whole
+# generation's decode time or time to first token (parity.run.comparisons).
+LATENCY, DECODE, TTFT = "latency", "decode time", "time to first token"
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,12 @@ class Headline:
     replicates: int | None  # R; None when not replicated
     between_cv: float | None  # spread of the replicates' ratios (std / mean)
     tie_margin: float = TIE_MARGIN
+    measure: str = LATENCY  # LATENCY, DECODE or TTFT
+
+    @property
+    def batch_text(self) -> str:
+        """ "1", or for a causal LM's generation "1, decode time"."""
+        return self.batch if self.measure == LATENCY else f"{self.batch}, {self.measure}"
 
     @property
     def replicated(self) -> bool:
@@ -100,9 +109,40 @@ def headline(batch: str, entry: SideLatency) -> Headline | None:
 
 
 def headlines(pair: PairRecord) -> list[Headline]:
-    """The pair's headline comparisons, by batch size."""
+    """The pair's headline comparisons, by batch size; a causal LM's after them."""
     found = []
     for batch in sorted(pair.evaluation.latency, key=lambda b: (len(b), b)):
         if (one := headline(batch, pair.evaluation.latency[batch])) is not None:
             found.append(one)
-    return found
+    return found + generation_headlines(pair)
+
+
+def generation_headlines(pair: PairRecord) -> list[Headline]:
+    """A causal LM's replicated comparison (evaluation.generation_replicated), as two
+    headlines at batch 1: decode time (tokens/s is its inverse) and time to first token.
+    Only a replicated one: a single process's cells give no verdict, and their figures
+    are in the generation table."""
+    found = pair.evaluation.generation_replicated
+    if found is None:
+        return []
+    lines = []
+    for measure, one in ((DECODE, found.decode), (TTFT, found.ttft)):
+        if one is None or not one.status:
+            continue
+        lines.append(
+            Headline(
+                batch="1",
+                ratio=one.ratio,
+                low=one.ci_low,
+                high=one.ci_high,
+                status=one.status,
+                verdict=one.verdict or NO_VERDICT,
+                why=one.why or "",
+                modes=dict(found.modes),
+                replicates=one.replicates,
+                between_cv=one.between_cv,
+                tie_margin=one.tie_margin or TIE_MARGIN,
+                measure=measure,
+            )
+        )
+    return lines

@@ -3,7 +3,7 @@ parity.publish.markdown and parity.publish.html render it. A new section goes he
 
 from __future__ import annotations
 
-from parity.publish import exports, plots
+from parity.publish import exports, generation, plots
 from parity.publish.document import (
     Alert,
     Block,
@@ -19,13 +19,14 @@ from parity.publish.document import (
     Text,
     plain,
 )
-from parity.publish.headline import Headline, headlines
+from parity.publish.headline import LATENCY, Headline, headlines
 from parity.publish.sentences import (
     accuracy_text,
     agreement_unavailable,
     concurrency_note,
     consistency_text,
     dataset_sentence,
+    diagnosed_cause,
     divergence_sentences,
     greedy_sentences,
     latency_sentences,
@@ -48,7 +49,6 @@ from parity.publish.tables import (
     compute_table,
     details_table,
     divergence_table,
-    generation_table,
     stats_table,
     summary_table,
     tracks_table,
@@ -91,13 +91,13 @@ CLAIMS_TITLE = "The comparison tables' claims, measured"
 def _forest_point(pair: PairRecord, one: Headline) -> plots.ForestPoint:
     basis = f"R={one.replicates}" if one.replicated else "one process"
     return plots.ForestPoint(
-        label=f"{pair.id} b{one.batch} ({one.modes.get('torch', '?')}/"
+        label=f"{pair.id} b{one.batch_text} ({one.modes.get('torch', '?')}/"
         f"{one.modes.get('tensorflow', '?')})",
         ratio=one.ratio,
         low=one.low,
         high=one.high,
         status=one.status,
-        detail=f"{pair.id}, batch {one.batch}, {one.modes_text}: {one.interval_text()} "
+        detail=f"{pair.id}, batch {one.batch_text}, {one.modes_text}: {one.interval_text()} "
         f"({basis}) → {one.verdict}: {one.why}",
     )
 
@@ -124,6 +124,8 @@ def answer_section(record: RunRecord) -> Section:
             )
         )
     )
+    if any(one.measure != LATENCY for _, one in found):
+        blocks.append(Paragraph(plain(generation.ANSWER_NOTE)))
     if found:
         title = "PyTorch/TensorFlow latency ratio per pair and batch size"
         svg = plots.forest(
@@ -224,6 +226,8 @@ def pair_sections(record: RunRecord, pair: PairRecord) -> list[Section]:
             [_agreement(evaluation.agreement)],
         )
     ]
+    if cause := diagnosed_cause(evaluation):
+        found[-1].blocks.append(_bullets(cause))
     if evaluation.agreement and (greedy := greedy_sentences(evaluation.agreement)):
         found[-1].blocks.append(_bullets(greedy))
     if evaluation.mode_consistency:
@@ -236,23 +240,8 @@ def pair_sections(record: RunRecord, pair: PairRecord) -> list[Section]:
                 ]
             ),
         ]
-    if table := generation_table(evaluation):
-        found.append(
-            Section(
-                "Generation speed: time to first token and tokens/s (batch 1)",
-                3,
-                [
-                    Paragraph(
-                        plain(
-                            "Time to first token is the prefill: the prompt in, the first new "
-                            "token out. Decode tokens/s counts the new tokens after the "
-                            "first, each side with its own key-value cache."
-                        )
-                    ),
-                    TableBlock(table),
-                ],
-            )
-        )
+    if speed := generation.generation_section(pair, record.settings_for(pair).seeded):
+        found.append(speed)
     if pair.export_cells():
         found.append(export_section(pair))
     if evaluation.divergence:

@@ -367,6 +367,26 @@ def machine_line(record: RunRecord) -> str:
     return "; ".join(f"{k} {v}" for k, v in found.items() if not isinstance(v, dict))
 
 
+def diagnosed_cause(evaluation: Evaluation) -> list[str]:
+    """Beside an agreement over its tolerance: each diagnostic that closed the gap, with
+    the hypothesis it tested (the pair's catalog entry states it) and the difference it
+    left, so the reader sees the cause where the failure is."""
+    found = evaluation.agreement
+    if not found or found.passed is not False:
+        return []
+    lines = []
+    for diag in evaluation.diagnostics:
+        checked = diag.agreement
+        if checked and checked.passed:
+            lines.append(
+                f"Diagnosed cause: {diag.question} Yes: with {SIDE_NAMES[diag.side]} loaded "
+                f"with {diag.load_options}, the max abs difference falls from "
+                f"{sig(found.max_abs_diff)} to {sig(checked.max_abs_diff)}, within atol "
+                f"{sig(checked.atol)} (diagnostic {diag.name})."
+            )
+    return lines
+
+
 def greedy_sentences(found: Agreement) -> list[str]:
     """Greedy decoding on both sides: how many prompts decoded alike, and where the first
     differing token fell, with each side's margin there (a near-tie may flip on rounding;

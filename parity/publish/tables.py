@@ -72,7 +72,7 @@ def answer_table(record: RunRecord) -> Table:
             rows.append(
                 [
                     pair.id,
-                    one.batch,
+                    one.batch_text,
                     one.modes_text,
                     one.interval_text(),
                     str(one.replicates) if one.replicated else "1 (not replicated)",
@@ -334,38 +334,4 @@ def details_table(pair: PairRecord) -> Table:
         rows.append(
             [cell.cell_id.split("/", 1)[1], *row, f"{location.availability}: {location.where}"]
         )
-    return Table(head, rows)
-
-
-def generation_table(evaluation: Evaluation) -> Table | None:
-    """Causal LMs: each timed cell's time to first token and decode rate, batch 1."""
-    if not evaluation.generation:
-        return None
-    rows = [
-        [
-            SIDE_NAMES[found["side"]],
-            found["mode"],
-            str(found["prompt_tokens"]),
-            str(found["new_tokens"]),
-            ms(found["ttft_ms"]),
-            ms(found["ttft_iqr_ms"]),
-            fixed(found["tokens_per_s"], 1),
-            str(found["samples"]),
-            fixed(found["first_generation_s"], 2),
-            "yes" if found.get("contended") else "no",
-        ]
-        for found in evaluation.generation
-    ]
-    head = [
-        "side",
-        "mode",
-        "prompt tokens",
-        "new tokens",
-        "time to first token (ms, median)",
-        "IQR (ms)",
-        "decode tokens/s (median)",
-        "generations timed",
-        "first generation (s)",
-        "contended",
-    ]
     return Table(head, rows)

@@ -145,7 +145,7 @@ def performance(pair: PairRecord) -> str:
     verdict with its interval, R and between-process spread, or why there is none."""
     parts = []
     for one in headlines(pair):
-        head = f"batch {one.batch} ({one.modes_text})"
+        head = f"batch {one.batch_text} ({one.modes_text})"
         if not one.replicated:
             entry = pair.evaluation.latency[one.batch]
             pt, tf = entry.torch, entry.tensorflow

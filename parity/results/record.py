@@ -562,6 +562,44 @@ class SideLatency(Block):
 
 
 @dataclass(frozen=True, kw_only=True)
+class GenerationSpeed(Block):
+    """A causal LM's timed cell (parity.evaluate.generation.speed): medians over its
+    generations of the longest prompt at batch 1."""
+
+    side: str = ""
+    mode: str = ""
+    prompt: int | None = None  # which prompt was timed (0-based); absent in older records
+    prompt_tokens: int | None = None
+    new_tokens: int | None = None
+    samples: int | None = None  # generations timed
+    ttft_ms: float | None = None  # time to first token: the prefill
+    ttft_iqr_ms: float | None = None
+    decode_ms: float | None = None  # the new tokens after the first
+    tokens_per_s: float | None = None
+    first_generation_s: float | None = None  # the cold one: tracing and compiling in it
+    contended: bool | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class GenerationComparison(Block):
+    """A causal LM's headline comparison (parity.run.comparisons.replicate_generation):
+    each side's fastest decoding mode, R process pairs of alternating rounds of whole
+    generations; `decode` and `ttft` are each a replicated comparison of PyTorch's time
+    over TensorFlow's (the block of parity.evaluate.replicates.Comparison)."""
+
+    NESTED: ClassVar[dict[str, Any]] = {"decode": Replicated, "ttft": Replicated}
+
+    modes: dict[str, str] = field(default_factory=dict)  # side -> mode
+    plan: dict[str, Any] = field(default_factory=dict)
+    wall_s: float | None = None
+    error: str | None = None  # why the duel stopped early; finished replicates stand
+    stderr_tail: str | None = None
+    decode: Replicated | None = None
+    ttft: Replicated | None = None
+    replicate_medians_ms: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class LayerDiff(Block):
     label: str = ""
     torch: str | None = None
@@ -626,6 +664,8 @@ class Evaluation(Block):
         "export_agreement": ("map", Agreement),
         "onnx_latency": ("map", SideLatency),
         "export_latency": ("map", ExportLatency),
+        "generation": ("list", GenerationSpeed),
+        "generation_replicated": GenerationComparison,
     }
 
     accuracy: dict[str, Accuracy] = field(default_factory=dict)  # by cell id
@@ -642,8 +682,10 @@ class Evaluation(Block):
     export_latency: dict[str, ExportLatency] = field(default_factory=dict)
     tracks: dict[str, Any] | None = None  # parity.evaluate.tracks reads it
     # Causal LMs: each timed cell's time to first token and tokens/s
-    # (parity.evaluate.generation.speed).
-    generation: list[dict[str, Any]] | None = None
+    # (parity.evaluate.generation.speed), and the replicated comparison of the sides'
+    # fastest decoding modes.
+    generation: list[GenerationSpeed] | None = None
+    generation_replicated: GenerationComparison | None = None
 
 
 # --- a pair ------------------------------------------------------------------------------

@@ -29,6 +29,10 @@ or named in a change. The duel's precision is given as the expected half-width o
 interval, t(R-1) x sqrt(s_b^2 / R + s_w^2 / (R k)) on the log scale, with the between-
 process spread s_b and the within-process round spread s_w assumed below.
 
+A causal LM's cells and duel time whole generations at batch 1, not calls: a generation
+is NEW_TOKENS model calls, each a per-step overhead (LM_STEP_FLOOR_S) plus its share of the
+generation's FLOPs; a compiled decoder compiles three functions (two in a duel's worker).
+
 The estimates are models, not measurements, and the plan says so: FLOPs per sample come
 from a previous run's counts, else from the table below (each figure says where it is
 from), else from a conservative rule on the parameter count; a call's latency is a fixed
@@ -45,8 +49,12 @@ from typing import Any
 
 from scipy import stats
 
+from parity.run.comparisons import GENERATION_ROUND_MIN_COUNT
 from parity.run.profiles import Profile, get_profile
+from parity.tasks.text_generation import NEW_TOKENS
 from parity.vocabulary import EXPORT_MODES, ONNX
+
+GENERATION_TASK = "text-generation"
 
 # The machine the fixed costs below were seen on: the published run (reports/results.json,
 # 2 threads, AMD EPYC with AVX-512), calibrated at 473 GFLOP/s.
@@ -144,6 +152,27 @@ KNOWN_FLOPS: dict[str, tuple[float, str]] = {
     "qwen2.5-0.5b": (4.35e10, "2 x parameters x 44 positions (Qwen2.5, 494M)"),
     "gemma-2b": (2.2e11, "2 x parameters x 44 positions (Gemma 2B, 2.5B)"),
 }
+# A seeded causal LM is a reduced checkpoint (zoo.seeding: 2 layers, width 64, a 512-entry
+# vocabulary, about 1.5e5 parameters): 2 x parameters x 44 positions per generation, which
+# its per-step overhead dwarfs.
+SEEDED_LM_FLOPS = (1.3e7, "2 x 1.5e5 parameters x 44 positions (seeded reduced LM)")
+# A causal LM's cells time whole generations (parity.child.generation): each a prefill and
+# NEW_TOKENS - 1 decode steps, one model call each; the cell evaluates every prompt (a full
+# forward and a generation) and makes LM_WARMUP_GENERATIONS untimed generations (as
+# parity.child.generation.WARMUP_GENERATIONS) after the first. Per-step overhead by side
+# and mode at the reference machine, in s: a seeded reduced LM's decode step (smollm, 2
+# threads) on a 2-core machine of about half the reference's peak, while other processes
+# kept it busy (Keras eager 92 ms, tf.function 3.4 ms, XLA 0.85 ms; torch eager 2.5 ms,
+# torch.compile 0.35 ms; gpt2's torch steps 4-13 ms), rounded up: the plan errs long.
+LM_STEP_FLOOR_S = {
+    "torch": {"eager": 0.01, "compile": 0.005},
+    "tensorflow": {"eager": 0.06, "function": 0.004, "xla": 0.002},
+}
+LM_STEP_FLOOR_OTHER_S = 0.03
+LM_WARMUP_GENERATIONS = 2
+# A compiled decoder compiles three functions (full forward, prefill, step); a duel's
+# worker two (no full forward).
+LM_COMPILED_GRAPHS, LM_DUEL_GRAPHS = 3, 2
 # The fallback: 2 FLOPs per parameter per position, 512 positions; above what any
 # catalog model does per parameter (ViT-B/16 about 400), so the plan errs long.
 FALLBACK_POSITIONS = 512
@@ -159,9 +188,10 @@ class PairWork:
     modes: dict[str, tuple[str, ...]]  # side -> modes to run
     batches: tuple[int, ...]
     profile: Profile
-    flops_per_sample: float
+    flops_per_sample: float  # a causal LM's: per generation
     flops_source: str
     eval_samples: int = 64  # rows evaluated outside the timed loops (see EVAL_SAMPLES)
+    task: str | None = None  # "text-generation": cells time generations, not calls
 
 
 @dataclass(frozen=True)
@@ -232,10 +262,16 @@ class BudgetPlan:
 
 
 def flops_for(
-    pair_id: str, previous: dict[str, float] | None = None, parameters: int | None = None
+    pair_id: str,
+    previous: dict[str, float] | None = None,
+    parameters: int | None = None,
+    seeded_lm: bool = False,
 ) -> tuple[float, str]:
     """FLOPs per sample and where the figure comes from: a previous run's count, the
-    table, or the conservative rule on the parameter count."""
+    table, or the conservative rule on the parameter count; a seeded causal LM's reduced
+    checkpoint has its own figure."""
+    if seeded_lm:
+        return SEEDED_LM_FLOPS
     if previous and previous.get(pair_id):
         return float(previous[pair_id]), "counted in a previous run"
     if pair_id in KNOWN_FLOPS:
@@ -270,6 +306,7 @@ def suite_work(
             tuple(entry.batch_sizes or (1, 8, 32)),
             get_profile(entry.profile or base_profile),
             previous,
+            entry.weights == "seeded",
         )
         for pair, entry in entries
     ]
@@ -278,34 +315,40 @@ def suite_work(
 def run_work(planned, previous: dict[str, float] | None = None) -> list[PairWork]:
     """PairWork for each (Pair, RunConfig) a run is about to measure."""
     return [
-        _work(pair, dict(c.modes or {}), tuple(c.latency_batches), c.profile, previous)
+        _work(
+            pair,
+            dict(c.modes or {}),
+            tuple(c.latency_batches),
+            c.profile,
+            previous,
+            c.weights == "seeded",
+        )
         for pair, c in planned
     ]
 
 
-def _work(pair, wanted: dict, batches: tuple[int, ...], profile: Profile, previous) -> PairWork:
-    from parity.vocabulary import TASK_MODES, default_modes
+def _work(
+    pair, wanted: dict, batches: tuple[int, ...], profile: Profile, previous, seeded: bool
+) -> PairWork:
+    from parity.vocabulary import task_modes
     from zoo.catalog import SIDES
     from zoo.sources import get_source
 
     frameworks = {side: get_source(pair.side(side).handle)[0].framework for side in SIDES}
-    task_modes = TASK_MODES.get(pair.task)
-    modes = {
-        side: tuple(
-            m for m in default_modes(fw, wanted.get(side)) if task_modes is None or m in task_modes
-        )
-        for side, fw in frameworks.items()
-    }
-    flops, source = flops_for(pair.id, previous)
+    modes = {side: task_modes(pair.task, fw, wanted.get(side)) for side, fw in frameworks.items()}
+    lm = pair.task == GENERATION_TASK
+    flops, source = flops_for(pair.id, previous, seeded_lm=lm and seeded)
     return PairWork(
         pair.id,
         frameworks,
         modes,
-        batches,
+        # A causal LM's cells and duel time generations at batch 1 only.
+        (1,) if lm else batches,
         profile,
         flops,
         source,
         EVAL_SAMPLES.get(pair.task, 64),
+        pair.task,
     )
 
 
@@ -366,7 +409,26 @@ class _Costs:
     def loop_s(profile: Profile, latency: float) -> float:
         return min(max(profile.min_time_s, profile.min_count * latency), profile.max_time_s)
 
+    def generation_s(self, work: PairWork, side: str, mode: str) -> float:
+        """One generation: NEW_TOKENS model calls' overhead plus the generation's FLOPs."""
+        floors = LM_STEP_FLOOR_S.get(work.frameworks[side], {})
+        floor = floors.get(mode, LM_STEP_FLOOR_OTHER_S)
+        compute = work.flops_per_sample / (self.peak * 1e9 * PLANNING_EFFICIENCY)
+        return self.scale * NEW_TOKENS * floor + compute
+
+    def lm_cell_s(self, work: PairWork, side: str, mode: str, loop: Profile) -> float:
+        """A causal LM's cell: start, compile its functions, evaluate every prompt (a full
+        forward and a generation each), the first and warm-up generations, the timed loop."""
+        generation = self.generation_s(work, side, mode)
+        graphs = 1 if mode == "eager" else LM_COMPILED_GRAPHS
+        total = self.process_s(work, side) + graphs * self.compile_s(mode)
+        total += work.eval_samples * generation * (1 + 1 / NEW_TOKENS)
+        total += (1 + LM_WARMUP_GENERATIONS) * generation + self.loop_s(loop, generation)
+        return total
+
     def cell_s(self, work: PairWork, side: str, mode: str, batches, loop: Profile) -> float:
+        if work.task == GENERATION_TASK:
+            return self.lm_cell_s(work, side, mode, loop)
         total = self.process_s(work, side)
         total += work.eval_samples * work.flops_per_sample / (self.peak * 1e9 * PLANNING_EFFICIENCY)
         for batch in batches:
@@ -378,6 +440,8 @@ class _Costs:
     def comparison_s(
         self, work: PairWork, batch: int, modes: dict[str, str], replicates: int, rounds: int
     ) -> float:
+        if work.task == GENERATION_TASK:
+            return self.lm_comparison_s(work, modes, replicates, rounds)
         total = 0.0
         for index in range(replicates):
             # Both workers start, load and compile at once: the slower one sets the pace.
@@ -392,6 +456,28 @@ class _Costs:
                 latency = self.latency_s(work, side, mode, batch)
                 total += 10 * latency + rounds * max(
                     work.profile.round_min_time_s, ROUND_MIN_COUNT * latency
+                )
+        return total
+
+    def lm_comparison_s(
+        self, work: PairWork, modes: dict[str, str], replicates: int, rounds: int
+    ) -> float:
+        """A causal LM's duel: per replicate both workers start and compile (prefill and
+        step), make their first and warm-up generations, then take turns in rounds of
+        whole generations."""
+        total = 0.0
+        for index in range(replicates):
+            share = 1.0 if index == 0 else WARM_COMPILE_SHARE
+            total += max(
+                self.process_s(work, side)
+                + (0.0 if mode == "eager" else share * LM_DUEL_GRAPHS * self.compile_s(mode))
+                + (1 + LM_WARMUP_GENERATIONS) * self.generation_s(work, side, mode)
+                for side, mode in modes.items()
+            )
+            for side, mode in modes.items():
+                generation = self.generation_s(work, side, mode)
+                total += rounds * max(
+                    work.profile.round_min_time_s, GENERATION_ROUND_MIN_COUNT * generation
                 )
         return total
 

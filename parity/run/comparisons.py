@@ -6,6 +6,10 @@ workers warm and taking turns in short timed rounds (parity.run.duel), judged by
 hierarchical interval of parity.evaluate.replicates. Its block sits beside the cells'
 single-process ratio in `evaluation.latency[batch].replicated`.
 
+A causal LM's workers time generations, not calls (its cells' latency is empty): its
+duel pits each side's fastest decoding mode, and its rounds answer both time to first token
+and decode time (`replicate_generation`, stored as `evaluation.generation_replicated`).
+
 The interval is the rerun interval: where the ratio of another run of the same duel is
 expected to fall, 95% of the time. The report's verdict and the bench's coverage figure
 are about exactly that question ("would a rerun agree?"), so this is the honest width.
@@ -18,12 +22,18 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
+from parity.evaluate import generation
 from parity.evaluate.replicates import RERUN, compare
 from parity.run import executors
 from parity.run.duel import Contender, DuelPlan
 from parity.run.journal import safe_name
 from parity.vocabulary import SIDE_NAMES, SIDES
 from zoo.sources import get_source
+
+GENERATION = "generation"  # the label of a causal LM's duel (its folder, its progress lines)
+# A causal LM's round: at least one whole generation (NEW_TOKENS model calls) and the
+# profile's round time, where other pairs' rounds take at least three calls.
+GENERATION_ROUND_MIN_COUNT = 1
 
 
 def _contender(pair, side: str, cell: dict, inputs, weights: str, seed: int) -> Contender:
@@ -42,6 +52,72 @@ def _contender(pair, side: str, cell: dict, inputs, weights: str, seed: int) -> 
     )
 
 
+def _duel(
+    pair,
+    best: dict[str, dict],
+    batch: int,
+    inputs,
+    config,
+    weights,
+    work_dir,
+    note,
+    label,
+    placement,
+):
+    """Run the duel of the two sides' cells in `best`; returns the result and its block
+    (modes, plan, wall time, and why it stopped early, if it did). placement: the node the
+    pair's timed cells ran on (the executor's; None locally), where its duel runs too."""
+    replicates = _replicates(config)
+    plan = DuelPlan(
+        batch=batch,
+        threads=config.threads,
+        replicates=replicates,
+        rounds=config.profile.rounds,
+        round_min_time_s=config.profile.round_min_time_s,
+        warmup=config.profile.warmup,
+        device=config.device,
+        ready_timeout_s=config.timeout_s,
+        **({"round_min_count": GENERATION_ROUND_MIN_COUNT} if label == GENERATION else {}),
+    )
+    a, b = (_contender(pair, side, best[side], inputs, weights, config.seed) for side in SIDES)
+    what = f"batch {batch}" if label != GENERATION else "generation, batch 1"
+    if note:
+        note(
+            f"{pair.id} {what}: {replicates} process pairs, "
+            f"{SIDE_NAMES['torch']} {a.mode} against {SIDE_NAMES['tensorflow']} {b.mode}"
+        )
+    result = executors.current().run_duel(
+        a,
+        b,
+        plan,
+        work_dir / safe_name(f"{pair.id}-duel{'-' + label if label else ''}-b{batch}"),
+        progress=(lambda line: note(f"{pair.id} {what}: {line}")) if note else None,
+        placement=placement,
+    )
+    block: dict[str, Any] = {
+        "modes": {"torch": a.mode, "tensorflow": b.mode},
+        "plan": asdict(plan),
+        "wall_s": result.wall_s,
+    }
+    if result.error:
+        block["error"] = result.error
+        block["stderr_tail"] = result.stderr_tail
+    if len(result.replicates) < 2:
+        block.setdefault("error", "fewer than 2 replicates finished")
+    return result, block
+
+
+def _replicates(config) -> int:
+    return config.replicates if config.replicates is not None else config.profile.replicates
+
+
+def _main_cell(cells: list[dict], side: str, mode: str | None) -> dict | None:
+    return next(
+        (c for c in cells if c["side"] == side and not c["diagnostic"] and c["mode"] == mode),
+        None,
+    )
+
+
 def replicate(
     pair,
     cells: list[dict],
@@ -57,59 +133,19 @@ def replicate(
     """Add `replicated` to each batch of `latency` (evaluation.latency, or another
     comparison of the same shape: evaluation.onnx_latency, labelled "onnx") where both
     sides have a best mode. A duel that fails keeps its replicates finished so far and
-    says why. placement: the node the pair's timed cells ran on (the executor's; None
-    locally), where its duel runs too."""
-    replicates = config.replicates if config.replicates is not None else config.profile.replicates
-    if replicates < 1:
+    says why. placement: where the pair's timed cells ran (see _duel)."""
+    if _replicates(config) < 1:
         return
     for batch, entry in latency.items():
         best = {
-            side: next(
-                (
-                    c
-                    for c in cells
-                    if c["side"] == side
-                    and not c["diagnostic"]
-                    and c["mode"] == (entry.get(side) or {}).get("best_mode")
-                ),
-                None,
-            )
+            side: _main_cell(cells, side, (entry.get(side) or {}).get("best_mode"))
             for side in SIDES
         }
         if not all(best.values()):
             continue
-        plan = DuelPlan(
-            batch=int(batch),
-            threads=config.threads,
-            replicates=replicates,
-            rounds=config.profile.rounds,
-            round_min_time_s=config.profile.round_min_time_s,
-            warmup=config.profile.warmup,
-            device=config.device,
-            ready_timeout_s=config.timeout_s,
+        result, block = _duel(
+            pair, best, int(batch), inputs, config, weights, work_dir, note, label, placement
         )
-        a, b = (_contender(pair, side, best[side], inputs, weights, config.seed) for side in SIDES)
-        if note:
-            note(
-                f"{pair.id} batch {batch}: {replicates} process pairs, "
-                f"{SIDE_NAMES['torch']} {a.mode} against {SIDE_NAMES['tensorflow']} {b.mode}"
-            )
-        result = executors.current().run_duel(
-            a,
-            b,
-            plan,
-            work_dir / safe_name(f"{pair.id}-duel{'-' + label if label else ''}-b{batch}"),
-            progress=(lambda line, b=batch: note(f"{pair.id} batch {b}: {line}")) if note else None,
-            placement=placement,
-        )
-        block: dict[str, Any] = {
-            "modes": {"torch": a.mode, "tensorflow": b.mode},
-            "plan": asdict(plan),
-            "wall_s": result.wall_s,
-        }
-        if result.error:
-            block["error"] = result.error
-            block["stderr_tail"] = result.stderr_tail
         if len(result.replicates) >= 2:
             torch_rounds, tf_rounds = result.round_medians()
             block.update(
@@ -119,6 +155,44 @@ def replicate(
                 "torch": [median(r) for r in torch_rounds],
                 "tensorflow": [median(r) for r in tf_rounds],
             }
-        else:
-            block.setdefault("error", "fewer than 2 replicates finished")
         entry["replicated"] = block
+
+
+def replicate_generation(
+    pair,
+    cells: list[dict],
+    evaluation: dict,
+    inputs,
+    config,
+    weights: str,
+    work_dir: Path,
+    note=None,
+    placement=None,
+) -> None:
+    """A causal LM's headline comparison: each side's fastest decoding mode (the highest
+    tokens/s among its cells, parity.evaluate.generation.best_modes) in a duel whose
+    rounds time whole generations at batch 1. Two comparisons come from the same rounds,
+    each a ratio of PyTorch's time over TensorFlow's with its rerun interval: `decode`
+    (the new tokens after the first; tokens/s is its inverse) and `ttft` (time to first
+    token). Stored as evaluation.generation_replicated."""
+    best_modes = generation.best_modes(evaluation.get("generation") or [])
+    if _replicates(config) < 1 or best_modes is None:
+        return
+    best = {side: _main_cell(cells, side, best_modes[side]) for side in SIDES}
+    if not all(best.values()):
+        return
+    result, block = _duel(
+        pair, best, 1, inputs, config, weights, work_dir, note, GENERATION, placement
+    )
+    if len(result.replicates) >= 2:
+        shares = result.cpu_shares()
+        medians: dict[str, Any] = {}
+        for name, series in (("decode", None), ("ttft", "ttft_ms")):
+            torch_rounds, tf_rounds = result.round_medians(series)
+            block[name] = compare(torch_rounds, tf_rounds, shares, interval=RERUN).to_dict()
+            medians[name] = {
+                "torch": [median(r) for r in torch_rounds],
+                "tensorflow": [median(r) for r in tf_rounds],
+            }
+        block["replicate_medians_ms"] = medians
+    evaluation["generation_replicated"] = block

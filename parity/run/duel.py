@@ -85,10 +85,16 @@ class Round:
     samples_ms: list[float]
     cpu_share: float | None
     stopped: str
+    # Further timed figures of the same calls, by name: a causal LM's round times whole
+    # generations (samples_ms: decode) and answers their times to first token here.
+    series: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def median_ms(self) -> float:
         return float(median(self.samples_ms))
+
+    def median_of(self, series: str | None = None) -> float:
+        return self.median_ms if series is None else float(median(self.series[series]))
 
     @property
     def contended(self) -> bool:
@@ -105,8 +111,8 @@ class Replicate:
     rounds: dict[str, list[Round]]
     ready: dict[str, dict[str, Any]]  # each side's "ready" answer: pid, load_s, first_call_s...
 
-    def round_medians(self, side: str) -> list[float]:
-        return [r.median_ms for r in self.rounds[side]]
+    def round_medians(self, side: str, series: str | None = None) -> list[float]:
+        return [r.median_of(series) for r in self.rounds[side]]
 
     def cpu_shares(self, side: str) -> list[float | None]:
         return [r.cpu_share for r in self.rounds[side]]
@@ -125,12 +131,15 @@ class DuelResult:
     stderr_tail: str | None = None
     wall_s: float = 0.0
 
-    def round_medians(self) -> tuple[list[list[float]], list[list[float]]]:
-        """Per replicate, each round's median: side a's and side b's (paired by round)."""
+    def round_medians(
+        self, series: str | None = None
+    ) -> tuple[list[list[float]], list[list[float]]]:
+        """Per replicate, each round's median: side a's and side b's (paired by round), of
+        the rounds' samples, or of one of their further series."""
         a, b = self.sides
         return (
-            [rep.round_medians(a) for rep in self.replicates],
-            [rep.round_medians(b) for rep in self.replicates],
+            [rep.round_medians(a, series) for rep in self.replicates],
+            [rep.round_medians(b, series) for rep in self.replicates],
         )
 
     def cpu_shares(self) -> list[list[float | None]]:
@@ -271,7 +280,13 @@ def run_replicate(
             workers[side].ask({"op": "round", "loop": plan.loop()})
             answer = workers[side].expect("round", round_timeout)
             rounds[side].append(
-                Round(side, answer["samples_ms"], answer["cpu_share"], answer["stopped"])
+                Round(
+                    side,
+                    answer["samples_ms"],
+                    answer["cpu_share"],
+                    answer["stopped"],
+                    answer.get("series", {}),
+                )
             )
         for worker in workers.values():
             worker.stop()

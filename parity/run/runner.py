@@ -35,7 +35,6 @@ from parity.vocabulary import (
     OK,
     ONNX,
     PROTOCOL,
-    TASK_MODES,
     UNAVAILABLE,
 )
 from zoo.catalog import SAME_WEIGHTS, SIDES, Pair
@@ -75,13 +74,10 @@ class Cell:
 
 def plan_cells(pair: Pair, config: RunConfig) -> list[Cell]:
     cells = []
-    task_modes = TASK_MODES.get(pair.task)
     for side in SIDES:
         spec = pair.side(side)
         source, _ = get_source(spec.handle)
-        for mode in config.modes_for(side, source.framework):
-            if task_modes is not None and mode not in task_modes:
-                continue
+        for mode in config.modes_for(side, source.framework, pair.task):
             cells.append(Cell(pair, side, mode, spec.handle, spec.load_options))
     if config.diagnostics:
         for diag in pair.diagnostics:
@@ -369,11 +365,14 @@ def evaluate_pair(
         "diagnostics": [],
         "latency": {},
     }
+    # A task may score seeded weights both sides share (a causal LM's perplexity, set side
+    # by side as a check of the two computations, not of the model).
+    scored = not seeded or (converted and getattr(handler, "SCORED_WHEN_SEEDED", False))
     for cell in main:
         evaluation["accuracy"][cell["cell_id"]] = (
-            {"error": "seeded weights: accuracy is not measured"}
-            if seeded
-            else _judge(handler.accuracy, pair, prepared, cell)
+            _judge(handler.accuracy, pair, prepared, cell)
+            if scored
+            else {"error": "seeded weights: accuracy is not measured"}
         )
     if not seeded and hasattr(handler, "summarize_tracks"):
         evaluation["tracks"] = handler.summarize_tracks(
@@ -586,6 +585,18 @@ def run_pair(
             work_dir,
             progress.note,
             label,
+            placement,
+        )
+    if record["evaluation"].get("generation"):  # a causal LM: its generations duel
+        comparisons.replicate_generation(
+            pair,
+            cells,
+            record["evaluation"],
+            inputs,
+            config,
+            cell_weights,
+            work_dir,
+            progress.note,
             placement,
         )
     record["status"] = OK if any(c["status"] == OK for c in cells) else FAILED

@@ -23,7 +23,7 @@ from parity.run.profiles import (
     eval_batch_for,
     get_profile,
 )
-from parity.vocabulary import default_modes
+from parity.vocabulary import default_modes, task_modes
 
 PRETRAINED, SEEDED = "pretrained", "seeded"
 
@@ -352,8 +352,9 @@ class _RunConfigMethods:
         found["latency_concurrent"] = self.jobs > 1
         return found
 
-    def modes_for(self, side: str, framework: str) -> tuple[str, ...]:
-        return default_modes(framework, (self.modes or {}).get(side))
+    def modes_for(self, side: str, framework: str, task: str | None = None) -> tuple[str, ...]:
+        wanted = (self.modes or {}).get(side)
+        return task_modes(task, framework, wanted) if task else default_modes(framework, wanted)
 
 
 def _field(setting: Setting):

@@ -5,8 +5,10 @@ Both sides get the same token ids from the checkpoint's tokenizer (parity.datase
 each prompt alone at batch 1. Each worker (parity/child/generation.py) runs a full forward
 pass over every prompt (logits at every position), decodes NEW_TOKENS greedily from it
 with its key-value cache, and times prefill (time to first token) and decoding
-(tokens per second). Agreement, perplexity and speed are judged here, in numpy
-(parity.evaluate.generation).
+(tokens per second), in the cell's mode: eager, torch.compile, tf.function or XLA.
+Agreement, perplexity and speed are judged here, in numpy (parity.evaluate.generation);
+each side's fastest decoding mode then duels the other's in the replicated comparison
+(parity.run.comparisons.replicate_generation).
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ from zoo.sources import resolve
 
 # Greedy tokens decoded per prompt, on each side.
 NEW_TOKENS = 32
+# Perplexity is measured with seeded weights too (parity.run.runner.evaluate_pair): both
+# sides load one seeded checkpoint, trained briefly on the bundled text, so their two
+# figures set the two computations side by side (the report says so); they say nothing
+# of a model's quality.
+SCORED_WHEN_SEEDED = True
 
 
 @dataclass

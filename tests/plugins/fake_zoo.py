@@ -20,6 +20,10 @@ half (the loader). Handles:
     fake:spin          fake:ok that also busy-loops a fixed amount of work per call (load
                        option "work": thousands of loop steps, default 20, about 1 ms), so
                        its latency is CPU-bound and slows when other processes take the cores
+    fake:lm            a causal LM (task text-generation): a bigram table in numpy, its
+                       decoder (parity.child.generation.Decoder) in modes eager and graph,
+                       busy-looping like spin at each model call (load option "work",
+                       default 2); load option "shift" adds to every logit
 
 Any other name is an unknown architecture, reported with the closest of these names.
 
@@ -63,7 +67,9 @@ MODELS = (
     "slow",
     "memhog",
     "forkhog",
+    "lm",
 )
+LM_VOCAB, LM_CONTEXT = 1024, 64
 
 
 @register_layer_map
@@ -185,6 +191,8 @@ def load_fake(location, task, options, weights="pretrained", seed=0):
         raise RuntimeError("fake model refused to load: corrupt header")
     if name == "unavailable":  # a hub download that cannot connect, as offline
         raise unavailable(location, ConnectionError("no route to the fake hub"))
+    if name == "lm":
+        return _causal_lm(options)
     steps = _steps(noise=1e-3 if name == "noisy" else 0.0, nan=name == "nan")
 
     def capture(inputs, names):
@@ -206,4 +214,47 @@ def load_fake(location, task, options, weights="pretrained", seed=0):
         parameters=VOCAB * WIDTH,
         input_dtypes={"input_ids": "int64"},
         details={"name": name},
+    )
+
+
+class FakeDecoder:
+    """fake:lm's decoding: the next token's logits are a row of a random table chosen by
+    the last token, so the cache is nothing; each model call also busy-loops `work`."""
+
+    context = LM_CONTEXT
+
+    def __init__(self, table: np.ndarray, work: int):
+        self.table, self.work = table, work
+
+    def in_mode(self, mode: str, width: int, total: int):
+        if mode not in ("eager", "graph"):
+            raise ValueError(f"fake:lm decodes in eager or graph mode, not {mode!r}")
+        return self
+
+    def _call(self, tokens) -> np.ndarray:
+        total = 0
+        for step in range(self.work):
+            total += step
+        return self.table[np.asarray(tokens) % LM_VOCAB]
+
+    def logits(self, ids):
+        return self._call(ids)
+
+    def prefill(self, ids, total):
+        return self._call(ids[-1]), None
+
+    def step(self, token, position, state):
+        return self._call(token), None
+
+
+def _causal_lm(options) -> LoadedModel:
+    table = np.random.default_rng(2).normal(0.0, 3.0, (LM_VOCAB, LM_VOCAB)).astype(np.float32)
+    table += np.float32(options.get("shift", 0.0))
+    decoder = FakeDecoder(table, int(1000 * options.get("work", 2)))
+    return LoadedModel(
+        forward=lambda inputs: table[inputs["input_ids"] % LM_VOCAB],
+        parameters=LM_VOCAB * LM_VOCAB,
+        input_dtypes={"input_ids": "int64"},
+        details={"name": "lm"},
+        decoder=decoder,
     )

@@ -114,7 +114,7 @@ def load(
 
 class TorchDecoder:
     """transformers' own decoding: a forward pass with use_cache, then one token at a time
-    with its past_key_values (what model.generate does for greedy search), under
+    with its key-value cache (what model.generate does for greedy search), under
     inference_mode, at batch 1."""
 
     def __init__(self, model):
@@ -125,10 +125,25 @@ class TorchDecoder:
         self.context = getattr(config, "max_position_embeddings", None) or getattr(
             config, "n_positions", None
         )
+        # transformers 5 names the cache argument `cache` (`past_key_values` before).
+        accepted = inspect.signature(model.forward).parameters
+        self.cache_name = "cache" if "cache" in accepted else "past_key_values"
+
+    def in_mode(self, mode: str, width: int, total: int):
+        if mode == "eager":
+            return self
+        if mode == "compile":
+            return CompiledTorchDecoder(self, width, total)
+        raise ValueError(
+            f"a causal LM's decoding runs in eager or compile mode on PyTorch, not {mode!r}"
+        )
 
     def _ids(self, ids):
         device = next(self.model.parameters()).device
         return self.torch.as_tensor(np.asarray(ids, dtype=np.int64).reshape(1, -1), device=device)
+
+    def _cache(self, out):
+        return getattr(out, self.cache_name)
 
     def logits(self, ids):
         with self.torch.inference_mode():
@@ -137,12 +152,71 @@ class TorchDecoder:
     def prefill(self, ids, total):
         with self.torch.inference_mode():
             out = self.model(input_ids=self._ids(ids), use_cache=True, logits_to_keep=1)
-        return out.logits[0, -1].float().cpu().numpy(), out.past_key_values
+        return out.logits[0, -1].float().cpu().numpy(), self._cache(out)
 
     def step(self, token, position, state):
         with self.torch.inference_mode():
-            out = self.model(input_ids=self._ids([token]), past_key_values=state, use_cache=True)
-        return out.logits[0, -1].float().cpu().numpy(), out.past_key_values
+            out = self.model(
+                input_ids=self._ids([token]), use_cache=True, **{self.cache_name: state}
+            )
+        return out.logits[0, -1].float().cpu().numpy(), self._cache(out)
+
+
+class CompiledTorchDecoder:
+    """The same decoding under torch.compile (inductor, static shapes), with transformers'
+    StaticCache, the cache its own generate compiles with. Every prompt is padded to
+    `width` tokens and the cache holds `total` positions, so three graphs are compiled,
+    once each: the full forward, the prefill and the one-token step. After the prefill the
+    cache's length is moved back to the prompt's: the padding's keys and values lie beyond
+    it, masked as the future, and each decode step overwrites one of them."""
+
+    def __init__(self, eager: TorchDecoder, width: int, total: int):
+        from transformers import StaticCache
+
+        torch = eager.torch
+        self.torch, self.model, self.context = torch, eager.model, eager.context
+        self.width, self.total, self.cache_name = width, total, eager.cache_name
+        self._ids = eager._ids
+        self.compiled = torch.compile(self.model, dynamic=False)
+        self.cache = StaticCache(config=self.model.config, max_cache_len=total)
+        # Allocate the cache's tensors eagerly, outside any compiled graph, so they keep
+        # one address (transformers marks them static only outside compiling). They are
+        # inference tensors: every in-place change to them (reset, crop) stays inside
+        # inference_mode.
+        with torch.inference_mode():
+            self.model(input_ids=self._padded([0]), use_cache=True, **{self.cache_name: self.cache})
+            self.cache.reset()
+
+    def _padded(self, ids):
+        buffer = np.zeros(self.width, dtype=np.int64)
+        buffer[: len(ids)] = ids
+        return self._ids(buffer)
+
+    def logits(self, ids):
+        with self.torch.inference_mode():
+            out = self.compiled(input_ids=self._padded(ids), use_cache=False)
+        return out.logits[0, : len(ids)].float().cpu().numpy()
+
+    def prefill(self, ids, total):
+        device = next(self.model.parameters()).device
+        last = self.torch.tensor([len(ids) - 1], device=device)  # a tensor: no recompiling
+        with self.torch.inference_mode():
+            self.cache.reset()
+            out = self.compiled(
+                input_ids=self._padded(ids),
+                use_cache=True,
+                logits_to_keep=last,
+                **{self.cache_name: self.cache},
+            )
+            self.cache.crop(-(self.width - len(ids)))
+        return out.logits[0, -1].float().cpu().numpy(), self.cache
+
+    def step(self, token, position, state):
+        with self.torch.inference_mode():
+            out = self.compiled(
+                input_ids=self._ids([token]), use_cache=True, **{self.cache_name: state}
+            )
+        return out.logits[0, -1].float().cpu().numpy(), state
 
 
 def causal_lm(model, location: Location) -> LoadedModel:

@@ -132,6 +132,16 @@ class KerasDecoder:
         self.model, self.ops = model, keras.ops
         self.context = context or getattr(model.backbone, "max_sequence_length", None)
 
+    def in_mode(self, mode: str, width: int, total: int):
+        if mode == "eager":
+            return self
+        if mode in ("function", "xla"):
+            return CompiledKerasDecoder(self, width, total, jit_compile=mode == "xla")
+        raise ValueError(
+            f"a causal LM's decoding runs in eager, function or xla mode on TensorFlow, "
+            f"not {mode!r}"
+        )
+
     def logits(self, ids):
         ids = np.asarray(ids, dtype=np.int32).reshape(1, -1)
         found = self.model({"token_ids": ids, "padding_mask": np.ones_like(ids, dtype=bool)})
@@ -147,6 +157,85 @@ class KerasDecoder:
         token_ids = self.ops.convert_to_tensor(np.array([[token]], dtype=np.int32))
         logits, _, cache = self.model.call_with_cache(token_ids, state, position)
         return np.asarray(self.ops.convert_to_numpy(logits), dtype=np.float32)[0, -1], cache
+
+
+class CompiledKerasDecoder:
+    """The same decoding as tf.functions with fixed input signatures, XLA-compiled when
+    jit_compile (what keras-hub's generate does with its whole generate step, which it
+    compiles with `jit_compile` from the model, True by default). Compiled here in two
+    parts, the prefill (_build_cache over the buffer, then the prompt's last token) and
+    the one-token step, so time to first token and decoding are timed apart; the full
+    forward over a prompt right-padded to `width` is a third. Indices are tensors, so
+    nothing retraces."""
+
+    def __init__(self, eager: KerasDecoder, width: int, total: int, jit_compile: bool):
+        import tensorflow as tf
+
+        model, self.tf, self.context = eager.model, tf, eager.context
+        self.width, self.total = width, total
+        int32 = tf.int32
+
+        def forward(token_ids, padding_mask):
+            return model({"token_ids": token_ids, "padding_mask": padding_mask})
+
+        def prefill(buffer, last_token, last_index):
+            _, cache = model._build_cache(buffer)
+            logits, _, cache = model.call_with_cache(last_token, cache, last_index)
+            return logits[0, -1], cache
+
+        def step(token, cache, index):
+            logits, _, cache = model.call_with_cache(token, cache, index)
+            return logits[0, -1], cache
+
+        self._token, self._index = tf.TensorSpec((1, 1), int32), tf.TensorSpec((), int32)
+        self._forward = tf.function(
+            forward,
+            input_signature=[tf.TensorSpec((1, width), int32), tf.TensorSpec((1, width), tf.bool)],
+            jit_compile=jit_compile,
+        )
+        self._prefill = tf.function(
+            prefill,
+            input_signature=[tf.TensorSpec((1, total), int32), self._token, self._index],
+            jit_compile=jit_compile,
+        )
+        self._step_fn, self._jit_compile, self._step = step, jit_compile, None
+
+    def _step_for(self, cache):
+        """The step's tf.function, its signature taken from the first cache the prefill
+        returned (its shape and dtype are the model's): made at the first step, so its
+        tracing falls in the first generation, with the prefill's."""
+        if self._step is None:
+            tf = self.tf
+            self._step = tf.function(
+                self._step_fn,
+                input_signature=[self._token, tf.TensorSpec(cache.shape, cache.dtype), self._index],
+                jit_compile=self._jit_compile,
+            )
+        return self._step
+
+    def logits(self, ids):
+        buffer = np.zeros((1, self.width), dtype=np.int32)
+        buffer[0, : len(ids)] = ids
+        found = self._forward(buffer, _mask(len(ids), self.width))
+        return np.asarray(found, dtype=np.float32)[0, : len(ids)]
+
+    def prefill(self, ids, total):
+        buffer = np.zeros((1, self.total), dtype=np.int32)
+        buffer[0, : len(ids)] = ids
+        logits, cache = self._prefill(
+            buffer, np.array([[ids[-1]]], dtype=np.int32), np.int32(len(ids) - 1)
+        )
+        return logits.numpy(), cache
+
+    def step(self, token, position, state):
+        token_ids = np.array([[token]], dtype=np.int32)
+        logits, cache = self._step_for(state)(token_ids, state, np.int32(position))
+        return logits.numpy(), cache
+
+
+def _mask(length: int, width: int) -> np.ndarray:
+    """The padding mask of a prompt of `length` tokens right-padded to `width`."""
+    return (np.arange(width) < length).reshape(1, width)
 
 
 def causal_lm(keras_hub, location: Location) -> LoadedModel:
