@@ -75,22 +75,28 @@ class Headline:
         return f"{side} {factor:.2f}x faster"
 
 
+def _replicated(batch: str, found, modes: dict[str, str], measure: str = LATENCY) -> Headline:
+    """A headline from a replicated comparison's block (its ratio, interval, verdict)."""
+    return Headline(
+        batch=batch,
+        ratio=found.ratio,
+        low=found.ci_low,
+        high=found.ci_high,
+        status=found.status,
+        verdict=found.verdict or NO_VERDICT,
+        why=found.why or "",
+        modes=dict(modes),
+        replicates=found.replicates,
+        between_cv=found.between_cv,
+        tie_margin=found.tie_margin or TIE_MARGIN,
+        measure=measure,
+    )
+
+
 def headline(batch: str, entry: SideLatency) -> Headline | None:
     found = entry.replicated
     if found is not None and found.status:
-        return Headline(
-            batch=batch,
-            ratio=found.ratio,
-            low=found.ci_low,
-            high=found.ci_high,
-            status=found.status,
-            verdict=found.verdict or NO_VERDICT,
-            why=found.why or "",
-            modes=dict(found.modes),
-            replicates=found.replicates,
-            between_cv=found.between_cv,
-            tie_margin=found.tie_margin or TIE_MARGIN,
-        )
+        return _replicated(batch, found, found.modes)
     single = entry.torch_over_tf
     if single is None or single.ratio is None:
         return None
@@ -129,20 +135,5 @@ def generation_headlines(pair: PairRecord) -> list[Headline]:
     for measure, one in ((DECODE, found.decode), (TTFT, found.ttft)):
         if one is None or not one.status:
             continue
-        lines.append(
-            Headline(
-                batch="1",
-                ratio=one.ratio,
-                low=one.ci_low,
-                high=one.ci_high,
-                status=one.status,
-                verdict=one.verdict or NO_VERDICT,
-                why=one.why or "",
-                modes=dict(found.modes),
-                replicates=one.replicates,
-                between_cv=one.between_cv,
-                tie_margin=one.tie_margin or TIE_MARGIN,
-                measure=measure,
-            )
-        )
+        lines.append(_replicated("1", one, found.modes, measure))
     return lines
