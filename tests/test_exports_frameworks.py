@@ -369,8 +369,22 @@ def tiny_bert(tmp_path_factory):
     return folder
 
 
+@pytest.fixture
+def tiny_bert_pair(tiny_bert, word_tokenizer) -> Pair:
+    """The tiny BERT on both sides (transformers; keras-hub converting the same folder)."""
+    return Pair(
+        id="tiny-bert",
+        relation=SAME_WEIGHTS,
+        torch=Side(f"hf:{tiny_bert}"),
+        tensorflow=Side(f"keras-hub:{tiny_bert}"),
+        task="text-encoder",
+        tokenizer=f"hf:{word_tokenizer}",
+        dataset="sts-smoke",
+    )
+
+
 def test_bert_export_cells_agree_and_a_missing_package_fails_only_its_cell(
-    tiny_bert, word_tokenizer, quick_config, tmp_path, monkeypatch
+    tiny_bert_pair, quick_config, tmp_path, monkeypatch
 ):
     _needs("onnxruntime", "onnxscript", "tf2onnx")
     # ai_edge_litert shadowed by a package that cannot be imported: the LiteRT cell fails
@@ -380,15 +394,7 @@ def test_bert_export_cells_agree_and_a_missing_package_fails_only_its_cell(
     (shadow / "__init__.py").write_text("raise ImportError('ai_edge_litert hidden by the test')\n")
     paths = (str(shadow.parent), os.environ.get("PYTHONPATH", ""))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in paths if p))
-    pair = Pair(
-        id="tiny-bert",
-        relation=SAME_WEIGHTS,
-        torch=Side(f"hf:{tiny_bert}"),
-        tensorflow=Side(f"keras-hub:{tiny_bert}"),
-        task="text-encoder",
-        tokenizer=f"hf:{word_tokenizer}",
-        dataset="sts-smoke",
-    )
+    pair = tiny_bert_pair
     config = quick_config(
         modes={"torch": ("eager", "onnx"), "tensorflow": ("eager", "onnx", "litert")},
         eval_batch=1,  # the export happens at the first call: batch 1
@@ -431,18 +437,10 @@ def test_bert_export_cells_agree_and_a_missing_package_fails_only_its_cell(
 
 
 def test_bert_litert_cell_runs_a_keras_hub_backbone_with_padded_batches(
-    tiny_bert, word_tokenizer, quick_config
+    tiny_bert_pair, quick_config
 ):
     _needs("ai_edge_litert")
-    pair = Pair(
-        id="tiny-bert",
-        relation=SAME_WEIGHTS,
-        torch=Side(f"hf:{tiny_bert}"),
-        tensorflow=Side(f"keras-hub:{tiny_bert}"),
-        task="text-encoder",
-        tokenizer=f"hf:{word_tokenizer}",
-        dataset="sts-smoke",
-    )
+    pair = tiny_bert_pair
     config = quick_config(
         modes={"torch": (), "tensorflow": ("eager", "litert")},
         eval_batch=1,
@@ -462,7 +460,7 @@ def test_bert_litert_cell_runs_a_keras_hub_backbone_with_padded_batches(
 
 
 def test_the_same_runtime_comparison_is_a_replicated_duel_of_both_onnx_exports(
-    tiny_bert, word_tokenizer, quick_config
+    tiny_bert_pair, quick_config
 ):
     """Both sides' ONNX cells, then the duel: each replicate's workers load, export and
     time their file in onnxruntime in alternating rounds; the ratio gets a rerun interval."""
@@ -470,15 +468,7 @@ def test_the_same_runtime_comparison_is_a_replicated_duel_of_both_onnx_exports(
     from parity.publish.exports import SAME_RUNTIME_TITLE
     from parity.run.profiles import Profile
 
-    pair = Pair(
-        id="tiny-bert",
-        relation=SAME_WEIGHTS,
-        torch=Side(f"hf:{tiny_bert}"),
-        tensorflow=Side(f"keras-hub:{tiny_bert}"),
-        task="text-encoder",
-        tokenizer=f"hf:{word_tokenizer}",
-        dataset="sts-smoke",
-    )
+    pair = tiny_bert_pair
     profile = Profile(
         "test-duel",
         warmup=1,
