@@ -501,3 +501,45 @@ def test_the_same_runtime_comparison_is_a_replicated_duel_of_both_onnx_exports(
     assert SAME_RUNTIME_TITLE in report
     assert f"{replicated['ratio']:.3f} [{replicated['ci_low']:.3f}" in report
     print(json.dumps({k: replicated[k] for k in ("ratio", "ci_low", "ci_high", "wall_s")}))
+
+
+def test_an_idle_onnxruntime_worker_leaves_the_cores_to_the_other_side(tmp_path):
+    """A duel's idle worker must not burn CPU inside the other side's round. onnxruntime's
+    default spinning keeps its intra-op threads busy for tens of ms after each call (about
+    34 ms of CPU in the half second after a burst of calls, measured here with spinning
+    on); the runtime wrapper turns it off."""
+    _needs("onnxruntime", "onnx")
+    found = _child(
+        "torch",
+        f"""
+        import json, time
+        import numpy as np
+        from onnx import TensorProto, helper, numpy_helper, save
+        from parity.child.export import OnnxRuntime
+
+        weight = np.random.default_rng(0).standard_normal((256, 256)).astype(np.float32)
+        nodes, names = [], ["x"]
+        for i in range(4):
+            nodes.append(helper.make_node("MatMul", [names[-1], f"w{{i}}"], [f"h{{i}}"]))
+            names.append(f"h{{i}}")
+        graph = helper.make_graph(
+            nodes, "chain",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [16, 256])],
+            [helper.make_tensor_value_info(names[-1], TensorProto.FLOAT, [16, 256])],
+            [numpy_helper.from_array(weight, f"w{{i}}") for i in range(4)],
+        )
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        model.ir_version = 8
+        save(model, r"{tmp_path}/chain.onnx")
+        run = OnnxRuntime(__import__("pathlib").Path(r"{tmp_path}/chain.onnx"), 2).prepare(
+            {{"x": None}}
+        )
+        x = {{"x": np.ones((16, 256), np.float32)}}
+        for _ in range(200):
+            run(x)
+        cpu0 = time.process_time()
+        time.sleep(0.5)
+        print(json.dumps({{"idle_cpu_ms": (time.process_time() - cpu0) * 1000}}))
+        """,
+    )
+    assert found["idle_cpu_ms"] < 5.0, found

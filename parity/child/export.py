@@ -115,6 +115,10 @@ class OnnxRuntime:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # No spinning: by default onnxruntime's intra-op threads spin after each call and
+        # burn a core while the worker waits, which lands in the other side's duel round
+        # (docs/measurement.md rule 6b; the contention check then refuses the round).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = ort.InferenceSession(
                 str(path), options, providers=["CPUExecutionProvider"]
