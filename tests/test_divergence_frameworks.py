@@ -8,14 +8,10 @@ Each framework runs in a child process (never torch and TensorFlow in one proces
 from __future__ import annotations
 
 import importlib.util
-import json
-import os
-import subprocess
-import sys
 
 import pytest
+from framework_child import run_in_child
 
-from parity.results import store as results
 from parity.run.runner import OK, run
 from zoo.catalog import custom_pair, timm_vs_keras_hub
 from zoo.layer_maps import layer_map_for
@@ -26,17 +22,6 @@ pytestmark = [
     pytest.mark.frameworks,
     pytest.mark.skipif(bool(missing), reason=f"not installed: {', '.join(missing)}"),
 ]
-
-
-def _child(code: str, framework: str) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(results.PROJECT_ROOT), TF_CPP_MIN_LOG_LEVEL="2")
-    if framework == "tensorflow":
-        env["KERAS_BACKEND"] = "tensorflow"
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 TF_SAME = """
@@ -55,7 +40,7 @@ print(json.dumps({"before": before, "after": (model(x) - want).abs().max().item(
 
 
 def test_tf_same_padding_puts_the_extra_row_and_column_at_the_bottom_right():
-    found = _child(TF_SAME, "torch")
+    found = run_in_child("torch", TF_SAME)
     assert found["before"] > 1e-2 and found["after"] < 1e-6, found
 
 
@@ -103,7 +88,7 @@ def test_an_adhoc_pair_without_a_hand_written_map_names_the_planted_layer(tmp_pa
     # efficientnet_b0 has no hand-written map: the map comes from keras-hub's conversion.
     # The TensorFlow side loads a copy of the checkpoint with one conv's weight changed.
     planted = "blocks.3.1.conv_pwl"
-    _child(PLANTED.format(folder=str(tmp_path), planted=planted), "torch")
+    run_in_child("torch", PLANTED.format(folder=str(tmp_path), planted=planted))
     torch_handle = f"timm:efficientnet_b0@{tmp_path}/original/model.safetensors"
     tf_handle = f"keras-hub:{tmp_path}/planted"
     assert layer_map_for(torch_handle, tf_handle) is None

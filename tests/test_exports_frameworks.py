@@ -16,6 +16,7 @@ import sys
 import textwrap
 
 import pytest
+from framework_child import run_in_child
 
 from parity.run.runner import FAILED, OK, run
 from parity.spawn import child_environment
@@ -28,18 +29,6 @@ def _needs(*modules: str) -> None:
     missing = [name for name in modules if importlib.util.find_spec(name) is None]
     if missing:
         pytest.skip(f"not installed: {', '.join(missing)}")
-
-
-def _child(framework: str, code: str) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        env=child_environment(1, framework),
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 # Exported at batch 1 (the first call), then compiled and run at batch 4; the agreement
@@ -84,7 +73,7 @@ TORCH_CNN = (
 
 def test_torch_cnn_exports_at_batch_1_runs_at_batch_4_and_a_changed_weight_is_caught():
     _needs("torch", "onnxruntime", "onnxscript")
-    found = _child(
+    found = run_in_child(
         "torch",
         TORCH_CNN
         + """
@@ -117,7 +106,7 @@ def test_torch_cnn_exports_at_batch_1_runs_at_batch_4_and_a_changed_weight_is_ca
 
 def test_torch_cnn_int8_keeps_its_predictions_and_a_reversed_layer_is_caught():
     _needs("torch", "onnxruntime", "onnxscript")
-    found = _child(
+    found = run_in_child(
         "torch",
         TORCH_CNN
         + """
@@ -150,7 +139,7 @@ def test_torch_cnn_int8_keeps_its_predictions_and_a_reversed_layer_is_caught():
 
 def test_torch_export_with_an_op_no_exporter_knows_fails_with_their_messages():
     _needs("torch", "onnxruntime", "onnxscript")
-    found = _child(
+    found = run_in_child(
         "torch",
         TORCH_CNN
         + """
@@ -187,11 +176,11 @@ def test_torch_litert_needs_its_own_environment_and_reports_what_it_said(monkeyp
     print(json.dumps({"message": message}))
     """
     )
-    unset = _child("torch", code)["message"]
+    unset = run_in_child("torch", code)["message"]
     assert "PARITY_LITERT_TORCH_PYTHON" in unset and "typing-extensions<4.13" in unset, unset
     # An environment without litert-torch (this one): the converter's own error comes back.
     monkeypatch.setenv("PARITY_LITERT_TORCH_PYTHON", sys.executable)
-    found = _child("torch", code)["message"]
+    found = run_in_child("torch", code)["message"]
     if importlib.util.find_spec("litert_torch") or importlib.util.find_spec("ai_edge_torch"):
         assert found is None
     else:
@@ -200,7 +189,7 @@ def test_torch_litert_needs_its_own_environment_and_reports_what_it_said(monkeyp
 
 def test_a_missing_runtime_fails_the_export_with_the_package_and_the_extra():
     _needs("torch")
-    found = _child(
+    found = run_in_child(
         "torch",
         TORCH_CNN
         + """
@@ -258,7 +247,7 @@ def test_keras_cnn_exports_at_batch_1_and_runs_at_batch_4(mode):
     _needs("tensorflow", "keras", *(("tf2onnx", "onnxruntime") if mode == "onnx" else ()))
     if mode == "litert":
         _needs("ai_edge_litert")
-    found = _child(
+    found = run_in_child(
         "tensorflow",
         KERAS_CNN
         + f"""
@@ -286,7 +275,7 @@ def test_keras_cnn_int8_keeps_its_predictions_and_a_reversed_layer_is_caught(mod
     _needs("tensorflow", "keras", "onnxruntime", *(("tf2onnx",) if mode == "onnx-int8" else ()))
     if mode == "litert-int8":
         _needs("ai_edge_litert")
-    found = _child(
+    found = run_in_child(
         "tensorflow",
         KERAS_CNN
         + f"""
@@ -316,7 +305,7 @@ def test_keras_cnn_int8_keeps_its_predictions_and_a_reversed_layer_is_caught(mod
 
 def test_keras_export_with_an_op_no_converter_knows_fails_its_cell():
     _needs("tensorflow", "keras", "tf2onnx", "onnxruntime", "ai_edge_litert")
-    found = _child(
+    found = run_in_child(
         "tensorflow",
         KERAS_CNN
         + """
@@ -509,7 +498,7 @@ def test_an_idle_onnxruntime_worker_leaves_the_cores_to_the_other_side(tmp_path)
     34 ms of CPU in the half second after a burst of calls, measured here with spinning
     on); the runtime wrapper turns it off."""
     _needs("onnxruntime", "onnx")
-    found = _child(
+    found = run_in_child(
         "torch",
         f"""
         import json, time

@@ -1,31 +1,10 @@
 """FLOPs counts and the TorchScript mode, checked in real framework children against
 analytic figures. Each framework runs in its own child process (never both in one)."""
 
-import importlib.util
-import json
-import subprocess
-import sys
-import textwrap
-
 import pytest
-
-from parity.spawn import child_environment
+from framework_child import run_in_child
 
 pytestmark = pytest.mark.frameworks
-
-
-def _child(framework: str, code: str) -> dict:
-    if importlib.util.find_spec(framework) is None:
-        pytest.skip(f"not installed: {framework}")
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        env=child_environment(1, framework),
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 TORCH_MODELS = """
@@ -47,7 +26,7 @@ TORCH_MODELS = """
 
 
 def test_torch_flops_of_a_linear_layer_are_two_per_multiply_add():
-    found = _child(
+    found = run_in_child(
         "torch",
         TORCH_MODELS
         + """
@@ -66,7 +45,7 @@ def test_torch_flops_of_a_linear_layer_are_two_per_multiply_add():
 
 
 def test_torchscript_mode_matches_eager_and_fails_clearly():
-    found = _child(
+    found = run_in_child(
         "torch",
         TORCH_MODELS
         + """
@@ -97,7 +76,7 @@ def test_torchscript_mode_matches_eager_and_fails_clearly():
 
 
 def test_tensorflow_flops_of_dense_and_einsum_layers_are_two_per_multiply_add():
-    found = _child(
+    found = run_in_child(
         "tensorflow",
         """
     import json
@@ -121,7 +100,7 @@ def test_tensorflow_flops_of_dense_and_einsum_layers_are_two_per_multiply_add():
 
 
 def test_gemm_calibration_child_reports_a_rate_per_size():
-    found = _child(
+    found = run_in_child(
         "torch",
         """
     import json

@@ -10,17 +10,12 @@ One child process per framework does every model (never torch and TensorFlow in 
 from __future__ import annotations
 
 import importlib.util
-import json
-import os
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
+from framework_child import run_in_child
 
 from parity.evaluate import divergence
-from parity.results import store as results
 from parity.run.runner import RunConfig, zoo_child_runner
 from zoo.artifacts import shipped
 from zoo.catalog import EFFICIENTNET_LITE0, MINILM
@@ -90,29 +85,6 @@ print(json.dumps(shapes))
 """
 
 
-def _child(code: str, framework: str, **values) -> dict:
-    env = dict(
-        os.environ,
-        PYTHONPATH=str(results.PROJECT_ROOT),
-        TF_CPP_MIN_LOG_LEVEL="2",
-        OMP_NUM_THREADS="1",
-    )
-    env.pop("PARITY_PLUGINS", None)  # the fake test sources are not on this child's path
-    if framework == "tensorflow":
-        env["KERAS_BACKEND"] = "tensorflow"
-    preamble = "".join(f"{name} = {value!r}\n" for name, value in values.items())
-    done = subprocess.run(
-        [sys.executable, "-c", preamble + textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    lines = done.stdout.strip().splitlines()
-    return json.loads(lines[-1]) if lines else {}
-
-
 def _text_inputs(path, vocab: int) -> None:
     # The second row is padded: its last three positions must not count.
     ids = np.array([[101, 7, 8, 9, 10, 11, 12, 102], [101, 20, 21, 22, 102, 0, 0, 0]])
@@ -124,7 +96,7 @@ def _text_inputs(path, vocab: int) -> None:
 def captured(tmp_path_factory):
     folder = tmp_path_factory.mktemp("maps")
     run_child = zoo_child_runner(RunConfig(threads=1))
-    _child(TINY, "torch", FOLDER=str(folder))
+    run_in_child("torch", TINY, FOLDER=str(folder))
     _text_inputs(folder / "text.npz", 1024)
     _text_inputs(folder / "minilm.npz", 30522)
     rng = np.random.default_rng(0)
@@ -170,7 +142,7 @@ def captured(tmp_path_factory):
                     "out": str(folder / f"{model_id}-{side}.npz"),
                 }
             )
-    shapes = {side: _child(CAPTURE, side, FRAMEWORK=side, JOBS=jobs[side]) for side in jobs}
+    shapes = {side: run_in_child(side, CAPTURE, FRAMEWORK=side, JOBS=jobs[side]) for side in jobs}
     return folder, maps, shapes
 
 
