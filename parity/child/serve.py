@@ -39,7 +39,9 @@ from typing import Any, TextIO
 from parity.child.worker import (
     EXIT_ERROR,
     EXIT_UNAVAILABLE,
+    load_model,
     repeat_rows,
+    start_engine,
     timed_loop,
     to_tensors,
 )
@@ -66,28 +68,13 @@ class WarmModel:
 
     def __init__(self, spec: dict[str, Any]):
         t0 = time.perf_counter()
-        from parity.child.engines import get_engine
-        from parity.child.loaders import get_loader
-        from zoo.sources import Location, load_plugins
-
-        load_plugins()
-        self.engine = engine = get_engine(spec["framework"])
+        engine, self.threads, self.device = start_engine(spec)
+        self.engine = engine
         self.thread_count = spec["threads"]
-        self.threads = engine.configure_threads(self.thread_count)
-        use_device = getattr(engine, "use_device", None)
-        self.device = use_device(spec.get("device", "cpu")) if use_device else {"device": "cpu"}
         self.import_s = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        model = get_loader(spec["source_prefix"])(
-            Location(**spec["location"]),
-            spec["task"],
-            spec.get("load_options", {}),
-            weights=spec.get("weights", "pretrained"),
-            seed=spec.get("seed", 0),
-        )
-        if hasattr(engine, "place"):
-            engine.place(model.forward)
+        model = load_model(spec, engine)
         self.load_s = time.perf_counter() - t0
 
         arrays = {name: load_npy(path) for name, path in spec["inputs"].items()}

@@ -181,14 +181,11 @@ def _device_peak(engine) -> float | None:
     return engine.device_peak_mib() if hasattr(engine, "device_peak_mib") else None
 
 
-def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
-    memory: dict[str, Any] = {"rss_start_mib": rss_mib()}
-    memory["peak_reset_supported"] = reset_peak()
-
-    t0 = time.perf_counter()
+def start_engine(spec: dict[str, Any]):
+    """The spec's framework imported, its threads set and its device chosen, before any
+    model loads: (engine, threads as set, device). Every worker and duel worker starts so."""
     from parity.child.engines import get_engine
-    from parity.child.loaders import get_loader
-    from zoo.sources import Location, all_sources, load_plugins
+    from zoo.sources import load_plugins
 
     load_plugins()
     engine = get_engine(spec["framework"])
@@ -196,6 +193,37 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
     # Engines of plugins (the tests' numpy engine) know no devices: they run on the CPU.
     use_device = getattr(engine, "use_device", None)
     device = use_device(spec.get("device", "cpu")) if use_device else {"device": "cpu"}
+    return engine, threads, device
+
+
+def load_model(spec: dict[str, Any], engine):
+    """The spec's model from its source's loader, placed on the engine's device."""
+    from parity.child.loaders import get_loader
+    from zoo.sources import Location, all_sources
+
+    source = all_sources()[spec["source_prefix"]]
+    if source.tasks and spec["task"] not in source.tasks:
+        raise ValueError(
+            f"{source.prefix}: loads {', '.join(source.tasks)} models, not {spec['task']!r}"
+        )
+    model = get_loader(source.prefix)(
+        Location(**spec["location"]),
+        spec["task"],
+        spec.get("load_options", {}),
+        weights=spec.get("weights", "pretrained"),
+        seed=spec.get("seed", 0),
+    )
+    if hasattr(engine, "place"):
+        engine.place(model.forward)
+    return model
+
+
+def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
+    memory: dict[str, Any] = {"rss_start_mib": rss_mib()}
+    memory["peak_reset_supported"] = reset_peak()
+
+    t0 = time.perf_counter()
+    engine, threads, device = start_engine(spec)
     # An export mode writes its file in the cell's folder (parity.child.export).
     exports = getattr(engine, "exports", None)
     if exports is not None:
@@ -205,29 +233,15 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
     memory["peak_import_mib"], memory["peak_method"] = peak_mib()
     _log(f"imported {spec['framework']} in {import_s:.1f} s")
 
-    source = all_sources()[spec["source_prefix"]]
-    if source.tasks and spec["task"] not in source.tasks:
-        raise ValueError(
-            f"{source.prefix}: loads {', '.join(source.tasks)} models, not {spec['task']!r}"
-        )
-    location = Location(**spec["location"])
     reset_peak()
     _reset_device_peak(engine)
     t0 = time.perf_counter()
-    model = get_loader(source.prefix)(
-        location,
-        spec["task"],
-        spec.get("load_options", {}),
-        weights=spec.get("weights", "pretrained"),
-        seed=spec.get("seed", 0),
-    )
-    if hasattr(engine, "place"):
-        engine.place(model.forward)
+    model = load_model(spec, engine)
     load_s = time.perf_counter() - t0
     memory["rss_after_load_mib"] = rss_mib()
     memory["peak_load_mib"], _ = peak_mib()
     memory["device_peak_load_mib"] = _device_peak(engine)
-    _log(f"loaded {location.handle} in {load_s:.1f} s")
+    _log(f"loaded {spec['location']['handle']} in {load_s:.1f} s")
 
     common = {
         "protocol": PROTOCOL,
