@@ -194,7 +194,7 @@ def test_a_cell_lost_with_its_node_is_measured_again_on_resume(scenarios):
     assert killed, "the slow cell's worker was never seen running"
     first = _cells(_results(scenarios / "killed", "first-results.json"))
     lost = first["killed/torch/eager"]
-    assert lost["status"] == "failed" and "lost with its node" in lost["reason"]
+    assert lost["status"] == "failed" and "lost on its node" in lost["reason"]
     assert summary["killed_work"], "the interrupted run's work folder was not kept"
     assert "killed__torch__eager" not in summary["journaled_before_resume"]
     resumed = _cells(_results(scenarios / "killed"))

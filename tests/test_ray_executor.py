@@ -121,7 +121,7 @@ def test_a_lost_cell_is_left_out_of_the_journal_and_measured_on_resume(
     first = run([pair], config)
     cells = {c["cell_id"]: c for c in first["pairs"][0]["cells"]}
     lost = cells[f"{pair.id}/torch/eager"]
-    assert lost["status"] == "failed" and "lost with its node (NodeDiedError" in lost["reason"]
+    assert lost["status"] == "failed" and "lost on its node (NodeDiedError" in lost["reason"]
     assert cells[f"{pair.id}/tensorflow/eager"]["status"] == "ok"
     (work,) = runs_folder(config.out_dir).iterdir()  # kept: the run did not complete
     journaled = sorted(p.parent.name for p in work.glob("cells/*/record.json"))
@@ -155,3 +155,31 @@ def test_each_cell_is_set_against_the_peak_of_its_own_node():
     on_a, on_b = (c["efficiency"]["1"] for c in record["pairs"][0]["cells"])
     assert on_a["gflops_per_s"] == 10.0 and on_a["percent_of_peak"] == 50.0
     assert on_b["percent_of_peak"] is None  # its node's peak is unknown: never another's
+
+
+def test_a_task_that_raises_on_its_node_loses_its_cell_in_one_line(quick_config):
+    """A failure of the task's own Python on a node (a full disk, say) is that cell lost,
+    named in one line, not a traceback that stops the run."""
+    ray = pytest.importorskip("ray")
+    from parity.run.executors import CellLost
+    from parity.run.executors.ray_cluster import RayExecutor
+
+    class NodeWithFullDisk:
+        exceptions = ray.exceptions
+
+        def remote(self, **options):
+            return lambda function: function
+
+        def wait(self, refs, timeout):
+            return refs, []
+
+        def get(self, ref):
+            cause = OSError(28, "No space left on device")
+            raise ray.exceptions.RayTaskError("run_worker", "Traceback ...", cause, ip="127.0.0.2")
+
+    executor = RayExecutor(NodeWithFullDisk(), "127.0.0.1:6379", [], quick_config())
+    with pytest.raises(CellLost) as lost:
+        executor._wait("a task")
+    said = str(lost.value)
+    assert said.startswith("the task failed on 127.0.0.2: OSError:")
+    assert "No space left on device" in said and "\n" not in said

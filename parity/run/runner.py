@@ -554,7 +554,7 @@ def run_pair(
                     "handle": cell.handle,
                     "load_options": cell.load_options,
                     "status": FAILED,
-                    "reason": f"lost with its node ({error}); `parity run --resume` "
+                    "reason": f"lost on its node ({error}); `parity run --resume` "
                     "measures it again",
                 }
             else:

@@ -11,8 +11,8 @@ and memory kills alike, and a run journaled by one resumes under the other.
     outcome, node = executors.current().run_worker(job)
 
 A worker lost with its node (not a crash of the worker: the node, or the Ray task holding
-the worker, died) raises CellLost: the runner leaves that cell out of the journal, so
-`parity run --resume` measures it again.
+the worker, died or raised) raises CellLost: the runner leaves that cell out of the
+journal, so `parity run --resume` measures it again.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ EXECUTORS = (LOCAL, RAY)
 
 
 class CellLost(Exception):
-    """The worker's node (or the task that held the worker) died: nothing was measured."""
+    """The worker's node, or the task that held the worker, died or raised: nothing was
+    measured."""
 
 
 @dataclass(frozen=True)

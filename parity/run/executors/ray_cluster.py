@@ -113,6 +113,18 @@ def version_mismatches(driver: dict[str, Any], node: dict[str, Any]) -> list[str
     return found
 
 
+def task_failure(error) -> str:
+    """A RayTaskError in one line: the node's exception, its first line, and where."""
+    cause = getattr(error, "cause", None)
+    if isinstance(cause, BaseException):
+        kind, text = type(cause).__name__, str(cause)
+    else:
+        kind, text = type(error).__name__, str(error)
+    where = f" on {error.ip}" if getattr(error, "ip", None) else ""
+    first = (text.strip().splitlines() or [""])[0]
+    return f"the task failed{where}: {kind}: {first}"
+
+
 class RayExecutor:
     name = RAY
 
@@ -284,8 +296,10 @@ class RayExecutor:
                 break
         try:
             return ray.get(ref)
-        except ray.exceptions.RayTaskError:
-            raise  # the task's own code raised: a bug or the node's disk, reported as such
+        except ray.exceptions.RayTaskError as error:
+            # The task's own Python raised on its node (a full disk, say): that cell is
+            # lost, not the run; the resume measures it again once the node is fixed.
+            raise CellLost(task_failure(error)) from None
         except ray.exceptions.TaskCancelledError:
             raise spawn.RunStopped from None
         except ray.exceptions.RayError as error:
@@ -351,7 +365,7 @@ class RayExecutor:
         except CellLost as error:
             from parity.run.duel import DuelResult
 
-            return DuelResult((a.side, b.side), plan, [], error=f"lost with its node: {error}")
+            return DuelResult((a.side, b.side), plan, [], error=f"lost on its node: {error}")
         folder.mkdir(parents=True, exist_ok=True)
         self._land(answer, folder)
         if progress:
