@@ -115,6 +115,11 @@ def timm_to_keras_build(torch_handle: str, tf_handle: str) -> LayerMap | None:
 
 # The .npz entry in which an automatic capture saves its side's record (JSON).
 MAP_RECORD = "__layer_map_record__"
+# The .npz entry holding a causal LM's logits, the model's own output, which both sides
+# capture beside their layers: the curve's last point. Where the head is tied to the
+# embeddings (gpt2, SmolLM) no PyTorch module and Keras layer hold its tensor apart from
+# the embeddings', so no group of the conversion reaches it (parity/evaluate/divergence.py).
+MODEL_LOGITS = "__model_logits__"
 
 
 @dataclass(frozen=True)
