@@ -412,3 +412,52 @@ def test_a_causal_lms_logits_are_the_curves_last_point():
     del tf_acts[MODEL_LOGITS]
     matches = divergence.automatic_map(GPT2_TORCH, GPT2_KERAS, torch_acts, tf_acts)
     assert matches[-1].torch == "transformer.h.1.mlp.c_proj"
+
+
+def test_an_untied_heads_embedding_layer_is_still_the_embeddings_candidate():
+    # keras-hub's ReversibleEmbedding holds an untied head's matrix beside the embedding's
+    # (TinyLlama): no PyTorch module holds both, yet its output is the embedding's.
+    torch_record = {
+        "keys": {
+            "model.embed_tokens.weight": "512x64:e",
+            "model.norm.weight": "64:n",
+            "lm_head.weight": "512x64:h",
+        },
+        "order": ["model.embed_tokens", "model.norm", "lm_head"],
+    }
+    keras_record = {
+        "variables": [
+            {
+                "layer": "backbone/token_embedding",
+                "keys": ["model.embed_tokens.weight"],
+                "fingerprints": ["512x64:e"],
+            },
+            {
+                "layer": "backbone/token_embedding",
+                "keys": ["lm_head.weight"],
+                "fingerprints": ["512x64:h"],
+            },
+            {"layer": "backbone/norm", "keys": ["model.norm.weight"], "fingerprints": ["64:n"]},
+        ],
+    }
+    groups = {g.keys: (g.torch, g.tensorflow) for g in automatic_groups(torch_record, keras_record)}
+    assert groups[frozenset({"model.embed_tokens.weight"})] == (
+        ("model.embed_tokens",),
+        ("backbone/token_embedding",),
+    )
+    # a candidate for the head too, which the shapes of their outputs rule out
+    assert groups[frozenset({"lm_head.weight"})] == (("lm_head",), ("backbone/token_embedding",))
+    rng = np.random.default_rng(0)
+    torch_acts = {
+        "model.embed_tokens": rng.standard_normal((2, 5, 64)).astype(np.float32),
+        "model.norm": rng.standard_normal((2, 5, 64)).astype(np.float32),
+        "lm_head": rng.standard_normal((2, 5, 512)).astype(np.float32),
+        MODEL_LOGITS: rng.standard_normal((2, 5, 512)).astype(np.float32),
+    }
+    tf_acts = {
+        "backbone/token_embedding": torch_acts["model.embed_tokens"],
+        "backbone/norm": torch_acts["model.norm"],
+        MODEL_LOGITS: torch_acts[MODEL_LOGITS],
+    }
+    matches = divergence.automatic_map(torch_record, keras_record, torch_acts, tf_acts)
+    assert [m.torch for m in matches] == ["model.embed_tokens", "model.norm", MODEL_LOGITS]
