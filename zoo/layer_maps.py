@@ -119,7 +119,9 @@ MAP_RECORD = "__layer_map_record__"
 # capture beside their layers: the curve's last point. Where the head is tied to the
 # embeddings (gpt2, SmolLM) no PyTorch module and Keras layer hold its tensor apart from
 # the embeddings', so no group of the conversion reaches it (parity/evaluate/divergence.py).
-MODEL_LOGITS = "__model_logits__"
+# Named as the report shows it in place of a module's and a layer's name; no module or
+# layer name holds a space.
+MODEL_LOGITS = "(model output)"
 
 
 @dataclass(frozen=True)

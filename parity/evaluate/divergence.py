@@ -119,10 +119,10 @@ def automatic_map(
         for match, after in zip(matches, [*matches[1:], None], strict=True)
         if match[0] <= OTHER_TENSOR * rtol or after is None or after[0] > rtol
     ]
-    logits = (LayerMatch("logits", MODEL_LOGITS, MODEL_LOGITS),)
-    return tuple(match for _, match in kept) + (
-        logits if MODEL_LOGITS in torch_acts and MODEL_LOGITS in tf_acts else ()
-    )
+    found = tuple(match for _, match in kept)
+    if MODEL_LOGITS in torch_acts and MODEL_LOGITS in tf_acts:
+        found += (LayerMatch("logits", MODEL_LOGITS, MODEL_LOGITS),)
+    return found
 
 
 def capture_request(cell, enabled: bool | None, cell_dir: Path) -> dict | None:
