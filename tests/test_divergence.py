@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from parity.child.capture import channels_last
+from parity.child.worker import prompt_rows
 from parity.evaluate import divergence
 from parity.publish.markdown import render_markdown
 from parity.publish.tables import divergence_table
@@ -153,8 +154,9 @@ def test_log_curve_draws_zeros_at_the_floor_skips_gaps_and_marks_the_tolerance()
     assert log_curve({"abs": [0.0, None]}, ["a", "b"], "t", "y") == ""
 
 
-def test_causal_lm_pairs_ask_for_no_capture(tmp_path):
-    # Their cells evaluate generation and capture nothing, so no divergence is planned.
+def test_causal_lm_pairs_capture_their_first_prompts_automatically(tmp_path):
+    # keras-hub converting the checkpoint transformers loads: an automatic capture in each
+    # eager cell (a full forward over the first prompts), after generation is measured.
     pair = Pair(
         "lm",
         "text-generation",
@@ -164,6 +166,21 @@ def test_causal_lm_pairs_ask_for_no_capture(tmp_path):
         dataset="lm-prompts",
         tokenizer="hf:x/y",
     )
-    cell = Cell(pair, "torch", "eager", "h", {}, None)
-    assert divergence.capture_request(cell, None, tmp_path) is None
-    assert divergence.pair_divergence(pair, {}, True, None) is None
+    asked = divergence.capture_request(Cell(pair, "torch", "eager", "h", {}, None), None, tmp_path)
+    assert asked["layers"] is None and asked["rows"] == divergence.DEFAULT_ROWS
+    assert (
+        divergence.capture_request(Cell(pair, "torch", "compile", "h", {}, None), None, tmp_path)
+        is None
+    )
+    found = divergence.pair_divergence(pair, {}, True, None)
+    assert found == {"error": "an eager cell of one side did not complete: nothing to compare"}
+
+
+def test_an_lm_capture_takes_the_first_prompts_to_the_longest_of_them(tmp_path):
+    ids = np.array([[5, 6, 7, 0, 0], [8, 9, 0, 0, 0], [1, 2, 3, 4, 5]], np.int64)
+    paths = {"input_ids": tmp_path / "ids.npy", "lengths": tmp_path / "lengths.npy"}
+    np.save(paths["input_ids"], ids)
+    np.save(paths["lengths"], np.array([3, 2, 5]))
+    found = prompt_rows({name: str(path) for name, path in paths.items()}, 2)
+    assert found["input_ids"].tolist() == [[5, 6, 7], [8, 9, 0]]
+    assert found["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]

@@ -1,6 +1,6 @@
-"""Divergence localisation on real models: automatic layer maps of keras-hub's timm
-conversions (a planted difference is found), capture on both frameworks, and the padding
-diagnostic pads as TensorFlow does.
+"""Divergence localisation on real models: automatic layer maps of keras-hub's timm and
+transformers conversions (a planted difference is found, in a CNN and in a causal LM),
+capture on both frameworks, and the padding diagnostic pads as TensorFlow does.
 
 Each framework runs in a child process (never torch and TensorFlow in one process).
 """
@@ -14,7 +14,7 @@ from framework_child import run_in_child
 
 from parity.run.runner import OK, run
 from zoo.catalog import custom_pair, timm_vs_keras_hub
-from zoo.layer_maps import layer_map_for
+from zoo.layer_maps import MODEL_LOGITS, layer_map_for
 
 NEEDED = ("torch", "timm", "tensorflow", "keras_hub")
 missing = [name for name in NEEDED if importlib.util.find_spec(name) is None]
@@ -110,3 +110,71 @@ def test_an_adhoc_pair_without_a_hand_written_map_names_the_planted_layer(tmp_pa
     assert first["torch"] == planted, first
     # Every matched layer before it agrees, and there are many: the map spans the network.
     assert first["index"] > 50
+
+
+# A seeded gpt2 (zoo/seeding.py's reduced config and tokenizer, written by the seeding
+# child) trained for a few steps only, so its norms and biases are no longer their
+# initial ones and are told apart by value, as a trained checkpoint's are; then a copy
+# with one decoder layer's MLP projection scaled.
+PLANTED_LM = """
+import json, shutil
+from safetensors.torch import load_file, save_file
+from parity.child import seeding
+seeding.LM_TRAIN_STEPS = 20  # a few steps: the test needs distinct tensors, not fluency
+seeding.check_informative = lambda *args: {{}}
+seeding.main(["hf", "openai-community/gpt2", {original!r}, "0"])
+shutil.copytree({original!r}, {planted!r})
+tensors = load_file({original!r} + "/model.safetensors")
+tensors[{planted_key!r}] = tensors[{planted_key!r}] * 1.5
+save_file(tensors, {planted!r} + "/model.safetensors", metadata={{"format": "pt"}})
+print(json.dumps(sorted(tensors)))
+"""
+
+
+def test_a_causal_lm_pair_names_the_planted_decoder_layer(tmp_path, quick_config):
+    """gpt2 through keras-hub: the map comes from the conversion (GPT-2's Conv1D weights are
+    stored transposed, which fingerprints of the file's tensors do not mind). The curve
+    runs from the embeddings through each decoder block's sublayers to the final norm and
+    the logits (the head is tied to the embeddings, so the logits are the model's output),
+    and names layer 1's MLP projection, scaled on the TensorFlow side, as the first over."""
+    original, planted = tmp_path / "original", tmp_path / "planted"
+    planted_module = "transformer.h.1.mlp.c_proj"
+    keys = _child(
+        PLANTED_LM.format(
+            original=str(original), planted=str(planted), planted_key=planted_module + ".weight"
+        ),
+        "torch",
+    )
+    assert planted_module + ".weight" in keys and "lm_head.weight" not in keys  # tied
+    config = quick_config(
+        limit=2,
+        latency_batches=(),  # agreement and divergence only: no timed generation
+        eval_batch=1,
+        threads=2,
+        timeout_s=300.0,
+        modes={"torch": ("eager",), "tensorflow": ("eager",)},
+    )
+    pair = custom_pair(f"hf:{original}", f"keras-hub:{planted}", "text-generation", True)
+    record = run([pair], config)
+    cells = record["pairs"][0]["cells"]
+    assert [c["status"] for c in cells] == [OK, OK], [c.get("reason") for c in cells]
+    found = record["pairs"][0]["evaluation"]["divergence"]
+    assert "error" not in found and found["automatic"] and found["errors"] == 0, found
+    assert found["rows"] == 2
+    layers = [layer["torch"] for layer in found["layers"]]
+    # embeddings first, each block's sublayers and the block, the final norm, the logits
+    assert layers[0] == "transformer.wte"
+    for block in ("transformer.h.0", "transformer.h.1"):
+        assert {f"{block}.ln_1", f"{block}.attn", f"{block}.ln_2", block} <= set(layers)
+        assert {f"{block}.mlp.c_proj", f"{block}.mlp.act"} <= set(layers)
+    assert layers[-2:] == ["transformer.ln_f", MODEL_LOGITS]
+    assert found["layers"][-1]["label"] == "logits"
+    first = found["first_over_rtol"]
+    assert first["torch"] == planted_module, first
+    # Everything before it agrees: the whole of block 0 and block 1's attention.
+    assert first["index"] == layers.index(planted_module) > layers.index("transformer.h.1.attn")
+    assert all(layer["max_rel_diff"] < found["rtol"] for layer in found["layers"][: first["index"]])
+    assert found["layers"][-1]["max_rel_diff"] > found["rtol"]  # it reaches the logits
+    report = (config.out_dir / "report.md").read_text()
+    assert "Divergence: where the sides part" in report
+    assert planted_module in report

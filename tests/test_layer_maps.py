@@ -14,6 +14,7 @@ from parity.evaluate import divergence
 from zoo.catalog import EFFICIENTNET_LITE0, MINILM, PAIRS
 from zoo.converters import efficientnet_lite as lite
 from zoo.layer_maps import (
+    MODEL_LOGITS,
     automatic_groups,
     automatic_pair,
     layer_map_for,
@@ -302,3 +303,161 @@ def test_keras_successors_follow_the_call_order_inside_one_parent():
     assert _successors("b/conv2", order, free) == []  # c/relu is another layer's
     assert _successors("b/conv", order, free) == []  # the norm after it holds weights
     assert _successors("b/absent", order, free) == []
+
+
+# --- a causal LM's records: GPT-2 as keras-hub converts it --------------------------------
+# GPT-2's Conv1D keeps its weight as (in, out), transposed against a Linear. Fingerprints
+# are taken of the tensors as the file holds them (PyTorch's state dict, and what
+# keras-hub's loader reads before it transposes or splits anything), so they still meet.
+GPT2_TORCH = {
+    "keys": {
+        "transformer.wte.weight": "512x64:e",
+        "transformer.h.0.attn.c_attn.weight": "64x192:qkv0",  # (in, out): Conv1D
+        "transformer.h.0.attn.c_attn.bias": "192:qkvb0",
+        "transformer.h.0.mlp.c_proj.weight": "256x64:m0",
+        "transformer.h.1.mlp.c_proj.weight": "256x64:m1",
+        "lm_head.weight": "512x64:e",  # tied: the embedding's own tensor
+    },
+    "order": [
+        "transformer.wte",
+        "transformer.h.0.attn.c_attn",
+        "transformer.h.0.attn",
+        "transformer.h.0.mlp.c_proj",
+        "transformer.h.1.mlp.c_proj",
+        "lm_head",
+    ],
+    "types": {"transformer.h.1.mlp.c_proj": "Conv1D"},
+}
+# keras-hub reads the fused c_attn once for each of query, key and value (it splits the
+# tensor after reading), and the TensorFlow side's file has layer 1's projection changed.
+GPT2_KERAS = {
+    "variables": [
+        {"layer": "backbone/token_embedding", "keys": ["transformer.wte.weight"]},
+        *(
+            {"layer": f"backbone/layer_0/attention/{part}", "keys": [f"{tensor}"]}
+            for part in ("query", "key", "value")
+            for tensor in ("transformer.h.0.attn.c_attn.weight", "transformer.h.0.attn.c_attn.bias")
+        ),
+        {"layer": "backbone/layer_0/ffn_out", "keys": ["transformer.h.0.mlp.c_proj.weight"]},
+        {"layer": "backbone/layer_1/ffn_out", "keys": ["transformer.h.1.mlp.c_proj.weight"]},
+    ],
+    "successors": {},
+}
+_PRINTS = {**GPT2_TORCH["keys"], "transformer.h.1.mlp.c_proj.weight": "256x64:planted"}
+for _variable in GPT2_KERAS["variables"]:
+    _variable["fingerprints"] = [_PRINTS[key] for key in _variable["keys"]]
+
+
+def test_a_gpt2_conversion_meets_its_tied_head_fused_qkv_and_a_changed_tensor():
+    groups = {g.keys: (g.torch, g.tensorflow) for g in automatic_groups(GPT2_TORCH, GPT2_KERAS)}
+    # The tied head holds the embedding's values; the embedding's name decides.
+    assert groups[frozenset({"transformer.wte.weight"})] == (
+        ("transformer.wte",),
+        ("backbone/token_embedding",),
+    )
+    assert not any("lm_head" in torch for torch, _ in groups.values())
+    # The fused projection was read into three layers: each a candidate for it, as the
+    # attention layers holding the whole of it are.
+    qkv = frozenset({"transformer.h.0.attn.c_attn.weight", "transformer.h.0.attn.c_attn.bias"})
+    assert groups[qkv][0] == ("transformer.h.0.attn", "transformer.h.0.attn.c_attn")
+    assert set(groups[qkv][1]) == {
+        "backbone/layer_0/attention",
+        "backbone/layer_0/attention/query",
+        "backbone/layer_0/attention/key",
+        "backbone/layer_0/attention/value",
+    }
+    # The changed tensor has no equal: it is taken by its name among those of its shape.
+    changed = groups[frozenset({"transformer.h.1.mlp.c_proj.weight"})]
+    assert "transformer.h.1.mlp.c_proj" in changed[0] and "backbone/layer_1/ffn_out" in changed[1]
+
+
+def test_a_causal_lms_logits_are_the_curves_last_point():
+    rng = np.random.default_rng(0)
+    tokens = rng.standard_normal((2, 5, 64)).astype(np.float32)
+    torch_acts = {
+        "transformer.wte": tokens,
+        "transformer.h.0.attn.c_attn": rng.standard_normal((2, 5, 192)).astype(np.float32),
+        "transformer.h.0.attn": tokens * 2,
+        "transformer.h.0.mlp.c_proj": tokens * 3,
+        "transformer.h.1.mlp.c_proj": tokens * 4,
+        "lm_head": rng.standard_normal((2, 5, 512)).astype(np.float32),
+        MODEL_LOGITS: rng.standard_normal((2, 5, 512)).astype(np.float32),
+    }
+    tf_acts = {
+        "backbone/token_embedding": tokens,
+        # per head: (batch, tokens, heads, width), a third of the fused output each
+        **{
+            f"backbone/layer_0/attention/{part}": tokens.reshape(2, 5, 4, 16)
+            for part in ("query", "key", "value")
+        },
+        "backbone/layer_0/attention": tokens * 2,
+        "backbone/layer_0/ffn_out": tokens * 3,
+        "backbone/layer_1/ffn_out": tokens * 4 * 1.5,  # the changed tensor's output
+        MODEL_LOGITS: torch_acts[MODEL_LOGITS] * 1.2,
+    }
+    matches = divergence.automatic_map(GPT2_TORCH, GPT2_KERAS, torch_acts, tf_acts)
+    # The fused projection meets no layer of its shape; the attention output stands for it.
+    assert [(m.torch, m.tensorflow) for m in matches] == [
+        ("transformer.wte", "backbone/token_embedding"),
+        ("transformer.h.0.attn", "backbone/layer_0/attention"),
+        ("transformer.h.0.mlp.c_proj", "backbone/layer_0/ffn_out"),
+        ("transformer.h.1.mlp.c_proj", "backbone/layer_1/ffn_out"),
+        (MODEL_LOGITS, MODEL_LOGITS),
+    ]
+    assert matches[-1].label == "logits"
+    found = divergence.localise(matches, torch_acts, tf_acts)
+    assert found["first_over_rtol"]["label"] == "Conv1D transformer.h.1.mlp.c_proj"
+    assert found["layers"][-1]["max_rel_diff"] > 0.1
+    # Only where both sides kept their logits is there a logits point.
+    del tf_acts[MODEL_LOGITS]
+    matches = divergence.automatic_map(GPT2_TORCH, GPT2_KERAS, torch_acts, tf_acts)
+    assert matches[-1].torch == "transformer.h.1.mlp.c_proj"
+
+
+def test_an_untied_heads_embedding_layer_is_still_the_embeddings_candidate():
+    # keras-hub's ReversibleEmbedding holds an untied head's matrix beside the embedding's
+    # (TinyLlama): no PyTorch module holds both, yet its output is the embedding's.
+    torch_record = {
+        "keys": {
+            "model.embed_tokens.weight": "512x64:e",
+            "model.norm.weight": "64:n",
+            "lm_head.weight": "512x64:h",
+        },
+        "order": ["model.embed_tokens", "model.norm", "lm_head"],
+    }
+    keras_record = {
+        "variables": [
+            {
+                "layer": "backbone/token_embedding",
+                "keys": ["model.embed_tokens.weight"],
+                "fingerprints": ["512x64:e"],
+            },
+            {
+                "layer": "backbone/token_embedding",
+                "keys": ["lm_head.weight"],
+                "fingerprints": ["512x64:h"],
+            },
+            {"layer": "backbone/norm", "keys": ["model.norm.weight"], "fingerprints": ["64:n"]},
+        ],
+    }
+    groups = {g.keys: (g.torch, g.tensorflow) for g in automatic_groups(torch_record, keras_record)}
+    assert groups[frozenset({"model.embed_tokens.weight"})] == (
+        ("model.embed_tokens",),
+        ("backbone/token_embedding",),
+    )
+    # a candidate for the head too, which the shapes of their outputs rule out
+    assert groups[frozenset({"lm_head.weight"})] == (("lm_head",), ("backbone/token_embedding",))
+    rng = np.random.default_rng(0)
+    torch_acts = {
+        "model.embed_tokens": rng.standard_normal((2, 5, 64)).astype(np.float32),
+        "model.norm": rng.standard_normal((2, 5, 64)).astype(np.float32),
+        "lm_head": rng.standard_normal((2, 5, 512)).astype(np.float32),
+        MODEL_LOGITS: rng.standard_normal((2, 5, 512)).astype(np.float32),
+    }
+    tf_acts = {
+        "backbone/token_embedding": torch_acts["model.embed_tokens"],
+        "backbone/norm": torch_acts["model.norm"],
+        MODEL_LOGITS: torch_acts[MODEL_LOGITS],
+    }
+    matches = divergence.automatic_map(torch_record, keras_record, torch_acts, tf_acts)
+    assert [m.torch for m in matches] == ["model.embed_tokens", "model.norm", MODEL_LOGITS]

@@ -115,6 +115,13 @@ def timm_to_keras_build(torch_handle: str, tf_handle: str) -> LayerMap | None:
 
 # The .npz entry in which an automatic capture saves its side's record (JSON).
 MAP_RECORD = "__layer_map_record__"
+# The .npz entry holding a causal LM's logits, the model's own output, which both sides
+# capture beside their layers: the curve's last point. Where the head is tied to the
+# embeddings (gpt2, SmolLM) no PyTorch module and Keras layer hold its tensor apart from
+# the embeddings', so no group of the conversion reaches it (parity/evaluate/divergence.py).
+# Named as the report shows it in place of a module's and a layer's name; no module or
+# layer name holds a space.
+MODEL_LOGITS = "(model output)"
 
 
 @dataclass(frozen=True)
@@ -227,6 +234,8 @@ def automatic_groups(
     )
     keras_sets: dict[str, set[str]] = {}
     incomplete: set[str] = set()
+    # each layer's own variables, by the PyTorch module holding their tensors
+    own: dict[str, dict[str, set[str]]] = {}
     for variable in keras_record["variables"]:
         found = [state_keys[key] for key in variable["keys"]]
         owners = _ancestors(variable["layer"], "/")
@@ -234,6 +243,9 @@ def automatic_groups(
             incomplete.update(owners)
         for owner in owners:
             keras_sets.setdefault(owner, set()).update(k for k in found if k)
+        modules = {key.rpartition(".")[0] for key in found if key}
+        if found and None not in found and len(modules) == 1:
+            own.setdefault(variable["layer"], {}).setdefault(modules.pop(), set()).update(found)
     used = set().union(*keras_sets.values()) if keras_sets else set()
     torch_sets: dict[str, set[str]] = {}
     for key in used:
@@ -257,6 +269,17 @@ def automatic_groups(
         for name in (layer, *successors.get(layer, ())):
             if keras_captured is None or name in keras_captured:
                 group[1].append(name)
+    # A Keras layer holding tensors PyTorch keeps in separate modules, used at different
+    # points (keras-hub's ReversibleEmbedding: an untied head's matrix beside the
+    # embedding's), is a candidate for each of those modules: its output, its first
+    # call's, is one of theirs (the embedding), and shapes rule out the others.
+    for layer, by_module in own.items():
+        if len(by_module) < 2 or not (keras_captured is None or layer in keras_captured):
+            continue
+        for keys in by_module.values():
+            group = groups.get(frozenset(keys))
+            if group is not None and layer not in group[1]:
+                group[1].append(layer)
     return [
         CandidateGroup(
             keys,

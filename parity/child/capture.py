@@ -93,13 +93,15 @@ def _first_tensor(output, is_tensor: Callable[[Any], bool]):
 
 
 def torch_module_outputs(
-    model, run: Callable[[], Any], names: list[str] | None
+    model, run: Callable[[], Any], names: list[str] | None, output_name: str | None = None
 ) -> dict[str, np.ndarray]:
     """Forward hooks on the named modules, then one call of `run()` in inference mode.
 
     names None: an automatic capture, for a map derived from a conversion: every module
     that holds a parameter or buffer, plus the record (MAP_RECORD) of the state dict's
-    fingerprints, the modules' classes and the order their forwards ended."""
+    fingerprints, the modules' classes and the order their forwards ended. output_name:
+    what `run()` returns is kept too, under this name (a causal LM's logits: its head,
+    tied to the embeddings, holds no converted tensor of its own to be matched by)."""
     import torch
 
     modules = dict(model.named_modules())
@@ -134,10 +136,12 @@ def torch_module_outputs(
     handles = [modules[name].register_forward_hook(hook_for(name)) for name in names]
     try:
         with torch.inference_mode():
-            run()
+            output = _first_tensor(run(), torch.is_tensor)
     finally:
         for handle in handles:
             handle.remove()
+    if output_name is not None and output is not None:
+        found[output_name] = channels_last(output.detach().float().cpu().numpy())
     if automatic:
         successors = {
             name: chain
@@ -172,13 +176,18 @@ def _sublayer(layer, path: list[str]):
 
 
 def _recorded_calls(
-    model, inputs: Any, layers: dict[str, Any], order: list[str] | None = None
+    model,
+    inputs: Any,
+    layers: dict[str, Any],
+    order: list[str] | None = None,
+    output_name: str | None = None,
 ) -> dict[str, np.ndarray]:
     """One eager call of `model`, recording what each of `layers` returns: the Keras
     counterpart of a forward hook, for layers nested inside another layer's `call`, which
     a functional graph does not expose. A layer that returns a tuple gives its first
     element; one that returns no tensor (a dict, a cache) is left out. `order`, if given,
-    receives the names in the order their calls ended."""
+    receives the names in the order their calls ended; output_name, if given, gets the
+    model's own output."""
     found: dict[str, np.ndarray] = {}
     saved = {}
 
@@ -200,13 +209,15 @@ def _recorded_calls(
 
         object.__setattr__(layer, "call", call)
     try:
-        model(inputs, training=False)
+        output = _first_tensor(model(inputs, training=False), is_array)
     finally:
         for name, layer in layers.items():
             if saved[name] is None:
                 object.__delattr__(layer, "call")
             else:
                 object.__setattr__(layer, "call", saved[name])
+    if output_name is not None and output is not None:
+        found[output_name] = np.asarray(output, dtype=np.float32)
     return found
 
 
@@ -319,10 +330,13 @@ def _successors(
     return chain
 
 
-def keras_conversion_outputs(model, inputs: Any) -> dict[str, np.ndarray]:
+def keras_conversion_outputs(
+    model, inputs: Any, output_name: str | None = None
+) -> dict[str, np.ndarray]:
     """An automatic capture: the outputs of every layer that holds a converted variable
     (and of its parameter-free successors), with the record (MAP_RECORD) of which
-    checkpoint tensors filled which layer's variables."""
+    checkpoint tensors filled which layer's variables; and the model's own output under
+    output_name, if given (as torch_module_outputs)."""
     filled = _CONVERSIONS.get(model)
     if filled is None:
         raise ValueError(
@@ -361,7 +375,11 @@ def keras_conversion_outputs(model, inputs: Any) -> dict[str, np.ndarray]:
     }
     order: list[str] = []
     found = _recorded_calls(
-        model, inputs, {path: paths[path] for path in sorted(wanted | parameter_free)}, order
+        model,
+        inputs,
+        {path: paths[path] for path in sorted(wanted | parameter_free)},
+        order,
+        output_name,
     )
     successors = {path: _successors(path, order, parameter_free) for path in sorted(wanted)}
     for path in parameter_free - {name for chain in successors.values() for name in chain}:

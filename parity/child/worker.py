@@ -7,9 +7,10 @@ imports its framework (timed, memory), loads the model (timed, memory), computes
 evaluation outputs in its mode, then times each batch size, and writes:
   - the evaluation outputs as .npy (spec "output_path"),
   - when spec "capture" asks ({"layers": [...], "rows": K, "path": ...}), the named
-    intermediate activations of the first K evaluation inputs as .npz, captured in one
-    extra eager call after all timing (layers null: every candidate layer, with the record
-    an automatic layer map is derived from; parity/child/capture.py),
+    intermediate activations of the first K evaluation inputs (a causal LM's: its first K
+    prompts, a full forward without cache) as .npz, captured in one extra eager call
+    after all timing (layers null: every candidate layer, with the record an automatic
+    layer map is derived from; parity/child/capture.py),
   - metrics as JSON (spec "metrics_path"); an export mode's also name each exported file
     (exporter, versions, batch size, export time, file size) under "exports",
   - on an exception, its type, message, kind (unavailable, unknown-architecture or error)
@@ -257,13 +258,17 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
             "details": model.details,
         },
     }
-    if model.decoder is not None:
-        found = measure_generation(model.decoder, spec, memory, engine)
-        found["timings"] = {"import_s": import_s, "load_s": load_s, **found["timings"]}
-        return {**common, **found}
 
     def tensors(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
         return to_tensors(engine, model, arrays)
+
+    if model.decoder is not None:
+        found = measure_generation(model.decoder, spec, memory, engine)
+        found["timings"] = {"import_s": import_s, "load_s": load_s, **found["timings"]}
+        if spec.get("capture"):  # after every timed and memory figure, as below
+            prompts = prompt_rows(spec["inputs"], spec["capture"]["rows"])
+            found["capture"] = capture_layers(model, tensors, prompts, spec["capture"])
+        return {**common, **found}
 
     reset_peak()
     _reset_device_peak(engine)
@@ -413,6 +418,15 @@ def measure_generation(decoder, spec: dict[str, Any], memory: dict, engine) -> d
         "generation": speed,
         "flops": None,
     }
+
+
+def prompt_rows(inputs: dict[str, str], rows: int) -> dict[str, np.ndarray]:
+    """A causal LM's first prompts as a capture takes them: token ids right-padded to the
+    longest of these rows, and the attention mask of their real tokens."""
+    ids, lengths = load_npy(inputs["input_ids"])[:rows], load_npy(inputs["lengths"])[:rows]
+    width = int(lengths.max())
+    mask = (np.arange(width)[None, :] < lengths[:, None]).astype(np.int64)
+    return {"input_ids": ids[:, :width], "attention_mask": mask}
 
 
 def capture_layers(model, tensors, eval_inputs: dict[str, np.ndarray], request: dict) -> dict:

@@ -24,6 +24,7 @@ import numpy as np
 from zoo.catalog import SAME_WEIGHTS, Pair
 from zoo.layer_maps import (
     MAP_RECORD,
+    MODEL_LOGITS,
     LayerMatch,
     automatic_groups,
     automatic_pair,
@@ -42,8 +43,9 @@ def layer_map(pair: Pair):
     return layer_map_for(pair.torch.handle, pair.tensorflow.handle)
 
 
-# The tasks whose workers capture activations (a causal LM's cell evaluates generation)
-CAPTURING_TASKS = ("text-encoder", "image-classifier")
+# The tasks whose workers capture activations (a causal LM's: a full forward over its
+# first prompts, after its generation is evaluated and timed)
+CAPTURING_TASKS = ("text-encoder", "image-classifier", "text-generation")
 
 
 def is_automatic(pair: Pair) -> bool:
@@ -83,7 +85,11 @@ def automatic_map(
     point agrees again (within rtol): then its candidates compute different tensors from
     the same inputs (Gemma's embedding module scales by sqrt(hidden_size), keras-hub's
     Embedding does not, its backbone scales after), and the group is left out. A real
-    divergence carries on downstream; a small one (an epsilon) may fade and return."""
+    divergence carries on downstream; a small one (an epsilon) may fade and return.
+
+    A causal LM's logits, which both sides capture as the model's output (MODEL_LOGITS),
+    are the last point: its head is often tied to the embeddings, and then no group
+    holds it apart from them."""
     order = {name: index for index, name in enumerate(torch_record.get("order", []))}
     types = torch_record.get("types", {})
     groups = automatic_groups(torch_record, keras_record, set(torch_acts), set(tf_acts))
@@ -113,7 +119,10 @@ def automatic_map(
         for match, after in zip(matches, [*matches[1:], None], strict=True)
         if match[0] <= OTHER_TENSOR * rtol or after is None or after[0] > rtol
     ]
-    return tuple(match for _, match in kept)
+    found = tuple(match for _, match in kept)
+    if MODEL_LOGITS in torch_acts and MODEL_LOGITS in tf_acts:
+        found += (LayerMatch("logits", MODEL_LOGITS, MODEL_LOGITS),)
+    return found
 
 
 def capture_request(cell, enabled: bool | None, cell_dir: Path) -> dict | None:

@@ -18,6 +18,7 @@ from parity.child.loaders import (
     register_loader,
     unavailable,
 )
+from zoo.layer_maps import MODEL_LOGITS
 from zoo.sources import Location
 from zoo.sources.hf import refuse_remote_code
 
@@ -225,10 +226,21 @@ def causal_lm(model, location: Location) -> LoadedModel:
     def forward(inputs: dict[str, Any]):  # the modules the engine places on a device
         return model(input_ids=inputs["input_ids"]).logits
 
+    def capture(inputs: dict[str, Any], layers: list[str] | None):
+        """A full forward over the first prompts, right-padded, with their attention mask
+        and no cache; the logits kept as the curve's last point."""
+        mask = inputs["attention_mask"]
+
+        def run():
+            return model(input_ids=inputs["input_ids"], attention_mask=mask, use_cache=False).logits
+
+        found = torch_module_outputs(model, run, layers, output_name=MODEL_LOGITS)
+        return zero_padding(found, mask.cpu().numpy())  # real tokens only
+
     return LoadedModel(
         forward=forward,
         parameters=sum(p.numel() for p in model.parameters()),
-        input_dtypes={"input_ids": "int64"},
+        input_dtypes={"input_ids": "int64", "attention_mask": "int64"},
         weights_bytes=weight_files_bytes(location.path),
         dtype=str(next(model.parameters()).dtype).replace("torch.", ""),
         details={
@@ -236,5 +248,6 @@ def causal_lm(model, location: Location) -> LoadedModel:
             "context": decoder.context,
             "attention": getattr(model.config, "_attn_implementation", None),
         },
+        capture=capture,
         decoder=decoder,
     )

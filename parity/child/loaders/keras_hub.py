@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from parity.child.capture import (
+    keras_conversion_outputs,
     keras_layer_outputs,
     recording_conversion,
     remember_conversion,
@@ -27,6 +28,7 @@ from parity.child.loaders import (
     unknown_architecture,
 )
 from parity.child.loaders.hf import weight_files_bytes
+from zoo.layer_maps import MODEL_LOGITS
 from zoo.sources import Location
 
 # keras-hub's names for the canonical text-encoder inputs (DistilBERT has no segment ids).
@@ -247,12 +249,23 @@ def causal_lm(keras_hub, location: Location) -> LoadedModel:
     def forward(inputs: dict[str, Any]):
         return model(inputs)
 
+    def capture(inputs: dict[str, Any], names: list[str] | None):
+        """As the PyTorch side's: a full forward over the first prompts, with their padding
+        mask, no cache; an automatic capture keeps the logits too."""
+        feed = {"token_ids": inputs["input_ids"], "padding_mask": inputs["attention_mask"]}
+        if names is None:
+            found = keras_conversion_outputs(model, feed, output_name=MODEL_LOGITS)
+        else:
+            found = keras_layer_outputs(model, feed, names)
+        return zero_padding(found, np.asarray(inputs["attention_mask"]))  # real tokens only
+
     return LoadedModel(
         forward=forward,
         parameters=int(model.count_params()),
-        input_dtypes={"input_ids": "int32"},
+        input_dtypes={"input_ids": "int32", "attention_mask": "int32"},
         weights_bytes=weight_files_bytes(location.path),
         dtype=str(model.dtype_policy.compute_dtype),
         details={"class": type(model).__name__, "context": decoder.context},
+        capture=capture,
         decoder=decoder,
     )
