@@ -139,11 +139,11 @@ def test_a_causal_lm_pair_names_the_planted_decoder_layer(tmp_path, quick_config
     and names layer 1's MLP projection, scaled on the TensorFlow side, as the first over."""
     original, planted = tmp_path / "original", tmp_path / "planted"
     planted_module = "transformer.h.1.mlp.c_proj"
-    keys = _child(
+    keys = run_in_child(
+        "torch",
         PLANTED_LM.format(
             original=str(original), planted=str(planted), planted_key=planted_module + ".weight"
         ),
-        "torch",
     )
     assert planted_module + ".weight" in keys and "lm_head.weight" not in keys  # tied
     config = quick_config(
