@@ -186,6 +186,11 @@ def torch_cache_bytes(cache) -> int:
     return sum(tensor.numel() * tensor.element_size() for tensor in tensors)
 
 
+# Graphs one compiled causal LM may hold: the full forward, then a prefill and a step per
+# batch size, for up to about fifteen batch sizes.
+COMPILED_GRAPHS_LIMIT = 32
+
+
 class CompiledTorchDecoder:
     """The same decoding under torch.compile (inductor, static shapes), with transformers'
     StaticCache, the cache its own generate compiles with, allocated for `batch` rows
@@ -203,6 +208,13 @@ class CompiledTorchDecoder:
         self.torch, self.model, self.context = torch, eager.model, eager.context
         self.width, self.total, self.cache_name = width, total, eager.cache_name
         self._ids = eager._ids
+        # Each batch size adds its own prefill and step graphs of the one forward: past
+        # dynamo's recompile limit (8, a fourth batch size) it would run the rest eagerly
+        # without a word, timed as if compiled. So the limit is raised, and reaching it
+        # fails the cell with dynamo's message instead.
+        dynamo = torch._dynamo.config
+        dynamo.recompile_limit = max(dynamo.recompile_limit, COMPILED_GRAPHS_LIMIT)
+        dynamo.fail_on_recompile_limit_hit = True
         self.compiled = torch.compile(self.model, dynamic=False)
         self.cache = StaticCache(config=self.model.config, max_cache_len=total)
         # Allocate the cache's tensors eagerly, outside any compiled graph, so they keep
