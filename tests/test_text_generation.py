@@ -20,6 +20,7 @@ import pytest
 
 from parity import spawn
 from parity.child.seeding import SEEDED_CHECK
+from parity.cli.main import main
 from parity.datasets.prompts import load_prompts, tokenize_prompts
 from parity.errors import DatasetError
 from parity.evaluate.generation import (
@@ -28,8 +29,11 @@ from parity.evaluate.generation import (
     generation_agreement,
     perplexity,
 )
+from parity.publish.report import publish
+from parity.results import store as results_store
 from parity.results.record import RunRecord
 from parity.run.runner import plan_cells, run
+from parity.tasks.text_generation import NEW_TOKENS, TIMED_BATCHES
 from parity.vocabulary import FAILED, OK, SEEDED
 from zoo.catalog import SAME_WEIGHTS, Diagnostic, Pair, Side, get_pair
 
@@ -134,6 +138,23 @@ def test_causal_lm_pairs_plan_eager_and_compiled_cells(quick_config):
     ]
 
 
+def test_a_causal_lm_is_timed_at_one_and_a_small_batch_unless_told(quick_config):
+    """Without --batch-sizes or a suite entry's, an LM times batch 1 and 4 (an image or
+    text encoder pair keeps the run's batch sizes); what the user gives wins."""
+    from parity.cli.run import _task_defaults
+    from zoo.catalog import SuiteEntry
+
+    assert TIMED_BATCHES == (1, 4)
+    config = quick_config(latency_batches=(1, 8, 32))
+    lm, encoder = get_pair("gpt2"), get_pair("all-MiniLM-L6-v2")
+    assert config.with_overrides(_task_defaults(lm, None)).latency_batches == (1, 4)
+    assert config.with_overrides(_task_defaults(encoder, None)).latency_batches == (1, 8, 32)
+    entry = SuiteEntry("gpt2", batch_sizes=(1,))
+    assert config.with_overrides(_task_defaults(lm, entry)).latency_batches == (1,)
+    given = frozenset({"latency_batches"})
+    assert config.with_overrides(_task_defaults(lm, entry), given).latency_batches == (1, 8, 32)
+
+
 def test_best_modes_are_each_sides_highest_tokens_per_second():
     speeds = [
         {"side": "torch", "mode": "eager", "tokens_per_s": 200.0},
@@ -144,6 +165,15 @@ def test_best_modes_are_each_sides_highest_tokens_per_second():
     ]
     assert best_modes(speeds) == {"torch": "compile", "tensorflow": "xla"}
     assert best_modes(speeds[:2]) is None  # one side untimed: nothing to compare
+    # Per batch size: an entry without one is batch 1 (records from before batch sizes).
+    at_four = [
+        {"side": "torch", "mode": "eager", "tokens_per_s": 900.0, "batch": 4},
+        {"side": "torch", "mode": "compile", "tokens_per_s": 800.0, "batch": 4},
+        {"side": "tensorflow", "mode": "xla", "tokens_per_s": 700.0, "batch": 4},
+    ]
+    assert best_modes(speeds + at_four) == {"torch": "compile", "tensorflow": "xla"}
+    assert best_modes(speeds + at_four, 4) == {"torch": "eager", "tensorflow": "xla"}
+    assert best_modes(speeds, 4) is None
 
 
 def test_the_budget_knows_what_a_causal_lm_cell_costs():
@@ -158,7 +188,9 @@ def test_the_budget_knows_what_a_causal_lm_cell_costs():
     work = budget.suite_work(entries)
     assert {w.pair_id for w in work} == {"gpt2", "smollm-135m"}
     for w in work:
-        assert w.flops_source == budget.SEEDED_LM_FLOPS[1] and w.batches == (1,)
+        assert w.flops_source == budget.SEEDED_LM_FLOPS[1]
+    # gpt2 (the speed headline) is timed at batch 1 and a small batch; smollm at batch 1.
+    assert [w.batches for w in work] == [(1, 4), (1,)]
     # The suite's own choice of modes (zoo/catalog.py): gpt2 each side's eager and fastest
     # compiled mode, the Llama-style row eager alone.
     assert [w.modes for w in work] == [
@@ -170,18 +202,34 @@ def test_the_budget_knows_what_a_causal_lm_cell_costs():
     eager = costs.cell_s(gpt2, "tensorflow", "eager", gpt2.batches, gpt2.profile)
     xla = costs.cell_s(gpt2, "tensorflow", "xla", gpt2.batches, gpt2.profile)
     compiled = costs.cell_s(gpt2, "torch", "compile", gpt2.batches, gpt2.profile)
-    assert compiled >= 3 * budget.COMPILE_S["compile"]  # three functions compiled
+    # three functions compiled at batch 1, the prefill and the step again at batch 4
+    assert compiled >= 5 * budget.COMPILE_S["compile"]
+    at_one = costs.cell_s(gpt2, "torch", "compile", (1,), gpt2.profile)
+    assert compiled - at_one >= 2 * budget.COMPILE_S["compile"]
     # Keras eager: 8 prompts and the warm-up, each a generation of 32 steps at 30 ms.
     assert eager > 9 * 32 * 0.03
     assert 5 < xla < 120 and 5 < eager < 120 and compiled < 120
     plan = budget.plan_budget(work, budget.REFERENCE_PEAK_GFLOPS, budget_s=1e9)
     duels = [c for c in plan.comparisons]
-    assert [(c.pair_id, c.batch) for c in duels] == [("gpt2", 1), ("smollm-135m", 1)]
+    assert [(c.pair_id, c.batch) for c in duels] == [
+        ("gpt2", 1),
+        ("gpt2", 4),
+        ("smollm-135m", 1),
+    ]
     assert all(0 < c.estimated_s < 300 for c in duels)
+    # A short budget drops gpt2's batch 4 (cells and duel) before any whole pair.
+    short = budget.plan_budget(work, budget.REFERENCE_PEAK_GFLOPS, budget_s=240)
+    whats = [c.what for c in short.changes if c.kind == "dropped"]
+    assert "gpt2 at batch 4 (cells and comparison)" in whats
+    assert all(c.batches == (1,) for c in short.cells if c.pair_id == "gpt2")
     # A pretrained LM is costed from its real size: a generation's FLOPs dominate.
     real = budget.suite_work([(get_pair("gpt2"), replace(entries[0][1], weights=None))])[0]
     assert real.flops_source == budget.KNOWN_FLOPS["gpt2"][1]
     assert costs.generation_s(real, "torch", "eager") > costs.generation_s(gpt2, "torch", "eager")
+    # B rows cost B generations' FLOPs, and the per-step overhead once.
+    one, four = (costs.generation_s(real, "torch", "eager", batch) for batch in (1, 4))
+    overhead = costs.scale * budget.NEW_TOKENS * budget.LM_STEP_FLOOR_S["torch"]["eager"]
+    assert four - overhead == pytest.approx(4 * (one - overhead))
 
 
 def fake_lm_pair(tokenizer, torch_options=None, diagnostics=()) -> Pair:
@@ -209,17 +257,21 @@ SHIFTED = Diagnostic(
 
 
 def test_a_causal_lm_is_timed_per_mode_dueled_and_published(word_tokenizer, quick_config):
-    """Every mode a cell with time to first token and tokens/s; the fastest modes duel
-    over fresh process pairs (decode time and time to first token, each with its interval);
-    the report shows both, perplexity side by side, and the diagnosed cause beside the
-    failing agreement; results.json round-trips through the typed record."""
+    """Every mode a cell with time to first token and tokens/s at each batch size (B
+    copies of the timed prompt: B tokens per decode step) and the KV cache's bytes; the
+    fastest modes duel per batch size over fresh process pairs (decode time and time to
+    first token, each with its interval); the report shows them, the KV cache beside the
+    peak, perplexity side by side, and the diagnosed cause beside the failing agreement;
+    results.json round-trips through the typed record."""
+    from fake_zoo import LM_CACHE_WIDTH  # the plugin as loaded (tests/conftest.py)
+
     modes = ("eager", "graph")
     profile = replace(
         quick_config().profile, replicates=2, rounds=2, round_min_time_s=0.02, min_count=3
     )
     config = quick_config(
         modes={"torch": modes, "tensorflow": modes},
-        latency_batches=(1,),
+        latency_batches=(1, 3),
         eval_batch=1,
         profile=profile,
         replicates=2,
@@ -231,45 +283,110 @@ def test_a_causal_lm_is_timed_per_mode_dueled_and_published(word_tokenizer, quic
     evaluation = found["evaluation"]
     longest = int(np.argmax(found["dataset"]["prompt_tokens"]))
     speeds = evaluation["generation"]
-    assert [(s["side"], s["mode"]) for s in speeds] == [
-        ("torch", "eager"),
-        ("torch", "graph"),
-        ("tensorflow", "eager"),
-        ("tensorflow", "graph"),
+    assert [(s["side"], s["mode"], s["batch"]) for s in speeds] == [
+        (side, mode, batch)
+        for side in ("torch", "tensorflow")
+        for mode in modes
+        for batch in (1, 3)
     ]
+    positions = max(found["dataset"]["prompt_tokens"]) + NEW_TOKENS
     for entry in speeds:
+        batch = entry["batch"]
         assert entry["prompt"] == longest and entry["samples"] >= 3
-        assert entry["ttft_ms"] > 0 and entry["tokens_per_s"] > 0
+        assert entry["ttft_ms"] > 0
+        # B rows decode B tokens per step after the first
+        assert entry["tokens_per_s"] == pytest.approx(
+            batch * (NEW_TOKENS - 1) / entry["decode_ms"] * 1000.0
+        )
+        assert entry["kv_cache_bytes"] == batch * positions * LM_CACHE_WIDTH * 4
+        assert entry["kv_cache_why"] is None and entry["peak_rss_mib"] > 0
+    metrics = found["cells"][0]["metrics"]["generation"]
+    assert sorted(metrics) == ["1", "3"] and metrics["3"]["batch"] == 3
+    assert metrics["3"]["first_generation_s"] > 0  # its own cold generation
     # The shift fails the tolerance; the diagnostic without it closes the gap.
     agreement = evaluation["agreement"]
     assert not agreement["passed"] and agreement["greedy"]["identical_prompts"] == 8
     assert evaluation["diagnostics"][0]["agreement"]["passed"]
-    duel = evaluation["generation_replicated"]
-    assert duel["modes"] == {side: best_modes(speeds)[side] for side in ("torch", "tensorflow")}
-    for name in ("decode", "ttft"):
-        assert duel[name]["replicates"] == 2 and duel[name]["rounds"] == [2, 2]
-        assert duel[name]["ci_low"] <= duel[name]["ratio"] <= duel[name]["ci_high"]
-        assert duel[name]["verdict"]
-        assert len(duel["replicate_medians_ms"][name]["torch"]) == 2
+    assert "generation_replicated" not in evaluation  # the shape before batch sizes
+    duels = evaluation["generation_replicated_by_batch"]
+    assert sorted(duels) == ["1", "3"]
+    for batch, duel in duels.items():
+        assert duel["plan"]["batch"] == int(batch)
+        assert duel["modes"] == best_modes(speeds, int(batch))
+        for name in ("decode", "ttft"):
+            assert duel[name]["replicates"] == 2 and duel[name]["rounds"] == [2, 2]
+            assert duel[name]["ci_low"] <= duel[name]["ratio"] <= duel[name]["ci_high"]
+            assert duel[name]["verdict"]
+            assert len(duel["replicate_medians_ms"][name]["torch"]) == 2
     perplexities = {cell_id: a["perplexity"] for cell_id, a in evaluation["accuracy"].items()}
     assert len(set(np.round(list(perplexities.values()), 6))) == 1  # a shift changes none
     report = (config.out_dir / "report.md").read_text()
     html = (config.out_dir / "index.html").read_text()
     for text in (report, html):
-        assert "Generation speed: time to first token and tokens/s (batch 1)" in text
+        assert "Generation speed: time to first token, tokens/s and the key-value cache" in text
+        kv_bytes = 3 * positions * LM_CACHE_WIDTH * 4
+        assert f"{kv_bytes / 1024:.3g} KiB of " in text and " MiB peak" in text
+        assert "Replicated comparison at batch 3 (" in text
         assert "Decode time (tokens/s is its inverse), PyTorch/TensorFlow " in text
         assert "Time to first token, PyTorch/TensorFlow " in text
         assert "a smoke set of 8 prompts written for this project" in text
         assert "Diagnosed cause: The PyTorch side adds 0.05 to every logit." in text
     assert "fake-lm b1, decode time (" in html  # a point of the forest plot
-    # The answer table: the pair's two headline rows, as other pairs' batch sizes.
-    assert "| fake-lm | 1, decode time |" in report
-    assert "| fake-lm | 1, time to first token |" in report
+    assert "fake-lm b3, decode time (" in html
+    # The answer table: the pair's two headline rows per batch size, as other pairs'.
+    for batch in (1, 3):
+        assert f"| fake-lm | {batch}, decode time |" in report
+        assert f"| fake-lm | {batch}, time to first token |" in report
     saved = json.loads((config.out_dir / "results.json").read_text())
     assert RunRecord.from_dict(saved).to_dict() == saved
     typed = RunRecord.from_dict(saved).pairs[0].evaluation
-    assert typed.generation[0].tokens_per_s == speeds[0]["tokens_per_s"]
-    assert typed.generation_replicated.decode.ratio == duel["decode"]["ratio"]
+    assert typed.generation[1].tokens_per_s == speeds[1]["tokens_per_s"]
+    assert typed.generation[1].batch_size == 3
+    assert typed.generation_comparisons()["3"].decode.ratio == duels["3"]["decode"]["ratio"]
+    # A results file from before batch sizes (batch 1 alone: flat cell figures, one duel
+    # block, no KV cache) still reads, publishes and compares.
+    older = as_before_batch_sizes(saved)
+    older_path = config.out_dir / "older" / "results.json"
+    older_path.parent.mkdir()
+    older_path.write_text(json.dumps(older))
+    loaded = results_store.load(older_path)
+    assert loaded.to_dict() == older
+    comparisons = loaded.pairs[0].evaluation.generation_comparisons()
+    assert (
+        list(comparisons) == ["1"]
+        and comparisons["1"].decode.ratio == duels["1"]["decode"]["ratio"]
+    )
+    publish(loaded, older_path.parent)
+    older_report = (older_path.parent / "report.md").read_text()
+    assert "| fake-lm | 1, decode time |" in older_report
+    assert "| fake-lm | 3, decode time |" not in older_report
+    assert main(["compare", str(older_path), str(config.out_dir / "results.json")]) == 0
+
+
+def as_before_batch_sizes(record: dict) -> dict:
+    """A results record as parity wrote it before LM batch sizes: each LM cell's
+    generation figures one flat block (batch 1), evaluation.generation without batch or
+    KV cache, and the batch-1 duel as evaluation.generation_replicated."""
+    older = json.loads(json.dumps(record))
+    for pair in older["pairs"]:
+        for cell in pair["cells"]:
+            found = (cell.get("metrics") or {}).get("generation")
+            if found:
+                flat = dict(found["1"])
+                for name in ("kv_cache", "peak_rss_mib"):
+                    flat.pop(name)
+                cell["metrics"]["generation"] = flat
+        evaluation = pair["evaluation"]
+        evaluation["generation"] = [
+            {k: v for k, v in entry.items() if k not in NEW_SPEED_KEYS}
+            for entry in evaluation["generation"]
+            if entry["batch"] == 1
+        ]
+        evaluation["generation_replicated"] = evaluation.pop("generation_replicated_by_batch")["1"]
+    return older
+
+
+NEW_SPEED_KEYS = ("batch", "kv_cache_bytes", "kv_cache_why", "peak_rss_mib")
 
 
 EAGER_ONLY = {"torch": ("eager",), "tensorflow": ("eager",)}
@@ -351,7 +468,7 @@ def test_seeded_gpt2_style_pair_runs_offline_end_to_end(quick_config):
     assert agreement["greedy"]["identical_prompts"] == 8
     tf_cell = next(c for c in found["cells"] if c["side"] == "tensorflow")
     assert tf_cell["metrics"]["model"]["details"]["class"] == "GPT2CausalLM"
-    duel = found["evaluation"]["generation_replicated"]
+    duel = found["evaluation"]["generation_replicated_by_batch"]["1"]
     assert "error" not in duel, duel
     for name in ("decode", "ttft"):
         assert duel[name]["replicates"] == 2 and duel[name]["ratio"] > 0
@@ -472,3 +589,101 @@ def test_a_checkpoint_keras_hub_cannot_convert_fails_its_side_verbatim(
     )
     assert bad["evaluation"]["agreement"] is None  # nothing to compare with
     assert good["status"] == OK
+
+
+# What a child process runs for the batched-decoding test below: one side's decoder from a
+# seeded gpt2 folder, in each of its modes, greedy at batch 1 and at BATCH; prints JSON.
+BATCHED_DECODING = """
+import json, sys
+import numpy as np
+from parity.child import generation
+from parity.child.loaders import get_loader
+from zoo.sources import LOCAL, Location, load_plugins
+
+framework, folder, batch = sys.argv[1], sys.argv[2], int(sys.argv[3])
+load_plugins()
+prefix, modes = {
+    "torch": ("hf", ("eager", "compile")),
+    "tensorflow": ("keras-hub", ("eager", "function", "xla")),
+}[framework]
+location = Location(handle=f"{prefix}:{folder}", availability=LOCAL, path=folder)
+loaded = get_loader(prefix)(location, "text-generation", {}).decoder
+ids = np.array([[5, 17, 42, 8, 99, 23, 61, 7, 11, 300, 2, 45]], dtype=np.int64)
+prompts = generation.Prompts(
+    {"input_ids": ids, "lengths": np.array([ids.shape[1]]), "new_tokens": np.array([12])}
+)
+found = {}
+for mode in modes:
+    rows = {}
+    for size in (1, batch):
+        decoder = generation.in_mode(loaded, mode, prompts, size)
+        tokens, _, _, state = generation.greedy(
+            decoder, prompts.timed_rows(size), prompts.new_tokens, prompts.total
+        )
+        rows[size] = tokens.tolist()
+        kv = generation.kv_cache(decoder, state)
+    found[mode] = {"single": rows[1], "batched": rows[batch], "kv_cache": kv}
+print(json.dumps({"prompt_tokens": ids.shape[1], "new_tokens": 12, "modes": found}))
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny_gpt2(tmp_path_factory):
+    """A 2-layer gpt2 with fixed-seed random weights, written by transformers (as the OPT
+    checkpoint above): keras-hub converts it, and its wide initialisation gives greedy
+    decoding clear margins and several distinct tokens. The project's seeding trains
+    for 200 steps, longer than these tests should take."""
+    folder = tmp_path_factory.mktemp("tiny-gpt2")
+    write = (
+        "import sys, torch, transformers\n"
+        "torch.manual_seed(0)\n"
+        "config = transformers.GPT2Config(vocab_size=512, n_positions=64, n_embd=32,"
+        " n_layer=2, n_head=4, initializer_range=0.3)\n"
+        "transformers.GPT2LMHeadModel(config).save_pretrained(sys.argv[1])\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", write, str(folder)],
+        check=True,
+        timeout=300,
+        env=spawn.child_environment(2, "torch"),
+    )
+    return folder
+
+
+@pytest.mark.frameworks
+@pytest.mark.parametrize(
+    "framework, modes",
+    [("torch", ("eager", "compile")), ("tensorflow", ("eager", "function", "xla"))],
+)
+def test_batched_greedy_decoding_matches_batch_one_and_the_cache_has_its_size(
+    tiny_gpt2, framework, modes
+):
+    """A gpt2 in each mode of each side, at batch 3 (copies of one prompt): every row's
+    greedy tokens are the batch-1 tokens, and the KV cache's bytes are the analytic size,
+    layers x 2 (keys, values) x batch x heads x positions x head size x 4 bytes: every
+    position a StaticCache or keras-hub's cache has room for, the prompt and the tokens fed
+    back (all new ones but the last) for transformers' DynamicCache."""
+    config = json.loads((tiny_gpt2 / "config.json").read_text())
+    layers, heads, width = config["n_layer"], config["n_head"], config["n_embd"]
+    per_position = layers * 2 * heads * (width // heads) * 4  # bytes, one row
+    batch = 3
+    done = subprocess.run(
+        [sys.executable, "-c", BATCHED_DECODING, framework, str(tiny_gpt2), str(batch)],
+        env=spawn.child_environment(2, framework),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert sorted(found["modes"]) == sorted(modes)
+    total = found["prompt_tokens"] + found["new_tokens"]
+    for mode, result in found["modes"].items():
+        (single,) = result["single"]
+        assert len(set(single)) > 1, (mode, single)  # not one repeated token
+        assert result["batched"] == [single] * batch, mode
+        positions = total - 1 if (framework, mode) == ("torch", "eager") else total
+        assert result["kv_cache"] == {"bytes": per_position * batch * positions}, (
+            mode,
+            result["kv_cache"],
+        )

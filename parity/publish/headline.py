@@ -124,16 +124,14 @@ def headlines(pair: PairRecord) -> list[Headline]:
 
 
 def generation_headlines(pair: PairRecord) -> list[Headline]:
-    """A causal LM's replicated comparison (evaluation.generation_replicated), as two
-    headlines at batch 1: decode time (tokens/s is its inverse) and time to first token.
-    Only a replicated one: a single process's cells give no verdict, and their figures
-    are in the generation table."""
-    found = pair.evaluation.generation_replicated
-    if found is None:
-        return []
+    """A causal LM's replicated comparisons (evaluation.generation_comparisons()), as two
+    headlines per batch size: decode time (tokens/s is its inverse) and time to first
+    token. Only replicated ones: a single process's cells give no verdict, and their
+    figures are in the generation table."""
     lines = []
-    for measure, one in ((DECODE, found.decode), (TTFT, found.ttft)):
-        if one is None or not one.status:
-            continue
-        lines.append(_replicated("1", one, found.modes, measure))
+    for batch, found in pair.evaluation.generation_comparisons().items():
+        for measure, one in ((DECODE, found.decode), (TTFT, found.ttft)):
+            if one is None or not one.status:
+                continue
+            lines.append(_replicated(batch, one, found.modes, measure))
     return lines

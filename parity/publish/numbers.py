@@ -36,6 +36,18 @@ def mib(value: float | None) -> str:
     return MISSING if value is None else f"{value:,.0f}"
 
 
+def size(value: float | None) -> str:
+    """A size in bytes, to three significant digits in the largest binary unit under it
+    (a seeded causal LM's key-value cache is a few KiB, a real one hundreds of MiB)."""
+    if value is None:
+        return MISSING
+    for unit in ("B", "KiB", "MiB"):
+        if abs(value) < 1024:
+            return f"{value:.3g} {unit}"
+        value /= 1024
+    return f"{value:.3g} GiB"
+
+
 def full(value: Any) -> str:
     """Detail tables that show every figure: six significant digits."""
     if value is None:

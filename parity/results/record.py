@@ -563,11 +563,12 @@ class SideLatency(Block):
 
 @dataclass(frozen=True, kw_only=True)
 class GenerationSpeed(Block):
-    """A causal LM's timed cell (parity.evaluate.generation.speed): medians over its
-    generations of the longest prompt at batch 1."""
+    """A causal LM's timed cell at one batch size (parity.evaluate.generation.speeds):
+    medians over its generations of `batch` copies of the longest prompt."""
 
     side: str = ""
     mode: str = ""
+    batch: int | None = None  # absent in records from before batch sizes: batch 1
     prompt: int | None = None  # which prompt was timed (0-based); absent in older records
     prompt_tokens: int | None = None
     new_tokens: int | None = None
@@ -578,6 +579,15 @@ class GenerationSpeed(Block):
     tokens_per_s: float | None = None
     first_generation_s: float | None = None  # the cold one: tracing and compiling in it
     contended: bool | None = None
+    # The key-value cache's own bytes after a generation (None: kv_cache_why says why),
+    # and the cell's peak resident memory up to this batch's end; absent in older records.
+    kv_cache_bytes: int | None = None
+    kv_cache_why: str | None = None
+    peak_rss_mib: float | None = None
+
+    @property
+    def batch_size(self) -> int:
+        return self.batch or 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -666,6 +676,7 @@ class Evaluation(Block):
         "export_latency": ("map", ExportLatency),
         "generation": ("list", GenerationSpeed),
         "generation_replicated": GenerationComparison,
+        "generation_replicated_by_batch": ("map", GenerationComparison),
     }
 
     accuracy: dict[str, Accuracy] = field(default_factory=dict)  # by cell id
@@ -685,7 +696,18 @@ class Evaluation(Block):
     # (parity.evaluate.generation.speed), and the replicated comparison of the sides'
     # fastest decoding modes.
     generation: list[GenerationSpeed] | None = None
+    # By batch size; records from before batch sizes hold one comparison, at batch 1, as
+    # generation_replicated. Read both through generation_comparisons().
+    generation_replicated_by_batch: dict[str, GenerationComparison] = field(default_factory=dict)
     generation_replicated: GenerationComparison | None = None
+
+    def generation_comparisons(self) -> dict[str, GenerationComparison]:
+        """A causal LM's replicated comparisons by batch size, smallest first, from a
+        record of either shape."""
+        found = dict(self.generation_replicated_by_batch)
+        if self.generation_replicated is not None:
+            found.setdefault("1", self.generation_replicated)
+        return {batch: found[batch] for batch in sorted(found, key=int)}
 
 
 # --- a pair ------------------------------------------------------------------------------

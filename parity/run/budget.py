@@ -29,9 +29,11 @@ or named in a change. The duel's precision is given as the expected half-width o
 interval, t(R-1) x sqrt(s_b^2 / R + s_w^2 / (R k)) on the log scale, with the between-
 process spread s_b and the within-process round spread s_w assumed below.
 
-A causal LM's cells and duel time whole generations at batch 1, not calls: a generation
-is NEW_TOKENS model calls, each a per-step overhead (LM_STEP_FLOOR_S) plus its share of the
-generation's FLOPs; a compiled decoder compiles three functions (two in a duel's worker).
+A causal LM's cells and duels time whole generations, not calls, at each batch size (B
+copies of one prompt): a generation is NEW_TOKENS model calls, each a per-step overhead
+(LM_STEP_FLOOR_S, the same at any batch size) plus its share of B generations' FLOPs; a
+compiled decoder compiles three functions at batch 1 (two in a duel's worker), and two
+more at each larger batch size.
 
 The estimates are models, not measurements, and the plan says so: FLOPs per sample come
 from a previous run's counts, else from the table below (each figure says where it is
@@ -50,8 +52,8 @@ from typing import Any
 from scipy import stats
 
 from parity.run.comparisons import GENERATION_ROUND_MIN_COUNT
-from parity.run.profiles import Profile, get_profile
-from parity.tasks.text_generation import NEW_TOKENS
+from parity.run.profiles import DEFAULT_BATCHES, Profile, get_profile
+from parity.tasks.text_generation import NEW_TOKENS, TIMED_BATCHES
 from parity.vocabulary import EXPORT_MODES, ONNX
 
 GENERATION_TASK = "text-generation"
@@ -171,7 +173,7 @@ LM_STEP_FLOOR_S = {
 LM_STEP_FLOOR_OTHER_S = 0.03
 LM_WARMUP_GENERATIONS = 2
 # A compiled decoder compiles three functions (full forward, prefill, step); a duel's
-# worker two (no full forward).
+# worker, or a cell at a batch size above 1, two (the full forward runs at batch 1 only).
 LM_COMPILED_GRAPHS, LM_DUEL_GRAPHS = 3, 2
 # The fallback: 2 FLOPs per parameter per position, 512 positions; above what any
 # catalog model does per parameter (ViT-B/16 about 400), so the plan errs long.
@@ -303,7 +305,10 @@ def suite_work(
         _work(
             pair,
             dict(entry.modes) if entry.modes else {},
-            tuple(entry.batch_sizes or (1, 8, 32)),
+            tuple(
+                entry.batch_sizes
+                or (TIMED_BATCHES if pair.task == GENERATION_TASK else DEFAULT_BATCHES)
+            ),
             get_profile(entry.profile or base_profile),
             previous,
             entry.weights == "seeded",
@@ -342,8 +347,7 @@ def _work(
         pair.id,
         frameworks,
         modes,
-        # A causal LM's cells and duel time generations at batch 1 only.
-        (1,) if lm else batches,
+        batches,
         profile,
         flops,
         source,
@@ -409,26 +413,31 @@ class _Costs:
     def loop_s(profile: Profile, latency: float) -> float:
         return min(max(profile.min_time_s, profile.min_count * latency), profile.max_time_s)
 
-    def generation_s(self, work: PairWork, side: str, mode: str) -> float:
-        """One generation: NEW_TOKENS model calls' overhead plus the generation's FLOPs."""
+    def generation_s(self, work: PairWork, side: str, mode: str, batch: int = 1) -> float:
+        """One generation of `batch` rows: NEW_TOKENS model calls' overhead plus the
+        FLOPs of `batch` generations."""
         floors = LM_STEP_FLOOR_S.get(work.frameworks[side], {})
         floor = floors.get(mode, LM_STEP_FLOOR_OTHER_S)
-        compute = work.flops_per_sample / (self.peak * 1e9 * PLANNING_EFFICIENCY)
+        compute = batch * work.flops_per_sample / (self.peak * 1e9 * PLANNING_EFFICIENCY)
         return self.scale * NEW_TOKENS * floor + compute
 
-    def lm_cell_s(self, work: PairWork, side: str, mode: str, loop: Profile) -> float:
+    def lm_cell_s(self, work: PairWork, side: str, mode: str, batches, loop: Profile) -> float:
         """A causal LM's cell: start, compile its functions, evaluate every prompt (a full
-        forward and a generation each), the first and warm-up generations, the timed loop."""
-        generation = self.generation_s(work, side, mode)
+        forward and a generation each, batch 1); then at each batch size its compiling
+        (above batch 1), the first and warm-up generations and the timed loop."""
         graphs = 1 if mode == "eager" else LM_COMPILED_GRAPHS
         total = self.process_s(work, side) + graphs * self.compile_s(mode)
-        total += work.eval_samples * generation * (1 + 1 / NEW_TOKENS)
-        total += (1 + LM_WARMUP_GENERATIONS) * generation + self.loop_s(loop, generation)
+        total += work.eval_samples * self.generation_s(work, side, mode) * (1 + 1 / NEW_TOKENS)
+        for batch in batches:
+            generation = self.generation_s(work, side, mode, batch)
+            if batch != 1 and mode != "eager":
+                total += LM_DUEL_GRAPHS * self.compile_s(mode)
+            total += (1 + LM_WARMUP_GENERATIONS) * generation + self.loop_s(loop, generation)
         return total
 
     def cell_s(self, work: PairWork, side: str, mode: str, batches, loop: Profile) -> float:
         if work.task == GENERATION_TASK:
-            return self.lm_cell_s(work, side, mode, loop)
+            return self.lm_cell_s(work, side, mode, batches, loop)
         total = self.process_s(work, side)
         total += work.eval_samples * work.flops_per_sample / (self.peak * 1e9 * PLANNING_EFFICIENCY)
         for batch in batches:
@@ -441,7 +450,7 @@ class _Costs:
         self, work: PairWork, batch: int, modes: dict[str, str], replicates: int, rounds: int
     ) -> float:
         if work.task == GENERATION_TASK:
-            return self.lm_comparison_s(work, modes, replicates, rounds)
+            return self.lm_comparison_s(work, batch, modes, replicates, rounds)
         total = 0.0
         for index in range(replicates):
             # Both workers start, load and compile at once: the slower one sets the pace.
@@ -460,22 +469,22 @@ class _Costs:
         return total
 
     def lm_comparison_s(
-        self, work: PairWork, modes: dict[str, str], replicates: int, rounds: int
+        self, work: PairWork, batch: int, modes: dict[str, str], replicates: int, rounds: int
     ) -> float:
-        """A causal LM's duel: per replicate both workers start and compile (prefill and
-        step), make their first and warm-up generations, then take turns in rounds of
-        whole generations."""
+        """A causal LM's duel at one batch size: per replicate both workers start and
+        compile (prefill and step), make their first and warm-up generations, then take
+        turns in rounds of whole generations."""
         total = 0.0
         for index in range(replicates):
             share = 1.0 if index == 0 else WARM_COMPILE_SHARE
             total += max(
                 self.process_s(work, side)
                 + (0.0 if mode == "eager" else share * LM_DUEL_GRAPHS * self.compile_s(mode))
-                + (1 + LM_WARMUP_GENERATIONS) * self.generation_s(work, side, mode)
+                + (1 + LM_WARMUP_GENERATIONS) * self.generation_s(work, side, mode, batch)
                 for side, mode in modes.items()
             )
             for side, mode in modes.items():
-                generation = self.generation_s(work, side, mode)
+                generation = self.generation_s(work, side, mode, batch)
                 total += rounds * max(
                     work.profile.round_min_time_s, GENERATION_ROUND_MIN_COUNT * generation
                 )

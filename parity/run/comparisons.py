@@ -6,9 +6,10 @@ workers warm and taking turns in short timed rounds (parity.run.duel), judged by
 hierarchical interval of parity.evaluate.replicates. Its block sits beside the cells'
 single-process ratio in `evaluation.latency[batch].replicated`.
 
-A causal LM's workers time generations, not calls (its cells' latency is empty): its
-duel pits each side's fastest decoding mode, and its rounds answer both time to first token
-and decode time (`replicate_generation`, stored as `evaluation.generation_replicated`).
+A causal LM's workers time generations, not calls (its cells' latency is empty): at each
+batch size its cells timed, its duel pits each side's fastest decoding mode there, and its
+rounds answer both time to first token and decode time (`replicate_generation`, stored
+by batch size as `evaluation.generation_replicated_by_batch`).
 
 The interval is the rerun interval: where the ratio of another run of the same duel is
 expected to fall, 95% of the time. The report's verdict and the bench's coverage figure
@@ -80,7 +81,7 @@ def _duel(
         **({"round_min_count": GENERATION_ROUND_MIN_COUNT} if label == GENERATION else {}),
     )
     a, b = (_contender(pair, side, best[side], inputs, weights, config.seed) for side in SIDES)
-    what = f"batch {batch}" if label != GENERATION else "generation, batch 1"
+    what = f"batch {batch}" if label != GENERATION else f"generation, batch {batch}"
     if note:
         note(
             f"{pair.id} {what}: {replicates} process pairs, "
@@ -169,30 +170,39 @@ def replicate_generation(
     note=None,
     placement=None,
 ) -> None:
-    """A causal LM's headline comparison: each side's fastest decoding mode (the highest
+    """A causal LM's headline comparisons, one per batch size its cells timed (as the
+    other pairs' per batch size): each side's fastest decoding mode there (the highest
     tokens/s among its cells, parity.evaluate.generation.best_modes) in a duel whose
-    rounds time whole generations at batch 1. Two comparisons come from the same rounds,
-    each a ratio of PyTorch's time over TensorFlow's with its rerun interval: `decode`
-    (the new tokens after the first; tokens/s is its inverse) and `ttft` (time to first
-    token). Stored as evaluation.generation_replicated."""
-    best_modes = generation.best_modes(evaluation.get("generation") or [])
-    if _replicates(config) < 1 or best_modes is None:
+    rounds time whole generations of that many copies of the timed prompt. Two
+    comparisons come from the same rounds, each a ratio of PyTorch's time over
+    TensorFlow's with its rerun interval: `decode` (the new tokens after the first;
+    tokens/s is its inverse) and `ttft` (time to first token). Stored by batch size as
+    evaluation.generation_replicated_by_batch."""
+    speeds = evaluation.get("generation") or []
+    if _replicates(config) < 1:
         return
-    best = {side: _main_cell(cells, side, best_modes[side]) for side in SIDES}
-    if not all(best.values()):
-        return
-    result, block = _duel(
-        pair, best, 1, inputs, config, weights, work_dir, note, GENERATION, placement
-    )
-    if len(result.replicates) >= 2:
-        shares = result.cpu_shares()
-        medians: dict[str, Any] = {}
-        for name, series in (("decode", None), ("ttft", "ttft_ms")):
-            torch_rounds, tf_rounds = result.round_medians(series)
-            block[name] = compare(torch_rounds, tf_rounds, shares, interval=RERUN).to_dict()
-            medians[name] = {
-                "torch": [median(r) for r in torch_rounds],
-                "tensorflow": [median(r) for r in tf_rounds],
-            }
-        block["replicate_medians_ms"] = medians
-    evaluation["generation_replicated"] = block
+    found: dict[str, Any] = {}
+    for batch in generation.batches(speeds):
+        best_modes = generation.best_modes(speeds, batch)
+        if best_modes is None:
+            continue
+        best = {side: _main_cell(cells, side, best_modes[side]) for side in SIDES}
+        if not all(best.values()):
+            continue
+        result, block = _duel(
+            pair, best, batch, inputs, config, weights, work_dir, note, GENERATION, placement
+        )
+        if len(result.replicates) >= 2:
+            shares = result.cpu_shares()
+            medians: dict[str, Any] = {}
+            for name, series in (("decode", None), ("ttft", "ttft_ms")):
+                torch_rounds, tf_rounds = result.round_medians(series)
+                block[name] = compare(torch_rounds, tf_rounds, shares, interval=RERUN).to_dict()
+                medians[name] = {
+                    "torch": [median(r) for r in torch_rounds],
+                    "tensorflow": [median(r) for r in tf_rounds],
+                }
+            block["replicate_medians_ms"] = medians
+        found[str(batch)] = block
+    if found:
+        evaluation["generation_replicated_by_batch"] = found

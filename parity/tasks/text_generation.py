@@ -5,7 +5,8 @@ Both sides get the same token ids from the checkpoint's tokenizer (parity.datase
 each prompt alone at batch 1. Each worker (parity/child/generation.py) runs a full forward
 pass over every prompt (logits at every position), decodes NEW_TOKENS greedily from it
 with its key-value cache, and times prefill (time to first token) and decoding
-(tokens per second), in the cell's mode: eager, torch.compile, tf.function or XLA.
+(tokens per second) at each timed batch size (B copies of the longest prompt), in the
+cell's mode: eager, torch.compile, tf.function or XLA, with the cache's size in bytes.
 Agreement, perplexity and speed are judged here, in numpy (parity.evaluate.generation);
 each side's fastest decoding mode then duels the other's in the replicated comparison
 (parity.run.comparisons.replicate_generation).
@@ -28,6 +29,10 @@ from zoo.sources import resolve
 
 # Greedy tokens decoded per prompt, on each side.
 NEW_TOKENS = 32
+# The batch sizes a causal LM's generations are timed at unless --batch-sizes or a suite
+# entry says otherwise: one prompt, and a small batch of copies of it (the catalog's
+# image and text encoder pairs default to parity.run.settings.DEFAULT_BATCHES).
+TIMED_BATCHES = (1, 4)
 # Perplexity is measured with seeded weights too (parity.run.runner.evaluate_pair): both
 # sides load one seeded checkpoint, trained briefly on the bundled text, so their two
 # figures set the two computations side by side (the report says so); they say nothing
@@ -94,5 +99,6 @@ def agreement(pair: Pair, inputs: PreparedInputs, a: dict, b: dict) -> dict[str,
 
 
 def speed(pair: Pair, inputs: PreparedInputs, cells: list[dict]) -> list[dict[str, Any]]:
-    """Each timed cell's time to first token and decode rate, in cell order."""
-    return [found for cell in cells if (found := generation.speed(cell)) is not None]
+    """Each timed cell's time to first token and decode rate per batch size, in cell
+    order, then batch order."""
+    return [found for cell in cells for found in generation.speeds(cell)]

@@ -70,6 +70,7 @@ MODELS = (
     "lm",
 )
 LM_VOCAB, LM_CONTEXT = 1024, 64
+LM_CACHE_WIDTH = 4  # fake:lm's cache values per row and position
 
 
 @register_layer_map
@@ -219,14 +220,16 @@ def load_fake(location, task, options, weights="pretrained", seed=0):
 
 class FakeDecoder:
     """fake:lm's decoding: the next token's logits are a row of a random table chosen by
-    the last token, so the cache is nothing; each model call also busy-loops `work`."""
+    the last token; each model call also busy-loops `work`. Its cache is a float32 array
+    of LM_CACHE_WIDTH values per row and position (`total` positions, as a preallocated
+    cache holds), which it never reads: its size is what cache_bytes reports."""
 
     context = LM_CONTEXT
 
     def __init__(self, table: np.ndarray, work: int):
         self.table, self.work = table, work
 
-    def in_mode(self, mode: str, width: int, total: int):
+    def in_mode(self, mode: str, width: int, total: int, batch: int = 1):
         if mode not in ("eager", "graph"):
             raise ValueError(f"fake:lm decodes in eager or graph mode, not {mode!r}")
         return self
@@ -241,10 +244,13 @@ class FakeDecoder:
         return self._call(ids)
 
     def prefill(self, ids, total):
-        return self._call(ids[-1]), None
+        return self._call(ids[:, -1]), np.zeros((len(ids), total, LM_CACHE_WIDTH), np.float32)
 
-    def step(self, token, position, state):
-        return self._call(token), None
+    def step(self, tokens, position, state):
+        return self._call(tokens), state
+
+    def cache_bytes(self, state) -> int:
+        return state.nbytes
 
 
 def _causal_lm(options) -> LoadedModel:

@@ -116,7 +116,7 @@ def load(
 class TorchDecoder:
     """transformers' own decoding: a forward pass with use_cache, then one token at a time
     with its key-value cache (what model.generate does for greedy search), under
-    inference_mode, at batch 1."""
+    inference_mode, at any batch size (its DynamicCache grows to fit)."""
 
     def __init__(self, model):
         import torch
@@ -130,18 +130,20 @@ class TorchDecoder:
         accepted = inspect.signature(model.forward).parameters
         self.cache_name = "cache" if "cache" in accepted else "past_key_values"
 
-    def in_mode(self, mode: str, width: int, total: int):
+    def in_mode(self, mode: str, width: int, total: int, batch: int = 1):
         if mode == "eager":
             return self
         if mode == "compile":
-            return CompiledTorchDecoder(self, width, total)
+            return CompiledTorchDecoder(self, width, total, batch)
         raise ValueError(
             f"a causal LM's decoding runs in eager or compile mode on PyTorch, not {mode!r}"
         )
 
     def _ids(self, ids):
+        """Token ids as a (rows, S) tensor on the model's device; one row from a 1-D array."""
         device = next(self.model.parameters()).device
-        return self.torch.as_tensor(np.asarray(ids, dtype=np.int64).reshape(1, -1), device=device)
+        ids = np.asarray(ids, dtype=np.int64)
+        return self.torch.as_tensor(ids.reshape(1, -1) if ids.ndim == 1 else ids, device=device)
 
     def _cache(self, out):
         return getattr(out, self.cache_name)
@@ -153,31 +155,67 @@ class TorchDecoder:
     def prefill(self, ids, total):
         with self.torch.inference_mode():
             out = self.model(input_ids=self._ids(ids), use_cache=True, logits_to_keep=1)
-        return out.logits[0, -1].float().cpu().numpy(), self._cache(out)
+        return out.logits[:, -1].float().cpu().numpy(), self._cache(out)
 
-    def step(self, token, position, state):
+    def step(self, tokens, position, state):
         with self.torch.inference_mode():
             out = self.model(
-                input_ids=self._ids([token]), use_cache=True, **{self.cache_name: state}
+                input_ids=self._ids(np.reshape(tokens, (-1, 1))),
+                use_cache=True,
+                **{self.cache_name: state},
             )
-        return out.logits[0, -1].float().cpu().numpy(), self._cache(out)
+        return out.logits[:, -1].float().cpu().numpy(), self._cache(out)
+
+    def cache_bytes(self, state) -> int:
+        return torch_cache_bytes(state)
+
+
+def torch_cache_bytes(cache) -> int:
+    """The bytes of a transformers Cache's key and value tensors, layer by layer (a
+    DynamicCache holds the positions decoded so far; a StaticCache all it has room for)."""
+    layers = getattr(cache, "layers", None)
+    if layers is None:
+        raise TypeError(f"a {type(cache).__name__} has no cache layers to read")
+    tensors = [
+        tensor
+        for layer in layers
+        for tensor in (getattr(layer, "keys", None), getattr(layer, "values", None))
+        if tensor is not None and hasattr(tensor, "element_size")
+    ]
+    if not tensors:
+        raise ValueError(f"the {type(cache).__name__} holds no key or value tensors")
+    return sum(tensor.numel() * tensor.element_size() for tensor in tensors)
+
+
+# Graphs one compiled causal LM may hold: the full forward, then a prefill and a step per
+# batch size, for up to about fifteen batch sizes.
+COMPILED_GRAPHS_LIMIT = 32
 
 
 class CompiledTorchDecoder:
     """The same decoding under torch.compile (inductor, static shapes), with transformers'
-    StaticCache, the cache its own generate compiles with. Every prompt is padded to
-    `width` tokens and the cache holds `total` positions, so three graphs are compiled,
-    once each: the full forward, the prefill and the one-token step. After the prefill the
+    StaticCache, the cache its own generate compiles with, allocated for `batch` rows
+    (the batch of the first input, in __init__). Every prompt is padded to `width` tokens
+    and the cache holds `total` positions, so at most three graphs are compiled per batch
+    size, once each: the full forward (evaluation, batch 1 only), the prefill and the
+    one-token step. After the prefill the
     cache's length is moved back to the prompt's: the padding's keys and values lie beyond
     it, masked as the future, and each decode step overwrites one of them."""
 
-    def __init__(self, eager: TorchDecoder, width: int, total: int):
+    def __init__(self, eager: TorchDecoder, width: int, total: int, batch: int = 1):
         from transformers import StaticCache
 
         torch = eager.torch
         self.torch, self.model, self.context = torch, eager.model, eager.context
         self.width, self.total, self.cache_name = width, total, eager.cache_name
         self._ids = eager._ids
+        # Each batch size adds its own prefill and step graphs of the one forward: past
+        # dynamo's recompile limit (8, a fourth batch size) it would run the rest eagerly
+        # without a word, timed as if compiled. So the limit is raised, and reaching it
+        # fails the cell with dynamo's message instead.
+        dynamo = torch._dynamo.config
+        dynamo.recompile_limit = max(dynamo.recompile_limit, COMPILED_GRAPHS_LIMIT)
+        dynamo.fail_on_recompile_limit_hit = True
         self.compiled = torch.compile(self.model, dynamic=False)
         self.cache = StaticCache(config=self.model.config, max_cache_len=total)
         # Allocate the cache's tensors eagerly, outside any compiled graph, so they keep
@@ -185,12 +223,15 @@ class CompiledTorchDecoder:
         # inference tensors: every in-place change to them (reset, crop) stays inside
         # inference_mode.
         with torch.inference_mode():
-            self.model(input_ids=self._padded([0]), use_cache=True, **{self.cache_name: self.cache})
+            first = self._padded(np.zeros((batch, 1), dtype=np.int64))
+            self.model(input_ids=first, use_cache=True, **{self.cache_name: self.cache})
             self.cache.reset()
 
     def _padded(self, ids):
-        buffer = np.zeros(self.width, dtype=np.int64)
-        buffer[: len(ids)] = ids
+        """Token ids right-padded to `width`: (rows, width); one row from a 1-D array."""
+        ids = np.atleast_2d(np.asarray(ids, dtype=np.int64))
+        buffer = np.zeros((len(ids), self.width), dtype=np.int64)
+        buffer[:, : ids.shape[1]] = ids
         return self._ids(buffer)
 
     def logits(self, ids):
@@ -200,7 +241,8 @@ class CompiledTorchDecoder:
 
     def prefill(self, ids, total):
         device = next(self.model.parameters()).device
-        last = self.torch.tensor([len(ids) - 1], device=device)  # a tensor: no recompiling
+        length = np.shape(ids)[-1]
+        last = self.torch.tensor([length - 1], device=device)  # a tensor: no recompiling
         with self.torch.inference_mode():
             self.cache.reset()
             out = self.compiled(
@@ -209,15 +251,20 @@ class CompiledTorchDecoder:
                 logits_to_keep=last,
                 **{self.cache_name: self.cache},
             )
-            self.cache.crop(-(self.width - len(ids)))
-        return out.logits[0, -1].float().cpu().numpy(), self.cache
+            self.cache.crop(-(self.width - length))
+        return out.logits[:, -1].float().cpu().numpy(), self.cache
 
-    def step(self, token, position, state):
+    def step(self, tokens, position, state):
         with self.torch.inference_mode():
             out = self.compiled(
-                input_ids=self._ids([token]), use_cache=True, **{self.cache_name: state}
+                input_ids=self._ids(np.reshape(tokens, (-1, 1))),
+                use_cache=True,
+                **{self.cache_name: state},
             )
-        return out.logits[0, -1].float().cpu().numpy(), state
+        return out.logits[:, -1].float().cpu().numpy(), state
+
+    def cache_bytes(self, state) -> int:
+        return torch_cache_bytes(state)
 
 
 def causal_lm(model, location: Location) -> LoadedModel:

@@ -123,10 +123,11 @@ def checkpoint_context(folder: str | None) -> int | None:
 
 
 class KerasDecoder:
-    """keras-hub's own decoding, as CausalLM.generate runs it, called eagerly at batch 1:
-    _build_cache runs the whole buffer (prompt, then room for the new tokens) to seed the
-    cache, then call_with_cache runs the prompt's last token (the sampler's first step)
-    and each new token at its index."""
+    """keras-hub's own decoding, as CausalLM.generate runs it, called eagerly, at any batch
+    size: _build_cache runs the whole buffer (prompt, then room for the new tokens) to seed
+    the cache, then call_with_cache runs the prompt's last token (the sampler's first
+    step) and each new token at its index. The cache is one tensor for every layer's keys
+    and values, with room for all `total` positions from the start."""
 
     def __init__(self, model, context: int | None):
         import keras
@@ -134,11 +135,11 @@ class KerasDecoder:
         self.model, self.ops = model, keras.ops
         self.context = context or getattr(model.backbone, "max_sequence_length", None)
 
-    def in_mode(self, mode: str, width: int, total: int):
+    def in_mode(self, mode: str, width: int, total: int, batch: int = 1):
         if mode == "eager":
             return self
         if mode in ("function", "xla"):
-            return CompiledKerasDecoder(self, width, total, jit_compile=mode == "xla")
+            return CompiledKerasDecoder(self, width, total, mode == "xla", batch)
         raise ValueError(
             f"a causal LM's decoding runs in eager, function or xla mode on TensorFlow, "
             f"not {mode!r}"
@@ -150,15 +151,30 @@ class KerasDecoder:
         return np.asarray(self.ops.convert_to_numpy(found), dtype=np.float32)[0]
 
     def prefill(self, ids, total):
-        buffer = np.zeros((1, total), dtype=np.int32)
-        buffer[0, : len(ids)] = ids
+        buffer = np.zeros((len(ids), total), dtype=np.int32)
+        buffer[:, : ids.shape[1]] = ids
         _, cache = self.model._build_cache(self.ops.convert_to_tensor(buffer))
-        return self.step(int(ids[-1]), len(ids) - 1, cache)
+        return self.step(ids[:, -1], ids.shape[1] - 1, cache)
 
-    def step(self, token, position, state):
-        token_ids = self.ops.convert_to_tensor(np.array([[token]], dtype=np.int32))
+    def step(self, tokens, position, state):
+        token_ids = self.ops.convert_to_tensor(np.reshape(tokens, (-1, 1)).astype(np.int32))
         logits, _, cache = self.model.call_with_cache(token_ids, state, position)
-        return np.asarray(self.ops.convert_to_numpy(logits), dtype=np.float32)[0, -1], cache
+        return np.asarray(self.ops.convert_to_numpy(logits), dtype=np.float32)[:, -1], cache
+
+    def cache_bytes(self, state) -> int:
+        return keras_cache_bytes(state)
+
+
+def keras_cache_bytes(cache) -> int:
+    """The bytes of keras-hub's cache tensor (batch, layers, 2, positions, heads, head
+    size for its decoders): its shape times its dtype's size, without copying it."""
+    import keras
+
+    shape = tuple(cache.shape)
+    if not shape or any(size is None for size in shape):
+        raise ValueError(f"the cache's shape {shape} is not fully known")
+    itemsize = np.dtype(keras.backend.standardize_dtype(cache.dtype)).itemsize
+    return int(np.prod(shape)) * itemsize
 
 
 class CompiledKerasDecoder:
@@ -167,14 +183,17 @@ class CompiledKerasDecoder:
     compiles with `jit_compile` from the model, True by default). Compiled here in two
     parts, the prefill (_build_cache over the buffer, then the prompt's last token) and
     the one-token step, so time to first token and decoding are timed apart; the full
-    forward over a prompt right-padded to `width` is a third. Indices are tensors, so
-    nothing retraces."""
+    forward over a prompt right-padded to `width` is a third (evaluation, batch 1). The
+    prefill and step signatures hold `batch` rows. Indices are tensors, so nothing
+    retraces."""
 
-    def __init__(self, eager: KerasDecoder, width: int, total: int, jit_compile: bool):
+    def __init__(
+        self, eager: KerasDecoder, width: int, total: int, jit_compile: bool, batch: int = 1
+    ):
         import tensorflow as tf
 
         model, self.tf, self.context = eager.model, tf, eager.context
-        self.width, self.total = width, total
+        self.width, self.total, self.batch = width, total, batch
         int32 = tf.int32
 
         def forward(token_ids, padding_mask):
@@ -183,13 +202,13 @@ class CompiledKerasDecoder:
         def prefill(buffer, last_token, last_index):
             _, cache = model._build_cache(buffer)
             logits, _, cache = model.call_with_cache(last_token, cache, last_index)
-            return logits[0, -1], cache
+            return logits[:, -1], cache
 
         def step(token, cache, index):
             logits, _, cache = model.call_with_cache(token, cache, index)
-            return logits[0, -1], cache
+            return logits[:, -1], cache
 
-        self._token, self._index = tf.TensorSpec((1, 1), int32), tf.TensorSpec((), int32)
+        self._token, self._index = tf.TensorSpec((batch, 1), int32), tf.TensorSpec((), int32)
         self._forward = tf.function(
             forward,
             input_signature=[tf.TensorSpec((1, width), int32), tf.TensorSpec((1, width), tf.bool)],
@@ -197,7 +216,7 @@ class CompiledKerasDecoder:
         )
         self._prefill = tf.function(
             prefill,
-            input_signature=[tf.TensorSpec((1, total), int32), self._token, self._index],
+            input_signature=[tf.TensorSpec((batch, total), int32), self._token, self._index],
             jit_compile=jit_compile,
         )
         self._step_fn, self._jit_compile, self._step = step, jit_compile, None
@@ -222,17 +241,19 @@ class CompiledKerasDecoder:
         return np.asarray(found, dtype=np.float32)[0, : len(ids)]
 
     def prefill(self, ids, total):
-        buffer = np.zeros((1, self.total), dtype=np.int32)
-        buffer[0, : len(ids)] = ids
-        logits, cache = self._prefill(
-            buffer, np.array([[ids[-1]]], dtype=np.int32), np.int32(len(ids) - 1)
-        )
+        buffer = np.zeros((len(ids), self.total), dtype=np.int32)
+        buffer[:, : ids.shape[1]] = ids
+        last = ids[:, -1:].astype(np.int32)
+        logits, cache = self._prefill(buffer, last, np.int32(ids.shape[1] - 1))
         return logits.numpy(), cache
 
-    def step(self, token, position, state):
-        token_ids = np.array([[token]], dtype=np.int32)
+    def step(self, tokens, position, state):
+        token_ids = np.reshape(tokens, (-1, 1)).astype(np.int32)
         logits, cache = self._step_for(state)(token_ids, state, np.int32(position))
         return logits.numpy(), cache
+
+    def cache_bytes(self, state) -> int:
+        return keras_cache_bytes(state)
 
 
 def _mask(length: int, width: int) -> np.ndarray:
