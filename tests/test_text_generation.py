@@ -687,3 +687,42 @@ def test_batched_greedy_decoding_matches_batch_one_and_the_cache_has_its_size(
             mode,
             result["kv_cache"],
         )
+
+
+def test_cells_outside_the_duels_interval_are_flagged_in_the_report():
+    """A speed table's two cells are one process each, timed one after the other: where
+    their ratio falls outside the replicated interval (the published gpt2 compile cell
+    once read 18.9 ms where its duel read about 10), the report says which to use."""
+    from parity.publish.generation import cells_outside
+    from parity.results.record import PairRecord
+
+    def cell(side, mode, decode_ms, ttft_ms):
+        return {"side": side, "mode": mode, "batch": 1, "decode_ms": decode_ms, "ttft_ms": ttft_ms}
+
+    def pair(torch_decode_ms):
+        return PairRecord.from_dict(
+            {
+                "id": "lm",
+                "evaluation": {
+                    "generation": [
+                        cell("torch", "eager", 23.0, 1.2),
+                        cell("torch", "compile", torch_decode_ms, 1.0),
+                        cell("tensorflow", "xla", 21.4, 1.5),
+                    ],
+                    "generation_replicated_by_batch": {
+                        "1": {
+                            "modes": {"torch": "compile", "tensorflow": "xla"},
+                            "decode": {"ratio": 0.45, "ci_low": 0.25, "ci_high": 0.82},
+                            "ttft": {"ratio": 0.64, "ci_low": 0.43, "ci_high": 0.94},
+                        }
+                    },
+                },
+            }
+        )
+
+    def flagged(record):
+        return cells_outside(record, "1", record.evaluation.generation_comparisons()["1"])
+
+    assert flagged(pair(10.0)) == []  # 0.467 and 0.667: inside both intervals
+    (line,) = flagged(pair(18.9))  # 0.883: outside the decode interval only
+    assert "decode time ratio of 0.883, outside this interval [0.250, 0.820]" in line

@@ -86,6 +86,37 @@ def _comparison_line(what: str, found: Replicated) -> str:
     return f"{what}, {ratio}: {found.verdict}; {found.why}"
 
 
+def cells_outside(pair: PairRecord, batch: str, found: GenerationComparison) -> list[str]:
+    """Where the two dueling modes' own cells, one process each, timed one after the
+    other, give a ratio outside the duel's interval: said, so a reader comparing the
+    speed table's figures with the verdict knows which to use (the interval)."""
+    cells = {
+        found_speed.side: found_speed
+        for found_speed in pair.evaluation.generation or []
+        if str(found_speed.batch_size) == batch
+        and found_speed.mode == found.modes.get(found_speed.side)
+    }
+    if set(cells) != set(SIDES):
+        return []
+    lines = []
+    for what, figure, duel in (
+        ("decode time", "decode_ms", found.decode),
+        ("time to first token", "ttft_ms", found.ttft),
+    ):
+        torch_ms, tf_ms = getattr(cells["torch"], figure), getattr(cells["tensorflow"], figure)
+        if duel is None or duel.ci_low is None or duel.ci_high is None or not torch_ms or not tf_ms:
+            continue
+        ratio = torch_ms / tf_ms
+        if not duel.ci_low <= ratio <= duel.ci_high:
+            lines.append(
+                f"The two cells alone give a {what} ratio of {ratio:.3f}, outside this "
+                f"interval [{duel.ci_low:.3f}, {duel.ci_high:.3f}]: each cell is one process, "
+                "timed after the other, so a process or a stretch of time that ran slow moves "
+                "its figure; the replicated interval is the one to use."
+            )
+    return lines
+
+
 def replicated_sentences(batch: str, found: GenerationComparison | None) -> list[str]:
     """The replicated comparison of the two sides' fastest decoding modes at one batch
     size, in words."""
@@ -162,7 +193,10 @@ def generation_section(pair: PairRecord, seeded: bool) -> Section | None:
     if table is not None:
         blocks.append(TableBlock(table))
     for batch, found in duels.items():
-        if lines := replicated_sentences(batch, found):
+        lines = replicated_sentences(batch, found)
+        if found is not None:
+            lines += cells_outside(pair, batch, found)
+        if lines:
             blocks.append(Bullets([plain(line) for line in lines]))
     if perplexity := perplexity_table(pair):
         blocks += [Paragraph(plain(perplexity_sentence(pair, seeded))), TableBlock(perplexity)]
