@@ -22,6 +22,7 @@ pytestmark = [
 ]
 
 
+@pytest.mark.heavy
 def test_the_compile_cell_of_a_pair_of_your_own_measures(quick_config, monkeypatch):
     monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)  # each cell keeps its own
     pair = custom_pair("torchvision:squeezenet1_1", "keras-apps:MobileNetV2")

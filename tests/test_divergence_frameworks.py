@@ -44,6 +44,7 @@ def test_tf_same_padding_puts_the_extra_row_and_column_at_the_bottom_right():
     assert found["before"] > 1e-2 and found["after"] < 1e-6, found
 
 
+@pytest.mark.heavy
 def test_seeded_resnet18_pair_captures_by_its_automatic_map(quick_config):
     config = quick_config(
         weights="seeded",

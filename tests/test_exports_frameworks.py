@@ -372,6 +372,7 @@ def tiny_bert_pair(tiny_bert, word_tokenizer) -> Pair:
     )
 
 
+@pytest.mark.heavy
 def test_bert_export_cells_agree_and_a_missing_package_fails_only_its_cell(
     tiny_bert_pair, quick_config, tmp_path, monkeypatch
 ):

@@ -454,6 +454,7 @@ def check_seeded_pair(found: dict, report: str) -> dict:
 
 
 @pytest.mark.frameworks
+@pytest.mark.heavy
 def test_seeded_gpt2_style_pair_runs_offline_end_to_end(quick_config):
     """Every mode (torch eager and compile; Keras eager, tf.function and XLA) a cell, and
     the fastest of each side duel over two fresh process pairs."""
