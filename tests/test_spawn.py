@@ -4,6 +4,7 @@ is killed at its timeout, and one over the memory limit is stopped, as a cell's 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +74,27 @@ def test_an_outcome_holds_the_output_and_how_the_child_exited():
     assert not failed.ok and failed.returncode > 0
     assert failed.reason().startswith(f"exited with code {failed.returncode}: ")
     assert "No such file" in failed.reason()
+
+
+def test_a_seeded_pair_under_a_relative_work_folder_names_it_absolutely(monkeypatch, tmp_path):
+    """`parity run --out reports` makes a relative work folder; keras-hub would read the
+    seeded folder's relative name as a preset's (the published run's seeded rows once
+    failed so), so both sides get it absolute."""
+    monkeypatch.chdir(tmp_path)
+    jobs = []
+    pair, folder = seeding.seeded_pair(
+        get_pair("gpt2"), Path("reports/.parity-runs/run"), 0, lambda job: jobs.append(job)
+    )
+    expected = tmp_path / "reports/.parity-runs/run/seeded/openai-community--gpt2-seed0"
+    assert folder == str(expected) and jobs  # no checkpoint there yet: the child is asked
+    assert pair.torch.handle == f"hf:{expected}"
+    assert pair.tensorflow.handle == f"keras-hub:{expected}"
+
+
+def test_the_keras_hub_source_reads_an_existing_relative_folder_as_a_folder(monkeypatch, tmp_path):
+    from zoo.sources import resolve
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "my-preset").mkdir()
+    assert resolve("keras-hub:my-preset").path == str(tmp_path / "my-preset")
+    assert resolve("keras-hub:bert_base_en").hub_id == "bert_base_en"  # a preset's name

@@ -101,6 +101,9 @@ def seeded_pair(pair: Pair, work_dir: Path, seed: int, run_child: RunChild) -> t
         get_source(pair.tensorflow.handle),
     )
     kinds = (torch_source.prefix, tf_source.prefix)
+    # Absolute: the handles below must name this folder from any working directory, and
+    # keras-hub reads a bare relative name as one of its presets.
+    work_dir = Path(work_dir).resolve()
     if kinds == ("timm", "keras-hub"):
         arch, _ = split_checkpoint(torch_name)
         folder = work_dir / "seeded" / f"{arch}-seed{seed}"

@@ -82,7 +82,9 @@ class KerasHub(Source):
         if name.startswith("kaggle://"):
             return locate_kaggle(handle, name[len("kaggle://") :])
         path = user_path(name)
-        if name.startswith(("/", ".", "~")):
+        # A folder that exists is a folder, written relative or not; a bare name that is
+        # none is one of keras-hub's presets.
+        if name.startswith(("/", ".", "~")) or path.is_dir():
             if path.exists():
                 return Location(handle, LOCAL, path=str(path.resolve()))
             return Location(handle, MISSING, path=str(path), note=f"no such folder: {path}")
