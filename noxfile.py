@@ -77,20 +77,24 @@ def _chromium_for_ci(session: nox.Session) -> None:
             return
 
 
+def _pytest(session: nox.Session, default_args: list[str]) -> None:
+    session.run(
+        str(BIN / "python"),
+        "-m",
+        "pytest",
+        *(session.posargs or default_args),
+        external=True,
+        env=_env(),
+    )
+
+
 @nox.session(venv_backend="none")
 def tests(session: nox.Session) -> None:
     """The test suite, including the real-weights pair on both frameworks; the heavy
     checks are left to `nox -s heavy`."""
     _stack(session)
     _chromium_for_ci(session)
-    session.run(
-        str(BIN / "python"),
-        "-m",
-        "pytest",
-        *(session.posargs or ["-q", "-m", "not heavy"]),
-        external=True,
-        env=_env(),
-    )
+    _pytest(session, ["-q", "-m", "not heavy"])
 
 
 @nox.session(venv_backend="none")
@@ -98,14 +102,7 @@ def heavy(session: nox.Session) -> None:
     """The heavier framework checks (marker `heavy`): end to end on seeded models, each a
     minute or more, whose parts the main suite covers one by one."""
     _stack(session)
-    session.run(
-        str(BIN / "python"),
-        "-m",
-        "pytest",
-        *(session.posargs or ["-q", "-m", "heavy"]),
-        external=True,
-        env=_env(),
-    )
+    _pytest(session, ["-q", "-m", "heavy"])
 
 
 @nox.session(venv_backend="none")
