@@ -9,9 +9,8 @@ from pathlib import Path
 from parity.errors import OptionsError, did_you_mean
 from parity.results.record import RunRecord
 from parity.run.catalog import find_pair
-from parity.run.profiles import DEFAULT_BATCHES, eval_batch_for, get_profile
+from parity.run.profiles import DEFAULT_BATCHES, default_batches, eval_batch_for, get_profile
 from parity.run.settings import SETTINGS, add_options
-from parity.tasks.text_generation import TIMED_BATCHES
 from parity.vocabulary import MODES
 from zoo.catalog import SIDES, SUITES, TASK_NAMES, custom_pair, get_suite
 
@@ -235,8 +234,7 @@ def command(args: argparse.Namespace) -> int:
 
 
 def _task_defaults(pair, entry) -> dict:
-    """A suite entry's settings, over the pair's task's own defaults: a causal LM times
-    its generations at TIMED_BATCHES (one prompt and a small batch), not at the batch
-    sizes of image and text encoder calls."""
-    found = {"latency_batches": TIMED_BATCHES} if pair.task == "text-generation" else {}
+    """A suite entry's settings, over the pair's task's own batch sizes (a causal LM's
+    are not those of image and text encoder calls: profiles.default_batches)."""
+    found = {"latency_batches": default_batches(pair.task)}
     return {**found, **(entry.overrides() if entry else {})}

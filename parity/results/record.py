@@ -693,7 +693,7 @@ class Evaluation(Block):
     export_latency: dict[str, ExportLatency] = field(default_factory=dict)
     tracks: dict[str, Any] | None = None  # parity.evaluate.tracks reads it
     # Causal LMs: each timed cell's time to first token and tokens/s
-    # (parity.evaluate.generation.speed), and the replicated comparison of the sides'
+    # (parity.evaluate.generation.speeds), and the replicated comparison of the sides'
     # fastest decoding modes.
     generation: list[GenerationSpeed] | None = None
     # By batch size; records from before batch sizes hold one comparison, at batch 1, as

@@ -52,8 +52,8 @@ from typing import Any
 from scipy import stats
 
 from parity.run.comparisons import GENERATION_ROUND_MIN_COUNT
-from parity.run.profiles import DEFAULT_BATCHES, Profile, get_profile
-from parity.tasks.text_generation import NEW_TOKENS, TIMED_BATCHES
+from parity.run.profiles import Profile, default_batches, get_profile
+from parity.tasks.text_generation import NEW_TOKENS
 from parity.vocabulary import EXPORT_MODES, ONNX
 
 GENERATION_TASK = "text-generation"
@@ -305,10 +305,7 @@ def suite_work(
         _work(
             pair,
             dict(entry.modes) if entry.modes else {},
-            tuple(
-                entry.batch_sizes
-                or (TIMED_BATCHES if pair.task == GENERATION_TASK else DEFAULT_BATCHES)
-            ),
+            tuple(entry.batch_sizes or default_batches(pair.task)),
             get_profile(entry.profile or base_profile),
             previous,
             entry.weights == "seeded",

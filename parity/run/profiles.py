@@ -66,6 +66,17 @@ DEFAULT_BATCHES = (1, 8, 32)
 EVAL_BATCH = 8
 
 
+def default_batches(task: str | None) -> tuple[int, ...]:
+    """A pair's latency batch sizes where neither the command line nor a suite entry
+    gives them: a causal LM times generations at its task's TIMED_BATCHES (one prompt and
+    a small batch of copies), every other task calls at DEFAULT_BATCHES."""
+    if task == "text-generation":
+        from parity.tasks.text_generation import TIMED_BATCHES  # the task's own choice
+
+        return TIMED_BATCHES
+    return DEFAULT_BATCHES
+
+
 def eval_batch_for(batches: tuple[int, ...]) -> int:
     """The evaluation batch: EVAL_BATCH where it is also timed, else the largest timed
     batch, so the very first call (the cold compile) has a steady median to be set
