@@ -112,6 +112,14 @@ def _replicates(config) -> int:
     return config.replicates if config.replicates is not None else config.profile.replicates
 
 
+def _replicate_medians(torch_rounds, tf_rounds) -> dict[str, list[float]]:
+    """Each replicate's median of its round medians, per side (the record's figures)."""
+    return {
+        "torch": [median(r) for r in torch_rounds],
+        "tensorflow": [median(r) for r in tf_rounds],
+    }
+
+
 def _main_cell(cells: list[dict], side: str, mode: str | None) -> dict | None:
     return next(
         (c for c in cells if c["side"] == side and not c["diagnostic"] and c["mode"] == mode),
@@ -152,10 +160,7 @@ def replicate(
             block.update(
                 compare(torch_rounds, tf_rounds, result.cpu_shares(), interval=RERUN).to_dict()
             )
-            block["replicate_medians_ms"] = {
-                "torch": [median(r) for r in torch_rounds],
-                "tensorflow": [median(r) for r in tf_rounds],
-            }
+            block["replicate_medians_ms"] = _replicate_medians(torch_rounds, tf_rounds)
         entry["replicated"] = block
 
 
@@ -198,10 +203,7 @@ def replicate_generation(
             for name, series in (("decode", None), ("ttft", "ttft_ms")):
                 torch_rounds, tf_rounds = result.round_medians(series)
                 block[name] = compare(torch_rounds, tf_rounds, shares, interval=RERUN).to_dict()
-                medians[name] = {
-                    "torch": [median(r) for r in torch_rounds],
-                    "tensorflow": [median(r) for r in tf_rounds],
-                }
+                medians[name] = _replicate_medians(torch_rounds, tf_rounds)
             block["replicate_medians_ms"] = medians
         found[str(batch)] = block
     if found:
